@@ -1,0 +1,102 @@
+"""What a chapter notebook uses to save figures and tables and to record claims.
+
+A chapter starts with::
+
+    from bmlab.chapter import Chapter
+    ch = Chapter("exact-penalty/toy-tight-bound", profile=profile, seed=seed)
+
+``ch.out_dir`` is where its files go. Under the runner this is a temporary folder that is
+moved into ``data/results/<chapter>/`` only when the whole notebook succeeded; run by hand in
+Jupyter it is ``data/results/<chapter>/`` directly.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import paths
+from .claims import Claim, Ledger
+
+PROFILES = ("quick", "paper")
+
+
+def check_profile(profile: str) -> str:
+    """Validate a profile name."""
+    if profile not in PROFILES:
+        raise ValueError(f"profile must be one of {PROFILES}, got {profile!r}")
+    return profile
+
+
+def by_profile(profile: str, *, quick: Any, paper: Any) -> Any:
+    """Pick the value of a knob for ``profile`` (``quick``: CI size, ``paper``: paper scale)."""
+    return {"quick": quick, "paper": paper}[check_profile(profile)]
+
+
+class Chapter:
+    """Output folder, seeded generator and claims ledger of one chapter run.
+
+    Parameters
+    ----------
+    name : str
+        The chapter id, its path under ``book/`` without suffix.
+    profile : {"quick", "paper"}
+    seed : int
+        Root seed; :meth:`rng` derives independent generators from it.
+    """
+
+    def __init__(self, name: str, *, profile: str, seed: int) -> None:
+        self.name = name
+        self.profile = check_profile(profile)
+        if not isinstance(seed, (int, np.integer)) or seed < 0:
+            raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+        self.seed = int(seed)
+        env = os.environ.get("BMLAB_OUTPUT_DIR")
+        self.out_dir = Path(env) if env else paths.results_root() / name
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        self.ledger = Ledger(self.out_dir / "claims.json")
+        self._rng_count = 0
+
+    def rng(self, *keys: int) -> np.random.Generator:
+        """A generator seeded from ``(seed, *keys)``; with no keys, a fresh stream each call."""
+        if not keys:
+            self._rng_count += 1
+            keys = (10_000 + self._rng_count,)
+        return np.random.default_rng([self.seed, *keys])
+
+    def record(self, id: str, statement: str, *, paper: Any, ours: Any, holds: bool,
+               tol: float | None = None, expected: str = "holds", reason: str = "") -> Claim:
+        """Record a claim (see :class:`bmlab.claims.Claim`) and return it."""
+        claim = Claim(id=id, statement=statement, paper=paper, ours=ours, holds=holds,
+                      tol=tol, expected=expected, reason=reason, chapter=self.name,
+                      profile=self.profile)
+        return self.ledger.add(claim)
+
+    def savefig(self, fig, name: str, *, glue_key: str | None = None):
+        """Save ``fig`` as ``<out_dir>/<name>.png`` and ``.pdf``; glue it under ``glue_key``
+        (default ``name``) so the page shows it as a numbered ``{glue:figure}``."""
+        fig.savefig(self.out_dir / f"{name}.png", dpi=150, bbox_inches="tight")
+        fig.savefig(self.out_dir / f"{name}.pdf", bbox_inches="tight")
+        _glue(glue_key or name, fig, display=False)
+        return self.out_dir / f"{name}.png"
+
+    def save_table(self, df, name: str, *, glue_key: str | None = None):
+        """Save a pandas DataFrame as ``<out_dir>/<name>.csv`` and glue it."""
+        df.to_csv(self.out_dir / f"{name}.csv", index=False)
+        _glue(glue_key or name, df, display=False)
+        return self.out_dir / f"{name}.csv"
+
+    def glue(self, key: str, value: Any) -> Any:
+        """Glue a number or string for ``{glue:text}`` in the prose; returns ``value``."""
+        _glue(key, value, display=False)
+        return value
+
+
+def _glue(key: str, value: Any, display: bool = False) -> None:
+    try:
+        from myst_nb import glue
+    except ImportError:  # pragma: no cover - myst_nb is a pinned dependency
+        return
+    glue(key, value, display=display)
