@@ -1,0 +1,105 @@
+"""Solve a CVXPY problem with a named solver and keep what the book reports about it.
+
+Every SDP baseline of the book goes through :func:`solve_sdp`, which never raises on a
+solver failure: the failure is recorded in the result's ``status`` and ``message``.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+SOLVERS = ("CLARABEL", "SCS")
+OK_STATUSES = ("optimal", "optimal_inaccurate")
+
+
+@dataclass
+class SDPResult:
+    """Outcome of a convex baseline.
+
+    Attributes
+    ----------
+    Z : numpy.ndarray or None
+        The matrix variable at the solution (None if the solver failed).
+    objective : float
+        Optimal value reported by CVXPY (nan on failure).
+    status : str
+        CVXPY's status (``optimal``, ``optimal_inaccurate``, ``infeasible`` ...) or
+        ``solver_error``.
+    solver : str
+        The solver that was asked for.
+    wall_time : float
+        Seconds including CVXPY's compilation.
+    solve_time : float or None
+        Seconds inside the solver (``problem.solver_stats.solve_time``).
+    num_iters : int or None
+        Solver iterations.
+    message : str
+        Error text when the solver failed.
+    extra : dict
+        Other variables' values (by name) at the solution.
+    """
+
+    Z: np.ndarray | None
+    objective: float
+    status: str
+    solver: str
+    wall_time: float
+    solve_time: float | None = None
+    num_iters: int | None = None
+    message: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.status in OK_STATUSES
+
+
+def solve_sdp(problem, variable, *, solver: str = "CLARABEL", **solver_opts) -> SDPResult:
+    """Solve ``problem`` with ``solver`` and return an :class:`SDPResult` for ``variable``.
+
+    Parameters
+    ----------
+    problem : cvxpy.Problem
+    variable : cvxpy.Variable
+        The matrix variable to report (declare it with ``PSD=True`` / ``hermitian=True``).
+    solver : {"CLARABEL", "SCS"}
+        Always explicit: Clarabel for accuracy on small n, SCS for size.
+    **solver_opts
+        Passed to :meth:`cvxpy.Problem.solve` (e.g. ``eps=1e-8`` for SCS).
+    """
+    import cvxpy as cp
+
+    solver = solver.upper()
+    if solver not in SOLVERS:
+        raise ValueError(f"solver must be one of {SOLVERS}, got {solver!r}")
+    t0 = time.perf_counter()
+    try:
+        problem.solve(solver=solver, **solver_opts)
+    except (cp.error.SolverError, ArithmeticError, ValueError) as exc:
+        return SDPResult(Z=None, objective=float("nan"), status="solver_error", solver=solver,
+                         wall_time=time.perf_counter() - t0, message=str(exc))
+    wall = time.perf_counter() - t0
+    stats = problem.solver_stats
+    value = variable.value
+    extra = {v.name(): v.value for v in problem.variables() if v is not variable}
+    return SDPResult(
+        Z=None if value is None else np.asarray(value),
+        objective=float(problem.value) if problem.value is not None else float("nan"),
+        status=str(problem.status), solver=solver, wall_time=wall,
+        solve_time=getattr(stats, "solve_time", None), num_iters=getattr(stats, "num_iters", None),
+        extra=extra,
+    )
+
+
+def relative_error(Z: np.ndarray, Z_ref: np.ndarray) -> float:
+    """:math:`\\|Z - Z_{ref}\\|_F / \\max(\\|Z_{ref}\\|_F, 10^{-12})`."""
+    return float(np.linalg.norm(Z - Z_ref) / max(np.linalg.norm(Z_ref), 1e-12))
+
+
+def numerical_rank(Z: np.ndarray, rtol: float = 1e-6) -> int:
+    """Number of singular values above ``rtol`` times the largest."""
+    s = np.linalg.svd(np.atleast_2d(Z), compute_uv=False)
+    return int(np.sum(s > rtol * s[0])) if s.size and s[0] > 0 else 0
