@@ -1,0 +1,547 @@
+"""Run chapters with papermill, cache their results, and build the book (DESIGN §4).
+
+A chapter is a MyST-markdown notebook under ``book/`` whose first code cell is tagged
+``parameters``. Its id is its path under ``book/`` without the suffix.
+
+Run protocol (what makes a failed or interrupted run lose nothing):
+
+1. parameters are parsed and type-checked against the ``parameters`` cell before any work;
+2. the chapter is converted with jupytext and executed by papermill into a temporary folder
+   ``<results>/.tmp/<random>/`` (its figures, tables and claims land there too, through the
+   ``BMLAB_OUTPUT_DIR`` environment variable that :class:`bmlab.chapter.Chapter` reads);
+3. only when every cell succeeded is the folder moved into ``<results>/<chapter>/`` in one
+   rename, replacing the previous results; otherwise the previous results stay untouched.
+
+The cache key of a run hashes the chapter source, the effective parameters and the source
+of the ``bmlab`` package, so a change to ``src/bmlab`` re-runs the chapters.
+"""
+from __future__ import annotations
+
+import ast
+import hashlib
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from . import paths
+from .chapter import PROFILES
+from .claims import CLAIMS_FILE, Ledger, summarize
+
+NOTEBOOK_FILE = "chapter.ipynb"
+MANIFEST_FILE = "manifest.json"
+KERNEL = "python3"
+CELL_TIMEOUT = 3600  # seconds per cell
+VERSIONED_PACKAGES = ("numpy", "scipy", "matplotlib", "cvxpy", "scs", "clarabel", "torch",
+                      "scikit-learn", "papermill", "jupyter-book", "pandas")
+
+
+class UsageError(Exception):
+    """Bad input from the user (unknown chapter or parameter, bad value): exit status 2."""
+
+
+class ChapterFailed(Exception):
+    """A cell of a chapter raised: exit status 1. The previous results are kept."""
+
+    def __init__(self, chapter: str, cell: int | None, exec_count: Any, ename: str,
+                 evalue: str, notebook: Path | None = None):
+        self.chapter, self.cell, self.exec_count = chapter, cell, exec_count
+        self.ename, self.evalue, self.notebook = ename, evalue, notebook
+        where = f"cell {cell} (In [{exec_count}])" if cell is not None else "setup"
+        msg = f"chapter {chapter!r} failed in {where}: {ename}: {evalue}"
+        if notebook is not None:
+            msg += f"\n  the executed notebook up to the error is kept at {notebook}"
+        super().__init__(msg)
+
+
+# --------------------------------------------------------------------------- parameters
+@dataclass(frozen=True)
+class Param:
+    """One variable of a chapter's ``parameters`` cell."""
+
+    name: str
+    default: Any
+    kind: str  # "int", "float", "str", "bool", "list", "any"
+
+    def describe(self) -> str:
+        return f"{self.name}: {self.kind} = {self.default!r}"
+
+
+_ANNOTATION_KINDS = {"int": "int", "float": "float", "str": "str", "bool": "bool",
+                     "list": "list"}
+
+
+def _kind_of(value: Any) -> str:
+    if isinstance(value, bool):
+        return "bool"
+    for kind, typ in (("int", int), ("float", float), ("str", str), ("list", (list, tuple))):
+        if isinstance(value, typ):
+            return kind
+    return "any"
+
+
+def parse_parameters_source(source: str) -> dict[str, Param]:
+    """Parse the literal assignments of a ``parameters`` cell.
+
+    ``name = literal`` takes its type from the literal; ``name: T = literal`` from ``T``.
+    """
+    tree = ast.parse(source)
+    params: dict[str, Param] = {}
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 \
+                and isinstance(node.targets[0], ast.Name):
+            name, value_node, ann = node.targets[0].id, node.value, None
+        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) \
+                and node.value is not None:
+            name, value_node, ann = node.target.id, node.value, node.annotation
+        else:
+            raise ValueError("a parameters cell may only hold literal assignments, found: "
+                             + ast.get_source_segment(source, node))
+        try:
+            default = ast.literal_eval(value_node)
+        except ValueError as exc:
+            raise ValueError(f"parameter {name!r} must have a literal default") from exc
+        kind = _kind_of(default)
+        if ann is not None:
+            ann_name = ann.id if isinstance(ann, ast.Name) else \
+                (ann.value.id if isinstance(ann, ast.Subscript)
+                 and isinstance(ann.value, ast.Name) else None)
+            kind = _ANNOTATION_KINDS.get(ann_name or "", "any")
+        params[name] = Param(name, default, kind)
+    return params
+
+
+def coerce(param: Param, raw: Any) -> Any:
+    """Convert ``raw`` (a string from the command line, or a Python value) to the type of
+    ``param``; raise :class:`UsageError` naming the parameter when it does not fit."""
+    def fail(why: str):
+        raise UsageError(f"parameter {param.name!r} expects {param.kind} "
+                         f"(default {param.default!r}); {why}")
+
+    value = raw
+    if isinstance(raw, str) and param.kind != "str":
+        low = raw.strip().lower()
+        if param.kind == "bool":
+            if low in ("true", "1", "yes", "on"):
+                return True
+            if low in ("false", "0", "no", "off"):
+                return False
+            fail(f"got {raw!r}")
+        try:
+            value = ast.literal_eval(raw.strip())
+        except (ValueError, SyntaxError):
+            if param.kind == "any":
+                return raw
+            fail(f"cannot parse {raw!r}")
+    if param.kind == "str":
+        if not isinstance(value, str):
+            fail(f"got {value!r}")
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        return value
+    if param.kind == "bool":
+        if not isinstance(value, bool):
+            fail(f"got {value!r}")
+        return value
+    if param.kind == "int":
+        if isinstance(value, bool) or not isinstance(value, int):
+            if isinstance(value, float) and value.is_integer():
+                return int(value)
+            fail(f"got {value!r}")
+        return value
+    if param.kind == "float":
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            fail(f"got {value!r}")
+        return float(value)
+    if param.kind == "list":
+        if isinstance(value, tuple):
+            value = list(value)
+        if not isinstance(value, list):
+            value = [value]
+        if isinstance(param.default, (list, tuple)) and param.default:
+            elem = Param(param.name + "[]", param.default[0], _kind_of(param.default[0]))
+            if elem.kind == "float":
+                value = [coerce(elem, v) for v in value]
+            elif elem.kind != "any":
+                for v in value:
+                    coerce(elem, v)
+        return value
+    return value
+
+
+# --------------------------------------------------------------------------- chapters
+@dataclass
+class ChapterSpec:
+    """A chapter notebook: its id, source file and parameters."""
+
+    id: str
+    path: Path
+    params: dict[str, Param]
+    title: str = ""
+
+    def defaults(self) -> dict[str, Any]:
+        return {p.name: p.default for p in self.params.values()}
+
+
+def _read_notebook(path: Path):
+    import jupytext
+
+    return jupytext.read(path, fmt="md:myst")
+
+
+def _is_notebook_md(path: Path) -> bool:
+    head = path.read_text(encoding="utf-8")[:600]
+    return head.startswith("---") and "kernelspec:" in head
+
+
+def _parameters_cell(nb) -> tuple[int, Any] | None:
+    for i, cell in enumerate(nb.cells):
+        if cell.cell_type == "code" and "parameters" in cell.get("metadata", {}).get("tags", []):
+            return i, cell
+    return None
+
+
+def load_chapter(path: Path, book: Path | None = None) -> ChapterSpec:
+    """Read a chapter's id, title and parameters."""
+    book = book or paths.book_dir()
+    nb = _read_notebook(path)
+    found = _parameters_cell(nb)
+    cid = path.relative_to(book).with_suffix("").as_posix()
+    if found is None:
+        raise ValueError(f"chapter {cid!r} ({path}) has no code cell tagged 'parameters'")
+    params = parse_parameters_source(found[1].source)
+    for required in ("profile", "seed"):
+        if required not in params:
+            raise ValueError(f"chapter {cid!r}: its parameters cell must define {required!r}")
+    title = next((line[2:].strip() for c in nb.cells if c.cell_type == "markdown"
+                  for line in c.source.splitlines() if line.startswith("# ")), cid)
+    return ChapterSpec(id=cid, path=path, params=params, title=title)
+
+
+def discover(book: Path | None = None) -> dict[str, ChapterSpec]:
+    """Every chapter notebook under ``book/`` (MyST markdown with a kernelspec), by id."""
+    book = book or paths.book_dir()
+    out = {}
+    for path in sorted(book.rglob("*.md")):
+        if any(part.startswith((".", "_")) for part in path.relative_to(book).parts):
+            continue
+        if _is_notebook_md(path):
+            spec = load_chapter(path, book)
+            out[spec.id] = spec
+    return out
+
+
+def resolve_chapter(name: str, chapters: dict[str, ChapterSpec]) -> ChapterSpec:
+    """Find a chapter by id, by id with ``book/`` or ``.md``, or by its unique last part."""
+    key = name.strip().removeprefix("book/").removesuffix(".md").strip("/")
+    if key in chapters:
+        return chapters[key]
+    tails = [c for cid, c in chapters.items() if cid.rsplit("/", 1)[-1] == key]
+    if len(tails) == 1:
+        return tails[0]
+    valid = "\n  ".join(sorted(chapters)) or "(none)"
+    raise UsageError(f"unknown chapter {name!r}; valid chapters:\n  {valid}")
+
+
+def effective_parameters(spec: ChapterSpec, overrides: dict[str, Any],
+                         profile: str | None) -> dict[str, Any]:
+    """Defaults updated with checked overrides (``profile`` wins over ``-p profile=``)."""
+    unknown = sorted(set(overrides) - set(spec.params))
+    if unknown:
+        valid = "\n  ".join(p.describe() for p in spec.params.values())
+        raise UsageError(f"unknown parameter(s) {', '.join(map(repr, unknown))} for chapter "
+                         f"{spec.id!r}; valid parameters:\n  {valid}")
+    params = spec.defaults()
+    for name, raw in overrides.items():
+        params[name] = coerce(spec.params[name], raw)
+    if profile is not None:
+        params["profile"] = profile
+    if params["profile"] not in PROFILES:
+        raise UsageError(f"profile must be one of {PROFILES}, got {params['profile']!r}")
+    if not isinstance(params["seed"], int) or params["seed"] < 0:
+        raise UsageError(f"seed must be a non-negative integer, got {params['seed']!r}")
+    return params
+
+
+def parse_assignments(items: list[str]) -> dict[str, str]:
+    """``["a=1", "b=x"]`` -> ``{"a": "1", "b": "x"}`` (values stay strings until checked)."""
+    out = {}
+    for item in items or []:
+        if "=" not in item:
+            raise UsageError(f"parameter {item!r} must be written name=value")
+        name, value = item.split("=", 1)
+        if not name.strip().isidentifier():
+            raise UsageError(f"invalid parameter name {name!r}")
+        out[name.strip()] = value
+    return out
+
+
+# --------------------------------------------------------------------------- hashing
+def source_hash() -> str:
+    """Hash of every file of the ``bmlab`` package (code changes invalidate the cache)."""
+    pkg = Path(__file__).resolve().parent
+    h = hashlib.sha256()
+    for p in sorted(pkg.rglob("*.py")):
+        h.update(p.relative_to(pkg).as_posix().encode())
+        h.update(p.read_bytes())
+    return h.hexdigest()
+
+
+def cache_key(spec: ChapterSpec, params: dict[str, Any], src: str | None = None) -> str:
+    h = hashlib.sha256()
+    h.update(spec.path.read_bytes())
+    h.update(json.dumps(params, sort_keys=True, default=str).encode())
+    h.update((src or source_hash()).encode())
+    return h.hexdigest()
+
+
+def result_dir(chapter_id: str) -> Path:
+    return paths.results_root() / chapter_id
+
+
+def read_manifest(chapter_id: str) -> dict | None:
+    path = result_dir(chapter_id) / MANIFEST_FILE
+    if not path.exists():
+        return None
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError:
+        return None
+
+
+def cache_state(spec: ChapterSpec, src: str | None = None) -> str:
+    """``missing``, ``stale`` (source, package or parameters changed) or
+    ``fresh (<profile>)`` for the chapter's last successful run."""
+    manifest = read_manifest(spec.id)
+    if manifest is None or not (result_dir(spec.id) / NOTEBOOK_FILE).exists():
+        return "missing"
+    if manifest.get("cache_key") != cache_key(spec, manifest.get("parameters", {}), src):
+        return "stale"
+    return f"fresh ({manifest.get('parameters', {}).get('profile', '?')})"
+
+
+# --------------------------------------------------------------------------- provenance
+def git_commit(root: Path | None = None) -> str:
+    root = root or paths.repo_root()
+    try:
+        sha = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], cwd=root,
+                             capture_output=True, text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+                               cwd=root, capture_output=True, text=True).stdout.strip()
+        return sha + ("+dirty" if dirty else "")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def package_versions() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {"python": platform.python_version()}
+    for name in VERSIONED_PACKAGES:
+        try:
+            out[name] = version(name)
+        except PackageNotFoundError:
+            out[name] = "not installed"
+    return out
+
+
+# --------------------------------------------------------------------------- running
+@dataclass
+class RunRecord:
+    """What happened to one chapter in a ``run``/``reproduce`` call."""
+
+    chapter: str
+    status: str  # "ok", "cached", "failed", "interrupted"
+    seconds: float = 0.0
+    claims: dict[str, int] = field(default_factory=dict)
+    error: str = ""
+
+
+def _hide_injected(nb) -> None:
+    for cell in nb.cells:
+        tags = cell.get("metadata", {}).get("tags", [])
+        if "injected-parameters" in tags and "remove-cell" not in tags:
+            tags.append("remove-cell")
+        if "parameters" in tags and "remove-cell" not in tags:
+            # the defaults are shown on the page as a collapsed cell
+            if "hide-cell" not in tags:
+                tags.append("hide-cell")
+
+
+def _swap_into_place(tmp: Path, final: Path) -> None:
+    """Replace ``final`` by ``tmp`` (both under the results root) with renames only."""
+    final.parent.mkdir(parents=True, exist_ok=True)
+    old = None
+    if final.exists():
+        old = tmp.parent / f"old-{uuid.uuid4().hex}"
+        os.replace(final, old)
+    try:
+        os.replace(tmp, final)
+    except BaseException:
+        if old is not None:
+            os.replace(old, final)
+        raise
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def run_chapter(spec: ChapterSpec, params: dict[str, Any], *, force: bool = False,
+                progress: bool = True, timeout: int = CELL_TIMEOUT) -> RunRecord:
+    """Execute one chapter with ``params`` (already checked); see the module docstring."""
+    import nbformat
+    import papermill as pm
+    from papermill.exceptions import PapermillExecutionError
+
+    src = source_hash()
+    key = cache_key(spec, params, src)
+    manifest = read_manifest(spec.id)
+    final = result_dir(spec.id)
+    if not force and manifest and manifest.get("cache_key") == key \
+            and (final / NOTEBOOK_FILE).exists():
+        ledger = Ledger.load(final / CLAIMS_FILE)
+        return RunRecord(spec.id, "cached", manifest.get("seconds", 0.0),
+                         summarize(ledger.claims.values()))
+
+    tmp_root = paths.results_root() / ".tmp"
+    tmp_root.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=spec.id.replace("/", "__") + "-", dir=tmp_root))
+    out_dir = work / "result"
+    out_dir.mkdir()
+    nb_in = work / "input.ipynb"
+    nb_out = out_dir / NOTEBOOK_FILE
+    nb = _read_notebook(spec.path)
+    nb.metadata["kernelspec"] = {"name": KERNEL, "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, nb_in)
+
+    old_env = os.environ.get("BMLAB_OUTPUT_DIR")
+    os.environ["BMLAB_OUTPUT_DIR"] = str(out_dir)
+    os.environ.setdefault("MPLBACKEND", "Agg")
+    t0 = time.perf_counter()
+    started = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    try:
+        pm.execute_notebook(
+            str(nb_in), str(nb_out), parameters=params, kernel_name=KERNEL,
+            cwd=str(spec.path.parent), execution_timeout=timeout, log_output=False,
+            progress_bar={"desc": spec.id, "leave": True} if progress else False,
+        )
+    except PapermillExecutionError as exc:
+        kept = _keep_failed(work, spec.id)
+        raise ChapterFailed(spec.id, exc.cell_index, exc.exec_count, exc.ename,
+                            exc.evalue, kept) from None
+    except KeyboardInterrupt:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+    except Exception as exc:  # kernel died, timeout, ...
+        kept = _keep_failed(work, spec.id)
+        raise ChapterFailed(spec.id, None, None, type(exc).__name__, str(exc), kept) from None
+    finally:
+        if old_env is None:
+            os.environ.pop("BMLAB_OUTPUT_DIR", None)
+        else:
+            os.environ["BMLAB_OUTPUT_DIR"] = old_env
+    seconds = time.perf_counter() - t0
+
+    try:
+        executed = nbformat.read(nb_out, as_version=4)
+        _hide_injected(executed)
+        executed.metadata.pop("papermill", None)
+        nbformat.write(executed, nb_out)
+        ledger = Ledger.load(out_dir / CLAIMS_FILE)
+        claims = summarize(ledger.claims.values())
+        manifest = {
+            "chapter": spec.id,
+            "title": spec.title,
+            "parameters": params,
+            "cache_key": key,
+            "source_hash": src,
+            "started": started,
+            "seconds": round(seconds, 2),
+            "git_commit": git_commit(),
+            "versions": package_versions(),
+            "claims": claims,
+        }
+        (out_dir / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2, default=str),
+                                             encoding="utf-8")
+        _swap_into_place(out_dir, final)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return RunRecord(spec.id, "ok", seconds, claims)
+
+
+def _keep_failed(work: Path, chapter_id: str) -> Path | None:
+    """Move the partially executed notebook to ``<build>/failed/`` for inspection."""
+    src = work / "result" / NOTEBOOK_FILE
+    kept = None
+    if src.exists():
+        dest = paths.build_root() / "failed" / f"{chapter_id}.ipynb"
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(src, dest)
+        kept = dest
+    shutil.rmtree(work, ignore_errors=True)
+    return kept
+
+
+def _run_in_subprocess(chapter_id: str, params: dict, force: bool, root: str,
+                       env: dict[str, str]) -> RunRecord:
+    os.environ.update(env)
+    spec = load_chapter(Path(root) / f"{chapter_id}.md", Path(root))
+    try:
+        return run_chapter(spec, params, force=force, progress=False)
+    except ChapterFailed as exc:
+        return RunRecord(chapter_id, "failed", 0.0, {}, str(exc))
+
+
+def run_many(specs: list[ChapterSpec], params: dict[str, dict], *, force: bool = False,
+             jobs: int = 1, progress: bool = True) -> list[RunRecord]:
+    """Run several chapters (``jobs`` processes at once). A failing chapter does not stop
+    the others; an interrupt stops everything and keeps every previous result."""
+    records: list[RunRecord] = []
+    if jobs <= 1:
+        for spec in specs:
+            t0 = time.perf_counter()
+            try:
+                records.append(run_chapter(spec, params[spec.id], force=force, progress=progress))
+            except ChapterFailed as exc:
+                print(f"error: {exc}", file=sys.stderr)
+                records.append(RunRecord(spec.id, "failed", time.perf_counter() - t0, {},
+                                         str(exc)))
+        return records
+    from concurrent.futures import ProcessPoolExecutor
+    import multiprocessing as mp
+
+    env = {k: v for k, v in os.environ.items() if k.startswith("BMLAB_")}
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=mp.get_context("spawn")) as pool:
+        futures = [pool.submit(_run_in_subprocess, s.id, params[s.id], force,
+                               str(paths.book_dir()), env) for s in specs]
+        try:
+            from tqdm.auto import tqdm
+            it = tqdm(futures, desc="chapters", unit="chapter", disable=not progress)
+        except ImportError:  # pragma: no cover
+            it = futures
+        for fut in it:
+            rec = fut.result()
+            if rec.status == "failed":
+                print(f"error: {rec.error}", file=sys.stderr)
+            records.append(rec)
+    return records
+
+
+def summary_table(records: list[RunRecord]) -> str:
+    rows = [("chapter", "status", "seconds", "claims held", "failed", "unexpected")]
+    for r in records:
+        c = r.claims or {}
+        rows.append((r.chapter, r.status, f"{r.seconds:.1f}", str(c.get("held", "-")),
+                     str(c.get("failed", "-")), str(c.get("unexpected", "-"))))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)) for row in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)

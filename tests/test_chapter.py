@@ -1,0 +1,62 @@
+import numpy as np
+import pytest
+
+from bmlab.chapter import Chapter, by_profile, check_profile
+
+
+def test_output_dir_from_env(tmp_path, monkeypatch):
+    monkeypatch.setenv("BMLAB_OUTPUT_DIR", str(tmp_path / "out"))
+    ch = Chapter("part/name", profile="quick", seed=3)
+    assert ch.out_dir == tmp_path / "out" and ch.out_dir.is_dir()
+    claim = ch.record("p.c", "statement", paper=1.0, ours=1.0, holds=True, tol=1e-3)
+    assert claim.chapter == "part/name" and claim.profile == "quick"
+    assert (tmp_path / "out" / "claims.json").exists()
+
+
+def test_default_output_dir_is_results_root(tmp_path, monkeypatch):
+    monkeypatch.delenv("BMLAB_OUTPUT_DIR", raising=False)
+    monkeypatch.setenv("BMLAB_RESULTS_ROOT", str(tmp_path))
+    assert Chapter("a/b", profile="paper", seed=0).out_dir == tmp_path / "a" / "b"
+
+
+def test_rng_is_deterministic(tmp_path, monkeypatch):
+    monkeypatch.setenv("BMLAB_OUTPUT_DIR", str(tmp_path))
+    a = Chapter("x", profile="quick", seed=7)
+    b = Chapter("x", profile="quick", seed=7)
+    assert np.array_equal(a.rng(1).normal(size=3), b.rng(1).normal(size=3))
+    assert not np.array_equal(a.rng(1).normal(size=3), a.rng(2).normal(size=3))
+    assert not np.array_equal(a.rng().normal(size=3), a.rng().normal(size=3))
+
+
+def test_savefig_and_table(tmp_path, monkeypatch):
+    import matplotlib.pyplot as plt
+    import pandas as pd
+
+    monkeypatch.setenv("BMLAB_OUTPUT_DIR", str(tmp_path))
+    ch = Chapter("x", profile="quick", seed=0)
+    fig, ax = plt.subplots()
+    ax.plot([0, 1])
+    assert ch.savefig(fig, "fig-a").exists() and (tmp_path / "fig-a.pdf").exists()
+    plt.close(fig)
+    assert ch.save_table(pd.DataFrame({"a": [1]}), "tab").read_text().startswith("a")
+    assert ch.glue("k", 1.5) == 1.5
+
+
+@pytest.mark.parametrize("bad", ["fast", "", None])
+def test_bad_profile(bad, tmp_path, monkeypatch):
+    monkeypatch.setenv("BMLAB_OUTPUT_DIR", str(tmp_path))
+    with pytest.raises(ValueError, match="profile"):
+        Chapter("x", profile=bad, seed=0)
+    with pytest.raises(ValueError):
+        check_profile(bad)
+
+
+def test_bad_seed(tmp_path, monkeypatch):
+    monkeypatch.setenv("BMLAB_OUTPUT_DIR", str(tmp_path))
+    with pytest.raises(ValueError, match="seed"):
+        Chapter("x", profile="quick", seed=-1)
+
+
+def test_by_profile():
+    assert by_profile("quick", quick=1, paper=2) == 1
+    assert by_profile("paper", quick=1, paper=2) == 2
