@@ -22,12 +22,12 @@ $(STAMP): requirements.in constraints.txt pyproject.toml
 	touch $(STAMP)
 
 book: venv
-	MPLBACKEND=Agg $(BIN)/bmlab reproduce --profile $(PROFILE) --jobs $(JOBS)
+	$(BIN)/bmlab reproduce --profile $(PROFILE) --jobs $(JOBS)
 	$(BIN)/bmlab build
 	$(BIN)/bmlab claims
 
 reproduce: venv
-	MPLBACKEND=Agg $(BIN)/bmlab reproduce --profile $(PROFILE) --jobs $(JOBS)
+	$(BIN)/bmlab reproduce --profile $(PROFILE) --jobs $(JOBS)
 
 build: venv
 	$(BIN)/bmlab build
@@ -36,7 +36,7 @@ claims: venv
 	$(BIN)/bmlab claims
 
 test: venv
-	MPLBACKEND=Agg $(BIN)/python -m pytest
+	$(BIN)/python -m pytest
 
 clean:
 	rm -rf _build data/results

@@ -74,12 +74,17 @@ class Chapter:
                       profile=self.profile)
         return self.ledger.add(claim)
 
-    def savefig(self, fig, name: str, *, glue_key: str | None = None):
+    def savefig(self, fig, name: str, *, glue_key: str | None = None, close: bool = True):
         """Save ``fig`` as ``<out_dir>/<name>.png`` and ``.pdf``; glue it under ``glue_key``
-        (default ``name``) so the page shows it as a numbered ``{glue:figure}``."""
+        (default ``name``) so the page shows it as a numbered ``{glue:figure}``; then close
+        it (so it is not shown a second time at the end of the cell)."""
         fig.savefig(self.out_dir / f"{name}.png", dpi=150, bbox_inches="tight")
         fig.savefig(self.out_dir / f"{name}.pdf", bbox_inches="tight")
         _glue(glue_key or name, fig, display=False)
+        if close:
+            import matplotlib.pyplot as plt
+
+            plt.close(fig)
         return self.out_dir / f"{name}.png"
 
     def save_table(self, df, name: str, *, glue_key: str | None = None):

@@ -42,7 +42,7 @@ def to_jsonable(value: Any) -> Any:
     return value
 
 
-@dataclass
+@dataclass(repr=False)
 class Claim:
     """One checked statement of a paper.
 
@@ -106,6 +106,19 @@ class Claim:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+    def __repr__(self) -> str:
+        tol = f", tol={self.tol:g}" if self.tol is not None else ""
+        why = f" — {self.reason}" if self.reason else ""
+        return (f"claim {self.id}: {self.verdict} (paper: {_short(self.paper)}; "
+                f"ours: {_short(self.ours)}{tol}){why}")
+
+
+def _short(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    text = str(value)
+    return text if len(text) <= 80 else text[:77] + "..."
 
 
 def _atomic_write_text(path: Path, text: str) -> None:

@@ -422,9 +422,11 @@ def run_chapter(spec: ChapterSpec, params: dict[str, Any], *, force: bool = Fals
     nb.metadata["kernelspec"] = {"name": KERNEL, "display_name": "Python 3", "language": "python"}
     nbformat.write(nb, nb_in)
 
-    old_env = os.environ.get("BMLAB_OUTPUT_DIR")
+    # The kernel inherits this process's environment: point it at the temporary folder,
+    # and make sure it draws with the inline backend (glued figures need its PNG formatter).
+    old_env = {k: os.environ.get(k) for k in ("BMLAB_OUTPUT_DIR", "MPLBACKEND")}
     os.environ["BMLAB_OUTPUT_DIR"] = str(out_dir)
-    os.environ.setdefault("MPLBACKEND", "Agg")
+    os.environ["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
     t0 = time.perf_counter()
     started = datetime.now(timezone.utc).isoformat(timespec="seconds")
     try:
@@ -444,10 +446,11 @@ def run_chapter(spec: ChapterSpec, params: dict[str, Any], *, force: bool = Fals
         kept = _keep_failed(work, spec.id)
         raise ChapterFailed(spec.id, None, None, type(exc).__name__, str(exc), kept) from None
     finally:
-        if old_env is None:
-            os.environ.pop("BMLAB_OUTPUT_DIR", None)
-        else:
-            os.environ["BMLAB_OUTPUT_DIR"] = old_env
+        for k, v in old_env.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
     seconds = time.perf_counter() - t0
 
     try:
