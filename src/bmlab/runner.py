@@ -213,15 +213,22 @@ def _parameters_cell(nb) -> tuple[int, Any] | None:
 def load_chapter(path: Path, book: Path | None = None) -> ChapterSpec:
     """Read a chapter's id, title and parameters."""
     book = book or paths.book_dir()
-    nb = _read_notebook(path)
-    found = _parameters_cell(nb)
     cid = path.relative_to(book).with_suffix("").as_posix()
+    try:
+        nb = _read_notebook(path)
+    except Exception as exc:  # jupytext/nbformat errors
+        raise UsageError(f"chapter {cid!r} ({path}) is not a readable MyST notebook: "
+                         f"{type(exc).__name__}: {str(exc).splitlines()[0]}") from None
+    found = _parameters_cell(nb)
     if found is None:
-        raise ValueError(f"chapter {cid!r} ({path}) has no code cell tagged 'parameters'")
-    params = parse_parameters_source(found[1].source)
+        raise UsageError(f"chapter {cid!r} ({path}) has no code cell tagged 'parameters'")
+    try:
+        params = parse_parameters_source(found[1].source)
+    except (ValueError, SyntaxError) as exc:
+        raise UsageError(f"chapter {cid!r}: bad parameters cell: {exc}") from None
     for required in ("profile", "seed"):
         if required not in params:
-            raise ValueError(f"chapter {cid!r}: its parameters cell must define {required!r}")
+            raise UsageError(f"chapter {cid!r}: its parameters cell must define {required!r}")
     title = next((line[2:].strip() for c in nb.cells if c.cell_type == "markdown"
                   for line in c.source.splitlines() if line.startswith("# ")), cid)
     return ChapterSpec(id=cid, path=path, params=params, title=title)
