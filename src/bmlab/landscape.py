@@ -1,0 +1,161 @@
+r"""Landscape tools: Hessian spectra, critical-point refinement by Newton's method,
+deduplication of critical points, and 2-D slices of the smallest Hessian eigenvalue.
+
+Every function takes a *problem*: an object with ``grad(X)``, ``hessian(X)`` (dense,
+acting on ``X.ravel()``) and ``hvp(X, U)``, such as
+:class:`bmlab.problems.sensing.HighOrderLoss`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .solvers.base import SolverResult
+
+__all__ = ["hessian_extremes", "newton_refine", "dedup_critical_points", "CriticalPoint",
+           "eigen_slice_2d"]
+
+_METHODS = ("dense", "lanczos")
+
+
+def hessian_extremes(problem, X: np.ndarray, *, method: str = "dense") -> tuple[float, float]:
+    r""":math:`(\lambda_{\min}, \lambda_{\max})` of :math:`\nabla^2 F(X)`.
+
+    Parameters
+    ----------
+    method : {"dense", "lanczos"}
+        ``dense``: :func:`numpy.linalg.eigvalsh` of the assembled Hessian (small ``nr``);
+        ``lanczos``: :func:`scipy.sparse.linalg.eigsh` on Hessian-vector products
+        (matrix-free, for large ``nr``).
+    """
+    if method not in _METHODS:
+        raise ValueError(f"method must be one of {_METHODS}, got {method!r}")
+    X = np.asarray(X, dtype=float)
+    if method == "dense":
+        ev = np.linalg.eigvalsh(problem.hessian(X))
+        return float(ev[0]), float(ev[-1])
+    from scipy.sparse.linalg import LinearOperator, eigsh
+
+    N = X.size
+    op = LinearOperator((N, N), matvec=lambda u: problem.hvp(X, u.reshape(X.shape)).ravel(),
+                        dtype=float)
+    v0 = np.ones(N) / np.sqrt(N)
+    lmax = eigsh(op, k=1, which="LA", v0=v0, tol=1e-10, return_eigenvectors=False)[0]
+    lmin = eigsh(op, k=1, which="SA", v0=v0, tol=1e-10, return_eigenvectors=False)[0]
+    return float(lmin), float(lmax)
+
+
+def newton_refine(problem, X0: np.ndarray, *, tol: float = 1e-10, max_iter: int = 50,
+                  rcond: float = 1e-10) -> SolverResult:
+    r"""Refine an approximate critical point by Newton's method on :math:`\nabla F = 0`.
+
+    Each step solves :math:`\nabla^2F(X_k)\,\Delta = -\nabla F(X_k)` in the least-squares,
+    minimum-norm sense (:func:`numpy.linalg.lstsq`), so the zero eigenvalues of the
+    rotational symmetry :math:`X \mapsto XQ` (rank :math:`r > 1`) do no harm; the step is
+    halved until the gradient norm decreases (at most 30 halvings).
+
+    Returns
+    -------
+    SolverResult
+        ``status="converged"`` when :math:`\|\nabla F(X)\|_F <` ``tol``; ``stalled`` when no
+        halved step decreases the gradient norm; ``history["grad_norm"]`` is the residual,
+        its last entry the final one.
+    """
+    if not tol > 0:
+        raise ValueError(f"tol must be positive, got {tol!r}")
+    X = np.array(X0, dtype=float)
+    g = problem.grad(X)
+    gn = float(np.linalg.norm(g))
+    hist = {"iter": [0], "grad_norm": [gn]}
+    status, message, k = "max_iter", f"reached max_iter={max_iter}", 0
+    with np.errstate(over="ignore", invalid="ignore"):
+        for k in range(1, max_iter + 1):
+            if gn < tol:
+                status, message, k = "converged", f"gradient norm {gn:.2e} < tol={tol:g}", k - 1
+                break
+            H = problem.hessian(X)
+            step = np.linalg.lstsq(H, -g.ravel(), rcond=rcond)[0].reshape(X.shape)
+            t, accepted = 1.0, False
+            for _ in range(31):
+                Xn = X + t * step
+                gn_new = float(np.linalg.norm(problem.grad(Xn)))
+                if np.isfinite(gn_new) and gn_new < gn:
+                    accepted = True
+                    break
+                t *= 0.5
+            if not accepted:
+                status, message, k = "stalled", f"no decreasing Newton step at residual {gn:.2e}", k - 1
+                break
+            X = Xn
+            g = problem.grad(X)
+            gn = float(np.linalg.norm(g))
+            hist["iter"].append(k)
+            hist["grad_norm"].append(gn)
+        else:
+            if gn < tol:
+                status, message = "converged", f"gradient norm {gn:.2e} < tol={tol:g}"
+    return SolverResult(x=X, history=hist, status=status, message=message, n_iter=k)
+
+
+@dataclass
+class CriticalPoint:
+    r"""A refined critical point with what the theorems need.
+
+    Attributes
+    ----------
+    X : numpy.ndarray
+    grad_norm : float
+        Residual :math:`\|\nabla F(X)\|_F` after refinement.
+    lam_min, lam_max : float
+        Extreme Hessian eigenvalues.
+    count : int
+        How many starts ended at this point (up to the symmetry).
+    """
+
+    X: np.ndarray
+    grad_norm: float
+    lam_min: float
+    lam_max: float
+    count: int = 1
+
+
+def dedup_critical_points(points: list[np.ndarray], *, atol: float = 1e-6) -> list[tuple[np.ndarray, int]]:
+    r"""Merge points that are equal up to the symmetry :math:`X \mapsto XQ`
+    (:math:`Q` orthogonal; for :math:`r=1` this is the sign), i.e. with the same
+    :math:`XX^\top` within ``atol`` in Frobenius norm.
+
+    Returns a list of ``(representative, count)`` in order of first appearance.
+    """
+    reps: list[np.ndarray] = []
+    grams: list[np.ndarray] = []
+    counts: list[int] = []
+    for X in points:
+        X = np.asarray(X, dtype=float)
+        G = X @ X.T
+        for k, G0 in enumerate(grams):
+            if np.linalg.norm(G - G0) <= atol:
+                counts[k] += 1
+                break
+        else:
+            reps.append(X)
+            grams.append(G)
+            counts.append(1)
+    return list(zip(reps, counts))
+
+
+def eigen_slice_2d(problem, X0: np.ndarray, d1: np.ndarray, d2: np.ndarray,
+                   alphas: np.ndarray, betas: np.ndarray, *, method: str = "dense") -> np.ndarray:
+    r"""Smallest Hessian eigenvalue on the plane :math:`X_0 + \alpha d_1 + \beta d_2`.
+
+    Returns an array ``E`` of shape ``(len(alphas), len(betas))`` with
+    ``E[i, j]`` :math:`= \lambda_{\min}(\nabla^2F(X_0 + \alpha_i d_1 + \beta_j d_2))`.
+    """
+    X0, d1, d2 = (np.asarray(v, dtype=float) for v in (X0, d1, d2))
+    if not (X0.shape == d1.shape == d2.shape):
+        raise ValueError("X0, d1 and d2 must have the same shape")
+    E = np.empty((len(alphas), len(betas)))
+    for i, a in enumerate(alphas):
+        for j, b in enumerate(betas):
+            E[i, j] = hessian_extremes(problem, X0 + a * d1 + b * d2, method=method)[0]
+    return E
