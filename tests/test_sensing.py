@@ -142,3 +142,46 @@ def test_gaussian_sensing_is_seeded_and_symmetric():
     A2 = gaussian_sensing(5, 20, np.random.default_rng(3)).A
     np.testing.assert_array_equal(A1, A2)
     np.testing.assert_allclose(A1, A1.transpose(0, 2, 1))
+
+
+# --- RIP ---------------------------------------------------------------------------------------
+from bmlab.problems.sensing import rip_delta, rip_ratio_range, weighted_rip_delta  # noqa: E402
+
+
+@pytest.mark.parametrize("eps", [0.1, 0.3, 0.8])
+def test_weighted_rip_search_finds_exact_constant(eps):
+    op = WeightedEntrywiseSensing(yalcin_weights(5, eps))
+    est = rip_ratio_range(op, 2, np.random.default_rng(0), restarts=3)
+    assert not est.exact
+    assert abs(est.delta - weighted_rip_delta(eps)) < 1e-10
+    # exact for rank >= n: spectrum over all symmetric matrices is also [eps^2, 1]
+    full = rip_ratio_range(op, 5)
+    assert full.exact and abs(full.delta - weighted_rip_delta(eps)) < 1e-12
+
+
+def test_rip_search_is_a_lower_bound_and_scale_makes_it_symmetric():
+    rng = np.random.default_rng(1)
+    op = gaussian_sensing(4, 30, rng)
+    exact = rip_ratio_range(op, 4)
+    est = rip_ratio_range(op, 2, rng, restarts=3)
+    assert exact.lo - 1e-12 <= est.lo and est.hi <= exact.hi + 1e-12
+    assert est.delta <= exact.delta + 1e-12
+    # after rescaling the ratio range is [1 - delta, 1 + delta]
+    sc = rip_ratio_range(op.scaled(exact.scale), 4)
+    assert sc.lo == pytest.approx(1 - exact.delta) and sc.hi == pytest.approx(1 + exact.delta)
+    # brute force: random symmetric rank-2 matrices never leave the range
+    for _ in range(200):
+        u = rng.standard_normal((4, 2))
+        M = u @ np.diag(rng.standard_normal(2)) @ u.T
+        q = np.sum(op.apply(M) ** 2) / np.sum(M ** 2)
+        assert exact.lo - 1e-12 <= q <= exact.hi + 1e-12
+
+
+def test_rip_bad_inputs():
+    op = WeightedEntrywiseSensing(np.ones((3, 3)))
+    with pytest.raises(ValueError):
+        rip_ratio_range(op, 0)
+    with pytest.raises(ValueError, match="rng"):
+        rip_ratio_range(op, 2)
+    with pytest.raises(ValueError):
+        rip_delta(2.0, 1.0)

@@ -39,7 +39,8 @@ import numpy as np
 __all__ = [
     "SensingOperator", "DenseSensing", "WeightedEntrywiseSensing", "HighOrderLoss",
     "gaussian_sensing", "yalcin_weights", "yalcin_instance", "alternating_start",
-    "yalcin_truth_spectrum", "yalcin_n3_spurious",
+    "yalcin_truth_spectrum", "yalcin_n3_spurious", "rip_ratio_range", "rip_delta",
+    "weighted_rip_delta", "RipEstimate",
 ]
 
 
@@ -64,6 +65,10 @@ class SensingOperator:
         r""":math:`\mathcal A^*(y) = \sum_i y_i A_i \in \mathbb R^{n\times n}`."""
         raise NotImplementedError
 
+    def apply_many(self, Ms: np.ndarray) -> np.ndarray:
+        r""":math:`[\mathcal A(M_1), \dots, \mathcal A(M_b)]` as an ``(m, b)`` array."""
+        return np.stack([self.apply(M) for M in Ms], axis=1)
+
     def sym_adjoint(self, y: np.ndarray) -> np.ndarray:
         r""":math:`\sum_i y_i (A_i + A_i^\top)`."""
         S = self.adjoint(y)
@@ -76,6 +81,10 @@ class SensingOperator:
 
     def matrices(self) -> np.ndarray:
         """The sensing matrices as an ``(m, n, n)`` array (small instances only)."""
+        raise NotImplementedError
+
+    def scaled(self, factor: float) -> "SensingOperator":
+        r"""The operator :math:`c\,\mathcal A` (every :math:`A_i` times ``factor``)."""
         raise NotImplementedError
 
 
@@ -101,12 +110,19 @@ class DenseSensing(SensingOperator):
     def adjoint(self, y):
         return np.einsum("i,ijk->jk", y, self.A)
 
+    def apply_many(self, Ms):
+        Ms = np.asarray(Ms, dtype=float)
+        return self.A.reshape(self.m, -1) @ Ms.reshape(Ms.shape[0], -1).T
+
     def jacobian(self, X):
         X = np.asarray(X, dtype=float)
         return np.einsum("ijk,kr->ijr", self._As, X).reshape(self.m, -1)
 
     def matrices(self):
         return self.A
+
+    def scaled(self, factor):
+        return DenseSensing(float(factor) * self.A)
 
 
 class WeightedEntrywiseSensing(SensingOperator):
@@ -135,6 +151,10 @@ class WeightedEntrywiseSensing(SensingOperator):
     def adjoint(self, y):
         return self.weights * np.reshape(y, (self.n, self.n))
 
+    def apply_many(self, Ms):
+        Ms = np.asarray(Ms, dtype=float)
+        return (self.weights[None] * Ms).reshape(Ms.shape[0], -1).T
+
     def jacobian(self, X):
         X = np.asarray(X, dtype=float)
         n, r = X.shape
@@ -153,20 +173,25 @@ class WeightedEntrywiseSensing(SensingOperator):
         A[np.arange(n * n), i, j] = self.weights.ravel()
         return A
 
+    def scaled(self, factor):
+        return WeightedEntrywiseSensing(float(factor) * self.weights)
 
-def gaussian_sensing(n: int, m: int, rng: np.random.Generator, *, std: float | None = None,
+
+def gaussian_sensing(n: int, m: int, rng: np.random.Generator, *, std: float = 0.2,
                      symmetric: bool = True) -> DenseSensing:
     r"""Random Gaussian sensing matrices.
 
     :math:`A_i = \tfrac12(G_i + G_i^\top)` with :math:`(G_i)_{jk} \sim \mathcal N(0, \sigma^2)`
-    (``symmetric=True``), as in the authors' script with :math:`\sigma = 1/n`
-    (``normal/5`` for ``n = 5``; spec 003 §5, FOUND-code). ``std=None`` means :math:`1/n`.
+    (``symmetric=True``), as in the authors' scripts, which use ``normal/5``, i.e.
+    :math:`\sigma = 0.2`, for every ``n`` (spec 003 §5, FOUND-code).
     """
     if not isinstance(rng, np.random.Generator):
         raise TypeError("rng must be a numpy.random.Generator")
     if n < 1 or m < 1:
         raise ValueError(f"n and m must be positive, got n={n!r}, m={m!r}")
-    std = 1.0 / n if std is None else float(std)
+    if not std > 0:
+        raise ValueError(f"std must be positive, got {std!r}")
+    std = float(std)
     G = std * rng.standard_normal((m, n, n))
     A = 0.5 * (G + G.transpose(0, 2, 1)) if symmetric else G
     return DenseSensing(A)
@@ -353,3 +378,136 @@ def yalcin_n3_spurious(eps: float) -> tuple[np.ndarray, float, float]:
     w = eps ** 2
     a = math.sqrt((1 - w) / (1 + w))
     return np.array([[a], [0.0], [-a]]), 2 * (1 - w), 4 * (1 - w)
+
+
+# ---------------------------------------------------------------------------------------------
+# restricted isometry constants
+# ---------------------------------------------------------------------------------------------
+
+def weighted_rip_delta(eps: float) -> float:
+    r"""Exact RIP constant of the weighted entry-wise operator with weights in
+    :math:`\{\varepsilon, 1\}` after the best rescaling (spec 003 §4.1, DERIVED):
+    :math:`\|\mathcal A(M)\|^2/\|M\|_F^2` fills :math:`[\varepsilon^2, 1]` on rank-:math:`\le 2`
+    matrices, so :math:`\delta = (1-\varepsilon^2)/(1+\varepsilon^2)`, for every rank
+    :math:`\ge 2` and :math:`n \ge 3`."""
+    w = float(eps) ** 2
+    return (1 - w) / (1 + w)
+
+
+def rip_delta(lo: float, hi: float) -> tuple[float, float]:
+    r"""RIP constant and scale from the range :math:`[L, U]` of
+    :math:`\|\mathcal A(M)\|^2/\|M\|_F^2`: with the best rescaling
+    :math:`\mathcal A \to \sqrt{c}\,\mathcal A`, :math:`c = 2/(L+U)`, the constant is
+    :math:`\delta = (U-L)/(U+L)`. Returns ``(delta, sqrt(c))``."""
+    if not (0 <= lo <= hi and hi > 0):
+        raise ValueError(f"need 0 <= lo <= hi, hi > 0; got lo={lo!r}, hi={hi!r}")
+    return (hi - lo) / (hi + lo), math.sqrt(2.0 / (hi + lo))
+
+
+@dataclass
+class RipEstimate:
+    r"""Range :math:`[L, U]` of :math:`\|\mathcal A(M)\|^2/\|M\|_F^2` over symmetric
+    matrices of rank :math:`\le k`, and the constant :math:`\delta` it gives.
+
+    ``exact`` is True when :math:`k \ge n` (then the range is the spectrum of
+    :math:`\mathcal A^*\mathcal A` on symmetric matrices); otherwise ``L`` is an upper bound of
+    the true minimum and ``U`` a lower bound of the true maximum, so ``delta`` is a **lower
+    bound** of the true constant.
+    """
+
+    lo: float
+    hi: float
+    delta: float
+    scale: float
+    rank: int
+    exact: bool
+    restarts: int
+
+
+def _sym_basis(k: int) -> np.ndarray:
+    """Orthonormal basis of the symmetric k x k matrices, shape (k(k+1)/2, k, k)."""
+    out = []
+    for a in range(k):
+        for b in range(a, k):
+            E = np.zeros((k, k))
+            if a == b:
+                E[a, a] = 1.0
+            else:
+                E[a, b] = E[b, a] = 1 / math.sqrt(2)
+            out.append(E)
+    return np.array(out)
+
+
+def _range_on_subspace(op: SensingOperator, U: np.ndarray, basis: np.ndarray):
+    B = op.apply_many(U @ basis @ U.T)
+    ev = np.linalg.eigvalsh(B.T @ B)
+    return ev[0], ev[-1]
+
+
+def _proj_rank(M: np.ndarray, k: int) -> np.ndarray:
+    """Best rank-k symmetric approximation (k eigenvalues of largest modulus)."""
+    ev, V = np.linalg.eigh(0.5 * (M + M.T))
+    idx = np.argsort(-np.abs(ev))[:k]
+    return (V[:, idx] * ev[idx]) @ V[:, idx].T
+
+
+def rip_ratio_range(op: SensingOperator, rank: int, rng: np.random.Generator | None = None, *,
+                    restarts: int = 20, iters: int = 200) -> RipEstimate:
+    r"""Estimate the RIP range of ``op`` over symmetric matrices of rank :math:`\le` ``rank``.
+
+    Method (a search, stated in the book): for the largest ratio, the projected power method
+    :math:`M \leftarrow P_k(\mathcal A^*\mathcal A(M))/\|\cdot\|_F`, :math:`P_k` the best
+    symmetric rank-:math:`k` approximation; for the smallest, the same on
+    :math:`U_0 M - \mathcal A^*\mathcal A(M)` with :math:`U_0` an upper bound of the spectrum.
+    Each run (``restarts`` random starts plus as many random coordinate matrices
+    :math:`e_ie_j^\top + e_je_i^\top` or :math:`e_ie_i^\top`, where weighted operators attain
+    their extremes) ends with an exact inner step: on the span :math:`U` of the iterate's
+    eigenvectors, the extreme ratios over :math:`M = USU^\top` are the extreme eigenvalues of a
+    small Gram matrix. For ``rank >= n`` the answer is exact (:math:`U = I`); otherwise the
+    returned :math:`\delta` is a lower bound of the true constant.
+    """
+    if not isinstance(rank, (int, np.integer)) or rank < 1:
+        raise ValueError(f"rank must be a positive integer, got {rank!r}")
+    n = op.n
+    k = min(int(rank), n)
+    if k == n:
+        lo, hi = _range_on_subspace(op, np.eye(n), _sym_basis(n))
+        d, c = rip_delta(max(lo, 0.0), hi)
+        return RipEstimate(float(lo), float(hi), d, c, int(rank), True, 0)
+    if rng is None:
+        raise ValueError("rank < n needs an rng for the random restarts")
+    basis = _sym_basis(k)
+
+    def AtA(M):
+        G = op.adjoint(op.apply(M))
+        return 0.5 * (G + G.T)
+
+    # an upper bound of the spectrum of A*A on symmetric matrices
+    full = _range_on_subspace(op, np.eye(n), _sym_basis(n))[1] if n <= 12 else None
+    if full is None:
+        full = float(np.sum(op.apply_many(np.eye(n * n).reshape(-1, n, n)) ** 2))
+    starts = []
+    for _ in range(restarts):
+        G = rng.standard_normal((n, n))
+        starts.append(_proj_rank(G + G.T, k))
+        i, j = rng.integers(n, size=2)
+        E = np.zeros((n, n))
+        E[i, j] += 1.0
+        E[j, i] += 1.0
+        starts.append(E + 1e-3 * _proj_rank(G + G.T, k))
+    lo, hi = np.inf, -np.inf
+    for M0 in starts:
+        for sign in (+1, -1):
+            M = M0 / np.linalg.norm(M0)
+            for _ in range(iters):
+                M = _proj_rank(AtA(M) if sign > 0 else full * M - AtA(M), k)
+                nrm = np.linalg.norm(M)
+                if nrm == 0:
+                    break
+                M /= nrm
+            ev, V = np.linalg.eigh(M)
+            U = V[:, np.argsort(-np.abs(ev))[:k]]
+            a, b = _range_on_subspace(op, U, basis)
+            lo, hi = (min(lo, a), hi) if sign < 0 else (lo, max(hi, b))
+    d, c = rip_delta(max(float(lo), 0.0), float(hi))
+    return RipEstimate(float(lo), float(hi), d, c, int(rank), False, len(starts))
