@@ -58,3 +58,18 @@ def test_eigen_slice_2d_corners():
     assert E[0, 0] == pytest.approx(hessian_extremes(P, X0)[0])
     with pytest.raises(ValueError):
         eigen_slice_2d(P, X0, d1, np.zeros((4, 1)), [0.0], [0.0])
+
+
+def test_enumerate_finds_global_zero_and_spurious():
+    from bmlab.landscape import enumerate_critical_points
+    P = yalcin_instance(3, 0.3, 0.0)
+    pts = enumerate_critical_points(P, (3, 1), np.random.default_rng(0), n_starts=40)
+    Ds = sorted(np.linalg.norm(p.X @ p.X.T - P.M_star) for p in pts)
+    assert Ds[0] < 1e-8  # the ground truth
+    assert any(np.allclose(p.X, 0) for p in pts)
+    assert all(p.grad_norm < 1e-9 for p in pts)
+    x, lmin, _ = yalcin_n3_spurious(0.3)
+    assert any(np.allclose(p.X @ p.X.T, x @ x.T, atol=1e-8) and abs(p.lam_min - lmin) < 1e-8
+               for p in pts)
+    with pytest.raises(ValueError):
+        enumerate_critical_points(P, (3, 1), np.random.default_rng(0), n_starts=-1)

@@ -14,6 +14,7 @@ import numpy as np
 from .solvers.base import SolverResult
 
 __all__ = ["hessian_extremes", "newton_refine", "dedup_critical_points", "CriticalPoint",
+           "enumerate_critical_points",
            "eigen_slice_2d"]
 
 _METHODS = ("dense", "lanczos")
@@ -159,3 +160,35 @@ def eigen_slice_2d(problem, X0: np.ndarray, d1: np.ndarray, d2: np.ndarray,
         for j, b in enumerate(betas):
             E[i, j] = hessian_extremes(problem, X0 + a * d1 + b * d2, method=method)[0]
     return E
+
+
+def enumerate_critical_points(problem, shape: tuple[int, int], rng: np.random.Generator, *,
+                              n_starts: int = 200, scale: float = 1.0, tol: float = 1e-10,
+                              max_iter: int = 100, include_zero: bool = True,
+                              dedup_atol: float = 1e-6) -> list[CriticalPoint]:
+    r"""Find critical points of ``problem`` by Newton refinement from random starts.
+
+    Starts are :math:`X_0 = s\,G` with :math:`G` standard Gaussian of ``shape`` and
+    :math:`s` uniform in ``[0.1, 1.5] * scale``; Newton's method (:func:`newton_refine`)
+    converges to critical points of any index, so saddles are found as well as minima. Runs
+    that do not reach gradient norm ``tol`` are discarded; the rest are deduplicated up to
+    :math:`X \mapsto XQ` (:func:`dedup_critical_points`). :math:`X = 0`, always critical, is
+    added when ``include_zero``.
+    """
+    if n_starts < 0:
+        raise ValueError(f"n_starts must be non-negative, got {n_starts!r}")
+    found = [np.zeros(shape)] if include_zero else []
+    residuals = [float(np.linalg.norm(problem.grad(np.zeros(shape))))] if include_zero else []
+    for _ in range(n_starts):
+        X0 = rng.uniform(0.1, 1.5) * scale * rng.standard_normal(shape)
+        res = newton_refine(problem, X0, tol=tol, max_iter=max_iter)
+        if res.status == "converged":
+            found.append(res.x)
+            residuals.append(float(res.history["grad_norm"][-1]))
+    out = []
+    groups = dedup_critical_points(found, atol=dedup_atol)
+    for X, count in groups:
+        k = next(i for i, Y in enumerate(found) if Y is X)
+        lo, hi = hessian_extremes(problem, X)
+        out.append(CriticalPoint(X=X, grad_norm=residuals[k], lam_min=lo, lam_max=hi, count=count))
+    return out

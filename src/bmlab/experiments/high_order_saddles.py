@@ -1,0 +1,144 @@
+r"""Critical points of small sensing instances against Theorems 3 and 6 (paper 003).
+
+An *instance* is a sensing operator rescaled so that it satisfies RIP\ :sub:`r+r*` with a
+known constant :math:`\delta` (rescaling moves no critical point of :math:`f`; for
+:math:`\lambda > 0` the rescaled operator *is* the instance the theorems speak about):
+
+* ``weighted``: Yalcin's operator with weights :math:`\{\varepsilon, 1\}` times
+  :math:`\sqrt{2/(1+\varepsilon^2)}`, exact :math:`\delta = (1-\varepsilon^2)/(1+\varepsilon^2)`;
+* ``gaussian``: :math:`A_i = (G_i+G_i^\top)/2`, rescaled with the exact constant over *all*
+  symmetric matrices (rank :math:`\le n`), which is a valid (upper) RIP\ :sub:`r+r*` constant.
+
+Critical points of :math:`f^l_\lambda` are enumerated by Newton refinement from random starts
+(:func:`bmlab.landscape.enumerate_critical_points`), deduplicated up to sign (rank 1).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from ..bounds.strict_saddle import (
+    point_quantities, theorem3_bound, theorem3_condition, theorem6_bound, theorem6_condition,
+    theorem6_threshold)
+from ..landscape import enumerate_critical_points
+from ..problems.sensing import (
+    HighOrderLoss, gaussian_sensing, rip_ratio_range, weighted_rip_delta, yalcin_instance)
+
+KINDS = ("weighted", "gaussian")
+
+
+@dataclass(frozen=True)
+class InstanceSpec:
+    """A small instance: ``kind`` ``weighted`` (``n``, ``eps``) or ``gaussian`` (``n``, ``m``,
+    drawn with ``key``); ground truth rank 1, search rank 1."""
+
+    kind: str
+    n: int
+    eps: float = 0.3
+    m: int = 0
+    key: int = 0
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(f"kind must be one of {KINDS}, got {self.kind!r}")
+        if self.kind == "gaussian" and self.m < 1:
+            raise ValueError("a gaussian instance needs m >= 1")
+
+    @property
+    def label(self) -> str:
+        if self.kind == "weighted":
+            return f"weighted n={self.n}, ε={self.eps:g}"
+        return f"Gaussian n={self.n}, m={self.m} (#{self.key})"
+
+
+@dataclass
+class Instance:
+    spec: InstanceSpec
+    problem: HighOrderLoss
+    delta: float
+    delta_kind: str  # "exact" or "upper bound"
+
+    @property
+    def m(self) -> int:
+        return self.problem.op.m
+
+    def with_lam(self, lam: float) -> "Instance":
+        return Instance(self.spec, self.problem.with_lam(lam), self.delta, self.delta_kind)
+
+
+def make_instance(spec: InstanceSpec, rng_factory, lam: float = 0.0, l: int = 4) -> Instance:
+    """Build the rescaled instance; ``rng_factory(key)`` returns the generator of a draw."""
+    if spec.kind == "weighted":
+        P = yalcin_instance(spec.n, spec.eps, lam, l)
+        s = np.sqrt(2.0 / (1.0 + spec.eps ** 2))
+        prob = HighOrderLoss(P.op.scaled(s), P.M_star, lam=lam, l=l, Z=P.Z)
+        return Instance(spec, prob, weighted_rip_delta(spec.eps), "exact")
+    rng = rng_factory(spec.key)
+    op = gaussian_sensing(spec.n, spec.m, rng)
+    z = rng.standard_normal((spec.n, 1))
+    est = rip_ratio_range(op, spec.n)
+    prob = HighOrderLoss(op.scaled(est.scale), z @ z.T, lam=lam, l=l, Z=z)
+    return Instance(spec, prob, est.delta, "upper bound (rank n, exact)")
+
+
+def critical_points(inst: Instance, rng: np.random.Generator, *, n_starts: int,
+                    tol: float = 1e-10, eig_tol: float = 1e-8) -> pd.DataFrame:
+    r"""Enumerate the critical points of ``inst`` and evaluate Theorems 3 and 6 at each.
+
+    Columns: ``D, sigma_r, tr, lam_min, lam_max, grad_norm, count, type`` (``global``,
+    ``spurious min``, ``strict saddle`` or ``degenerate``), ``cond4, bound5, cond10,
+    thresh10, bound11`` (Theorem 6 with the instance's :math:`\lambda`, :math:`l`, :math:`m`),
+    and ``X`` (the point).
+    """
+    P = inst.problem
+    scale = float(np.sqrt(np.trace(P.M_star) / P.n))
+    pts = enumerate_critical_points(P, (P.n, 1), rng, n_starts=n_starts, scale=scale, tol=tol)
+    rows = []
+    for p in pts:
+        D, s, tr = point_quantities(p.X, P.M_star)
+        if D < 1e-6:
+            kind = "global"
+        elif p.lam_min > eig_tol:
+            kind = "spurious min"
+        elif p.lam_min < -eig_tol:
+            kind = "strict saddle"
+        else:
+            kind = "degenerate"
+        rows.append({
+            "instance": inst.spec.label, "lam": P.lam, "delta": inst.delta, "D": D, "sigma_r": s,
+            "tr": tr, "lam_min": p.lam_min, "lam_max": p.lam_max, "grad_norm": p.grad_norm,
+            "count": p.count, "type": kind,
+            "cond4": theorem3_condition(D, s, tr, inst.delta),
+            "bound5": theorem3_bound(D, s, tr, inst.delta),
+            "cond10": theorem6_condition(D, s, tr, inst.delta, P.lam, P.l, inst.m),
+            "thresh10": theorem6_threshold(D, s, tr, inst.delta, P.lam, P.l, inst.m),
+            "bound11": theorem6_bound(D, s, tr, inst.delta, P.lam, P.l, inst.m),
+            "X": p.X.ravel().copy()})
+    return pd.DataFrame(rows)
+
+
+def survey(specs, lams, rng_factory, *, n_starts: int, seed_key: int = 100) -> pd.DataFrame:
+    """:func:`critical_points` for every instance and every λ (one table)."""
+    frames = []
+    for i, spec in enumerate(specs):
+        for j, lam in enumerate(lams):
+            inst = make_instance(spec, rng_factory, lam)
+            frames.append(critical_points(inst, rng_factory(seed_key + 100 * i + j),
+                                          n_starts=n_starts))
+    return pd.concat(frames, ignore_index=True)
+
+
+def curvature_at_zero(inst: Instance, lams) -> pd.DataFrame:
+    r"""Smallest Hessian eigenvalue at the critical point :math:`X = 0` (critical for every
+    :math:`\lambda`) against :math:`\lambda`, beside bound (11)."""
+    rows = []
+    for lam in lams:
+        I = inst.with_lam(float(lam))
+        X = np.zeros((I.problem.n, 1))
+        D, s, tr = point_quantities(X, I.problem.M_star)
+        ev = I.problem.hessian_eigvals(X)
+        rows.append({"lam": float(lam), "lam_min": ev[0],
+                     "bound11": theorem6_bound(D, s, tr, I.delta, float(lam), I.problem.l, I.m)})
+    return pd.DataFrame(rows)
