@@ -1,0 +1,411 @@
+r"""Experiments on randomly initialised GD for :math:`\tfrac12\|\mathbf U\mathbf V^\top-\boldsymbol\Sigma\|_F^2`
+(paper 002, Ye & Du). The paper has no experiments; these drivers turn its statements into
+measurements (spec 002 §7, §9).
+
+Every run goes through the shared loop :func:`bmlab.solvers.gd.gradient_descent`; the block
+quantities of the analysis (:math:`A, B, J, K, P, Q`, spec 002 §3–4) are computed by
+:class:`BlockTracker`, which the loop feeds through its ``callback``.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from ..problems.factorization import AsymmetricFactorization, low_rank_matrix
+from ..solvers.base import SolverResult
+from ..solvers.gd import gradient_descent
+
+__all__ = [
+    "Instance", "make_instance", "geometric_sigmas", "gaussian_init", "run_gd",
+    "blocks", "named_matrices", "residual_split", "balance_step_drift", "p_update_eq12",
+    "BlockTracker", "stage_times", "SeedSweepParams", "seed_sweep", "ScalingParams",
+    "scaling_grid", "slope_table",
+]
+
+
+# ---------------------------------------------------------------------------------------------
+# instances and runs
+# ---------------------------------------------------------------------------------------------
+
+@dataclass
+class Instance:
+    r"""A rank-:math:`d` target :math:`\boldsymbol\Sigma = \Phi\Sigma'\Psi^\top`."""
+
+    Sigma: np.ndarray
+    Phi: np.ndarray
+    Psi: np.ndarray
+    sigmas: np.ndarray
+
+    @property
+    def m(self) -> int:
+        return self.Sigma.shape[0]
+
+    @property
+    def n(self) -> int:
+        return self.Sigma.shape[1]
+
+    @property
+    def d(self) -> int:
+        return self.sigmas.size
+
+    @property
+    def kappa(self) -> float:
+        return float(self.sigmas[0] / self.sigmas[-1])
+
+    def problem(self, balance: float = 0.0) -> AsymmetricFactorization:
+        return AsymmetricFactorization(self.Sigma, balance=balance)
+
+
+def geometric_sigmas(d: int, sigma_d: float, kappa: float) -> np.ndarray:
+    r""":math:`\sigma_i = \sigma_d\kappa^{(d-i)/(d-1)}`, from :math:`\kappa\sigma_d` down to
+    :math:`\sigma_d` (:math:`d = 1`: just :math:`\sigma_d`)."""
+    if d < 1:
+        raise ValueError(f"d must be >= 1, got {d!r}")
+    return sigma_d * kappa ** np.linspace(1.0, 0.0, d) if d > 1 else np.array([float(sigma_d)])
+
+
+def make_instance(m: int, n: int, sigmas, rng: np.random.Generator) -> Instance:
+    """Random singular vectors, prescribed singular values (spec 002 §7)."""
+    Sigma, Phi, Psi = low_rank_matrix(m, n, sigmas, rng)
+    return Instance(Sigma, Phi, Psi, np.sort(np.asarray(sigmas, dtype=float))[::-1])
+
+
+def gaussian_init(m: int, n: int, d: int, eps: float, rng: np.random.Generator):
+    r""":math:`\mathbf U_0, \mathbf V_0` with i.i.d. :math:`\mathcal N(0,\varepsilon^2)` entries
+    (Theorem 1.1, FOUND)."""
+    if not eps > 0:
+        raise ValueError(f"eps must be positive, got {eps!r}")
+    return eps * rng.standard_normal((m, d)), eps * rng.standard_normal((n, d))
+
+
+def run_gd(problem: AsymmetricFactorization, x0, *, eta: float, max_iter: int,
+           delta: float | None = None, relative: bool = True, record_every: int = 1,
+           callback=None, perturbation=None, rng=None) -> SolverResult:
+    r"""GD (2)–(3) through the shared loop, stopping at the first :math:`t` with
+    :math:`f \le \delta` (``relative``: :math:`f/f(0,0) \le \delta`).
+
+    ``history["objective"]`` is the plain loss (relative when ``relative``), whatever the
+    regulariser; the result also carries ``wall_time`` in ``history`` as one number per record
+    would be misleading, so it is returned as the attribute ``result.wall_time``.
+    """
+    scale = problem.f0 if relative else 1.0
+    obj = lambda x: problem.loss(x) / scale  # noqa: E731
+    stop = None
+    if delta is not None:
+        thr = float(delta) * scale
+        stop = lambda k, x, g: problem.loss(x) <= thr  # noqa: E731
+    t0 = time.perf_counter()
+    res = gradient_descent(problem.grad, tuple(x0), step=eta, max_iter=max_iter, objective=obj,
+                           stop=stop, callback=callback, record_every=record_every,
+                           perturbation=perturbation, rng=rng)
+    res.wall_time = time.perf_counter() - t0
+    return res
+
+
+# ---------------------------------------------------------------------------------------------
+# block reduction (spec 002 §3–4)
+# ---------------------------------------------------------------------------------------------
+
+def blocks(inst: Instance, x):
+    r"""Rotate by the SVD of :math:`\boldsymbol\Sigma` and cut (FOUND, §2.1):
+    :math:`\mathbf U' = \Phi^\top\mathbf U = [U; J]`, :math:`\mathbf V' = \Psi^\top\mathbf V = [V; K]`."""
+    U, V = x
+    d = inst.d
+    Ur, Vr = inst.Phi.T @ U, inst.Psi.T @ V
+    return Ur[:d], Vr[:d], Ur[d:], Vr[d:]
+
+
+def named_matrices(Ub, Vb, sigmas):
+    r""":math:`A=(U+V)/2`, :math:`B=(U-V)/2`, :math:`P=\Sigma-AA^\top+BB^\top`,
+    :math:`Q=AB^\top-BA^\top` (FOUND, §2.1)."""
+    A, B = (Ub + Vb) / 2, (Ub - Vb) / 2
+    P = np.diag(sigmas) - A @ A.T + B @ B.T
+    Q = A @ B.T - B @ A.T
+    return A, B, P, Q
+
+
+def residual_split(Ub, Vb, J, K, sigmas) -> np.ndarray:
+    r"""The five terms of :math:`\|\boldsymbol\Sigma-\mathbf U\mathbf V^\top\|_F^2 = \|P\|_F^2 +
+    \|Q\|_F^2 + \|UK^\top\|_F^2 + \|JV^\top\|_F^2 + \|JK^\top\|_F^2` (DERIVED, spec 002 §4; the
+    paper's summary omits the :math:`\|JV^\top\|_F^2` term)."""
+    _, _, P, Q = named_matrices(Ub, Vb, sigmas)
+    return np.array([np.sum(P * P), np.sum(Q * Q), np.sum((Ub @ K.T) ** 2),
+                     np.sum((J @ Vb.T) ** 2), np.sum((J @ K.T) ** 2)])
+
+
+def balance_step_drift(problem: AsymmetricFactorization, x, eta: float) -> np.ndarray:
+    r"""Predicted change of :math:`\mathbf U^\top\mathbf U-\mathbf V^\top\mathbf V` over one GD
+    step (DERIVED, spec 002 §9): :math:`\eta^2(\mathbf V^\top R^\top R\mathbf V -
+    \mathbf U^\top RR^\top\mathbf U)`, :math:`R = \boldsymbol\Sigma-\mathbf U\mathbf V^\top`."""
+    U, V = x
+    R = problem.residual(x)
+    RV, RtU = R @ V, R.T @ U
+    return eta ** 2 * (RV.T @ RV - RtU.T @ RtU)
+
+
+def p_update_eq12(Ub, Vb, J, K, sigmas, eta: float, sign: int = -1) -> np.ndarray:
+    r"""Eq. (12): :math:`P^+` from :math:`A, B, C, D` at step :math:`t`.
+
+    ``sign=-1`` uses the corrected factor :math:`(B - \eta PB)` (DERIVED, spec 002 §4);
+    ``sign=+1`` the printed :math:`(B + \eta PB)`.
+    """
+    if sign not in (-1, 1):
+        raise ValueError(f"sign must be -1 (corrected) or +1 (printed), got {sign!r}")
+    Sig = np.diag(sigmas)
+    A, B, P, Q = named_matrices(Ub, Vb, sigmas)
+    KK, JJ = K.T @ K, J.T @ J
+    C = -A @ B.T @ B + B @ A.T @ B - A @ (KK + JJ) / 2 - B @ (KK - JJ) / 2
+    D = A @ B.T @ A - B @ A.T @ A - A @ (KK - JJ) / 2 - B @ (KK + JJ) / 2
+    Ae = A + eta * P @ A
+    Be = B + sign * eta * P @ B
+    BB = B @ B.T
+    return (P - eta * P @ (Sig - P) - eta * (Sig - P) @ P + eta ** 2 * (P @ P @ P - P @ Sig @ P)
+            - 2 * eta * BB @ P - 2 * eta * P @ BB
+            - eta * Ae @ C.T - eta * C @ Ae.T - eta ** 2 * C @ C.T
+            + eta * Be @ D.T + eta * D @ Be.T + eta ** 2 * D @ D.T)
+
+
+# ---------------------------------------------------------------------------------------------
+# the tracker
+# ---------------------------------------------------------------------------------------------
+
+TRACKED = ("iter", "loss", "rel_loss", "sd_A", "B_F", "J_op", "K_op", "P_op", "lam_min_P",
+           "Q_F", "Delta", "min_sd_UV", "split_err", "balance", "drift_err", "drift")
+
+
+@dataclass
+class BlockTracker:
+    r"""Records the block quantities of spec 002 §9 along a GD run.
+
+    Pass :meth:`__call__` as the ``callback`` of :func:`run_gd`, after calling
+    :meth:`observe` on the starting point. Every ``every`` iterations it records
+    :math:`\sigma_d(A)`, :math:`\|B\|_F`, :math:`\|J\|`, :math:`\|K\|`, :math:`\|P\|`,
+    :math:`\lambda_{\min}(P)`, :math:`\|Q\|_F`, :math:`\Delta_t = \|\Sigma - UV^\top\|`,
+    :math:`\min(\sigma_d(U), \sigma_d(V))`, the loss, the error of the residual split
+    (relative to :math:`\|\boldsymbol\Sigma\|_F^2`), the balance
+    :math:`\|\mathbf U^\top\mathbf U-\mathbf V^\top\mathbf V\|_F`. With ``eta`` given it also
+    checks, at **every** step, the one-step balance drift formula: ``drift_err`` is the
+    largest :math:`\|\Delta D_{\rm actual} - \Delta D_{\rm formula}\|_F` relative to
+    :math:`\|\boldsymbol\Sigma\|_F^2` since the last record; ``drift`` the actual
+    :math:`\|\Delta D\|_F` of the last step.
+    """
+
+    inst: Instance
+    every: int = 1
+    eta: float | None = None
+    _rows: dict = field(default_factory=lambda: {k: [] for k in TRACKED})
+    _prev: tuple | None = None
+    _drift_err: float = 0.0
+    _drift: float = float("nan")
+
+    def __post_init__(self):
+        if self.every < 1:
+            raise ValueError(f"every must be >= 1, got {self.every!r}")
+        self._problem = self.inst.problem()
+        self._S2 = float(np.sum(self.inst.Sigma ** 2))
+
+    def observe(self, k: int, x) -> None:
+        """Record the iterate ``x`` at iteration ``k`` (call it on the start point)."""
+        self._record(k, x)
+        self._prev = (x[0].copy(), x[1].copy())
+
+    def __call__(self, k: int, x) -> None:
+        if self.eta is not None and self._prev is not None:
+            pred = balance_step_drift(self._problem, self._prev, self.eta)
+            Dn, Dp = self._problem.imbalance(x), self._problem.imbalance(self._prev)
+            act = Dn - Dp
+            self._drift_err = max(self._drift_err, float(np.linalg.norm(act - pred)) / self._S2)
+            self._drift = float(np.linalg.norm(act))
+            self._prev = (x[0].copy(), x[1].copy())
+        if k % self.every == 0:
+            self._record(k, x)
+
+    def _record(self, k, x):
+        inst, r = self.inst, self._rows
+        Ub, Vb, J, K = blocks(inst, x)
+        A, B, P, Q = named_matrices(Ub, Vb, inst.sigmas)
+        lamP = np.linalg.eigvalsh(P)
+        R = self._problem.residual(x)
+        R2 = float(np.sum(R * R))
+        split = residual_split(Ub, Vb, J, K, inst.sigmas)
+        r["iter"].append(k)
+        r["loss"].append(0.5 * R2)
+        r["rel_loss"].append(0.5 * R2 / self._problem.f0)
+        r["sd_A"].append(np.linalg.svd(A, compute_uv=False)[-1])
+        r["B_F"].append(np.linalg.norm(B))
+        r["J_op"].append(np.linalg.norm(J, 2) if J.size else 0.0)
+        r["K_op"].append(np.linalg.norm(K, 2) if K.size else 0.0)
+        r["P_op"].append(max(abs(lamP[0]), abs(lamP[-1])))
+        r["lam_min_P"].append(lamP[0])
+        r["Q_F"].append(np.linalg.norm(Q))
+        r["Delta"].append(np.linalg.norm(np.diag(inst.sigmas) - Ub @ Vb.T, 2))
+        r["min_sd_UV"].append(min(np.linalg.svd(Ub, compute_uv=False)[-1],
+                                  np.linalg.svd(Vb, compute_uv=False)[-1]))
+        r["split_err"].append(abs(R2 - split.sum()) / self._S2)
+        r["balance"].append(np.linalg.norm(self._problem.imbalance(x)))
+        r["drift_err"].append(self._drift_err)
+        r["drift"].append(self._drift)
+        self._drift_err = 0.0
+
+    def frame(self) -> pd.DataFrame:
+        """The records as a DataFrame, one row per recorded iteration."""
+        return pd.DataFrame({k: np.asarray(v, dtype=float) for k, v in self._rows.items()})
+
+
+def stage_times(df: pd.DataFrame, sigma_d: float) -> dict:
+    r"""From a tracker frame: :math:`T_1` (first :math:`\sigma_d(A) \ge \sqrt{\sigma_d/2}`) and
+    :math:`T_0` (first record after :math:`T_1` with :math:`\|P\| \le \sigma_d/4`), as in the
+    statement of Theorem 3.1 (NaN when not reached)."""
+    it = df["iter"].to_numpy()
+    up = df["sd_A"].to_numpy() >= np.sqrt(sigma_d / 2)
+    t1 = it[np.argmax(up)] if up.any() else np.nan
+    ok = up & (df["P_op"].to_numpy() <= sigma_d / 4)
+    t0 = it[np.argmax(ok)] if ok.any() else np.nan
+    return {"T1": float(t1), "T0": float(t0)}
+
+
+# ---------------------------------------------------------------------------------------------
+# sweeps
+# ---------------------------------------------------------------------------------------------
+
+@dataclass
+class SeedSweepParams:
+    """Chapter 1: one shape, many seeds (each seed draws Σ's singular vectors and the init)."""
+
+    m: int = 20
+    n: int = 15
+    sigmas: tuple = (3.0, 2.0, 1.0)
+    eps: float = 1e-3
+    eta: float = 0.01
+    delta: float = 1e-10          # relative: f / f(0,0)
+    max_iter: int = 20_000
+    record_every: int = 10
+
+
+def seed_sweep(p: SeedSweepParams, seeds, rng_for):
+    """Run GD for each seed; return (summary DataFrame, list of loss histories)."""
+    rows, curves = [], []
+    for s in seeds:
+        rng = rng_for(s)
+        inst = make_instance(p.m, p.n, p.sigmas, rng)
+        x0 = gaussian_init(p.m, p.n, inst.d, p.eps, rng)
+        prob = inst.problem()
+        res = run_gd(prob, x0, eta=p.eta, max_iter=p.max_iter, delta=p.delta,
+                     record_every=p.record_every)
+        curves.append((res.history["iter"], res.history["objective"]))
+        rows.append({"seed": s, "status": res.status, "iterations": res.n_iter,
+                     "final_rel_loss": res.history["objective"][-1], "time_s": res.wall_time})
+    return pd.DataFrame(rows), curves
+
+
+@dataclass
+class ScalingParams:
+    r"""Chapter 2: base configuration; one knob varies at a time. ``delta`` is absolute
+    (:math:`f \le \delta`, as in Theorem 1.1)."""
+
+    m: int = 20
+    n: int = 15
+    d: int = 3
+    sigma_d: float = 1.0
+    kappa: float = 3.0
+    eps: float = 1e-3
+    eta: float = 0.01
+    delta: float = 1e-8
+    max_iter: int = 200_000
+
+
+KNOBS = ("eta", "eps", "sigma_d", "delta", "d", "m+n")
+
+
+def _config(p: ScalingParams, knob: str, value) -> dict:
+    c = {"m": p.m, "n": p.n, "d": p.d, "sigma_d": p.sigma_d, "kappa": p.kappa, "eps": p.eps,
+         "eta": p.eta, "delta": p.delta}
+    if knob == "m+n":
+        frac = p.m / (p.m + p.n)
+        c["m"] = int(round(value * frac))
+        c["n"] = int(value) - c["m"]
+    elif knob in c:
+        c[knob] = type(c[knob])(value)
+    else:
+        raise ValueError(f"knob must be one of {KNOBS}, got {knob!r}")
+    return c
+
+
+def scaling_grid(p: ScalingParams, knob: str, values, seeds, rng_for) -> pd.DataFrame:
+    r"""Iterations to :math:`f \le \delta` for each value of ``knob`` and each seed. For a
+    seed, the instance's singular vectors and the unit-scale Gaussian draws are shared by all
+    values of ``eta``, ``eps``, ``sigma_d`` and ``delta`` (common random numbers)."""
+    from ..bounds.gd_asymmetric import t_total
+
+    rows = []
+    for s in seeds:
+        for v in values:
+            c = _config(p, knob, v)
+            rng = rng_for(s, c["m"], c["n"], c["d"])
+            sig = geometric_sigmas(c["d"], c["sigma_d"], c["kappa"])
+            inst = make_instance(c["m"], c["n"], sig, rng)
+            x0 = gaussian_init(c["m"], c["n"], c["d"], c["eps"], rng)
+            res = run_gd(inst.problem(), x0, eta=c["eta"], max_iter=p.max_iter,
+                         delta=c["delta"], relative=False, record_every=p.max_iter)
+            T = res.n_iter if res.status == "converged" else np.nan
+            rows.append({"knob": knob, "value": float(v), "seed": s, "T": T, "status": res.status,
+                         "T_pred": float(t_total(c["eta"], c["eps"], c["sigma_d"], c["delta"], c["d"])),
+                         **{k: c[k] for k in ("eta", "eps", "sigma_d", "delta", "d")},
+                         "m+n": c["m"] + c["n"], "time_s": res.wall_time})
+    return pd.DataFrame(rows)
+
+
+def _slope(x, y):
+    x, y = np.asarray(x, float), np.asarray(y, float)
+    ok = np.isfinite(x) & np.isfinite(y)
+    if ok.sum() < 2:
+        return np.nan
+    return float(np.polyfit(x[ok], y[ok], 1)[0])
+
+
+#: How each knob enters the fit: (x transform, y transform, label).
+FIT_AXES = {
+    "eta": ("log", "log", "d ln T / d ln eta"),
+    "sigma_d": ("log", "log", "d ln T / d ln sigma_d"),
+    "eps": ("neglog", "lin", "eta sigma_d dT / d ln(1/eps)"),
+    "delta": ("neglog", "lin", "eta sigma_d dT / d ln(1/delta)"),
+    "d": ("log", "lin", "eta sigma_d dT / d ln d"),
+    "m+n": ("log", "log", "d ln T / d ln(m+n)"),
+}
+
+
+def _axes(df, knob, col):
+    xt, yt, _ = FIT_AXES[knob]
+    x = df["value"].to_numpy(float)
+    x = np.log(x) if xt == "log" else -np.log(x)
+    y = df[col].to_numpy(float)
+    if yt == "log":
+        y = np.log(y)
+    else:
+        y = y * df["eta"].to_numpy(float) * df["sigma_d"].to_numpy(float)
+    return x, y
+
+
+def slope_table(df: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
+    """Per knob: the slope fitted on each seed (mean, t confidence interval over seeds) beside
+    the slope of the prediction :func:`bmlab.bounds.gd_asymmetric.t_total` on the same grid."""
+    from scipy import stats
+
+    rows = []
+    for knob, g in df.groupby("knob", sort=False):
+        per_seed = []
+        for _, gs in g.groupby("seed"):
+            per_seed.append(_slope(*_axes(gs, knob, "T")))
+        per_seed = np.asarray(per_seed)
+        per_seed = per_seed[np.isfinite(per_seed)]
+        k = per_seed.size
+        mean = float(per_seed.mean()) if k else np.nan
+        half = float(stats.t.ppf(0.5 + level / 2, k - 1) * per_seed.std(ddof=1) / np.sqrt(k)) if k > 1 else np.nan
+        pred = _slope(*_axes(g.drop_duplicates("value"), knob, "T_pred"))
+        rows.append({"knob": knob, "quantity": FIT_AXES[knob][2], "fitted": mean,
+                     "ci_low": mean - half, "ci_high": mean + half, "predicted": pred,
+                     "seeds": k})
+    return pd.DataFrame(rows)
