@@ -1,0 +1,216 @@
+r"""The regularised asymmetric Burer–Monteiro split with a symmetry penalty (paper 000).
+
+The book writes the penalty parameter as :math:`\lambda` where spec 000 writes :math:`\gamma`.
+For a loss :math:`f:\mathbb R^{n\times n}\to\mathbb R` and a regulariser :math:`g`,
+
+.. math::
+
+    h(X) &= f(XX^\top) + g(X) && \text{(3), regularised sBMF (DERIVED)} \\
+    F_\lambda(X, Y) &= f(XY^\top) + \tfrac12 g(X) + \tfrac12 g(Y)
+        + \tfrac{\lambda}{2}\|X - Y\|_F^2 && \text{(5), regularised aBMF}
+
+(spec 000 §1: the penalty term is FOUND, the weight :math:`\tfrac12` on each copy of
+:math:`g` is DERIVED from the lifting property :math:`F_\lambda(X, X) = h(X)`).
+
+A *problem* (see :mod:`bmlab.problems.scalar_toys`, :mod:`bmlab.problems.snmf`,
+:mod:`bmlab.problems.quadratic`) provides
+
+``f(Z)``, ``grad_f(Z)``, ``hess_f_vec(Z, dZ)``
+    the loss, its gradient and Hessian-vector product in :math:`Z`;
+``reg``
+    a :class:`Regularizer` (:class:`NoReg`, :class:`NonNeg` or :class:`Ridge`);
+``block_argmin(W, lam)``
+    the exact block minimiser :math:`\arg\min_X f(XW^\top) + \tfrac12 g(X) +
+    \tfrac\lambda2\|X - W\|_F^2` (Step 3 of Algorithm 1). All problems here satisfy
+    Assumption 2(b), :math:`f(Z^\top) = f(Z)`, so the :math:`Y` block is the same map with the
+    roles exchanged. It raises :class:`UnboundedSubproblem` when the block problem has no
+    minimiser (e.g. linear :math:`f` with :math:`\lambda \le 0`);
+``block_constants(W)``
+    :math:`(L, \sigma)`, the smoothness and strong-convexity constants of
+    :math:`X \mapsto f(XW^\top)` (used by the Hu–Kwok rule, AMagd).
+
+This module evaluates :math:`F_\lambda`, its gradient and Hessian, KKT residuals, and the
+symmetric objective :math:`h`, for any such problem.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = [
+    "UnboundedSubproblem", "Regularizer", "NoReg", "NonNeg", "Ridge",
+    "penalized_value", "penalized_grad", "penalized_hessvec", "penalized_hessian",
+    "kkt_residual", "symmetric_value", "symmetric_grad", "symmetric_kkt_residual",
+]
+
+
+class UnboundedSubproblem(ArithmeticError):
+    """A block subproblem of Algorithm 1 has no minimiser (objective unbounded below)."""
+
+
+# ---------------------------------------------------------------------------------------------
+# regularisers g
+# ---------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Regularizer:
+    """Base class of the regulariser :math:`g` (Assumption 1: :math:`\\mu`-strongly convex)."""
+
+    mu: float = 0.0
+
+    def value(self, X: np.ndarray) -> float:
+        raise NotImplementedError
+
+    def grad(self, X: np.ndarray) -> np.ndarray:
+        """Gradient of the smooth part of :math:`g` (zero for an indicator)."""
+        raise NotImplementedError
+
+    def hess_vec(self, X: np.ndarray, U: np.ndarray) -> np.ndarray:
+        """Hessian-vector product of the smooth part of :math:`g`."""
+        raise NotImplementedError
+
+    def project(self, X: np.ndarray) -> np.ndarray:
+        """Projection onto the domain of :math:`g` (identity when it is all of the space)."""
+        return X
+
+    @property
+    def is_indicator(self) -> bool:
+        return False
+
+
+@dataclass(frozen=True)
+class NoReg(Regularizer):
+    """:math:`g \\equiv 0` (:math:`\\mu = 0`)."""
+
+    def value(self, X):
+        return 0.0
+
+    def grad(self, X):
+        return 0.0
+
+    def hess_vec(self, X, U):
+        return 0.0
+
+
+@dataclass(frozen=True)
+class NonNeg(Regularizer):
+    """:math:`g = \\delta_{\\mathbb R^{n\\times r}_+}` (sNMF, toy 4.2); :math:`\\mu = 0`."""
+
+    def value(self, X):
+        return 0.0 if np.all(np.asarray(X) >= 0) else np.inf
+
+    def grad(self, X):
+        return 0.0
+
+    def hess_vec(self, X, U):
+        return 0.0
+
+    def project(self, X):
+        return np.maximum(X, 0.0)
+
+    @property
+    def is_indicator(self) -> bool:
+        return True
+
+
+@dataclass(frozen=True)
+class Ridge(Regularizer):
+    """:math:`g(X) = \\tfrac{\\mu}{2}\\|X\\|_F^2`, :math:`\\mu`-strongly convex (Assumption 1)."""
+
+    def __post_init__(self):
+        if not self.mu > 0:
+            raise ValueError(f"Ridge needs mu > 0, got mu={self.mu!r}")
+
+    def value(self, X):
+        return 0.5 * self.mu * float(np.vdot(X, X))
+
+    def grad(self, X):
+        return self.mu * X
+
+    def hess_vec(self, X, U):
+        return self.mu * U
+
+
+# ---------------------------------------------------------------------------------------------
+# F_lambda and h
+# ---------------------------------------------------------------------------------------------
+
+def penalized_value(problem, X: np.ndarray, Y: np.ndarray, lam: float) -> float:
+    r""":math:`F_\lambda(X, Y)`, equation (5)."""
+    D = X - Y
+    return float(problem.f(X @ Y.T) + 0.5 * problem.reg.value(X) + 0.5 * problem.reg.value(Y)
+                 + 0.5 * lam * np.vdot(D, D))
+
+
+def penalized_grad(problem, X, Y, lam):
+    r"""Gradient of the smooth part of :math:`F_\lambda`:
+
+    .. math:: \nabla_X F = \nabla f(XY^\top) Y + \tfrac12\nabla g(X) + \lambda (X - Y),\quad
+              \nabla_Y F = \nabla f(XY^\top)^\top X + \tfrac12\nabla g(Y) + \lambda (Y - X).
+    """
+    G = problem.grad_f(X @ Y.T)
+    D = X - Y
+    gx = G @ Y + 0.5 * problem.reg.grad(X) + lam * D
+    gy = G.T @ X + 0.5 * problem.reg.grad(Y) - lam * D
+    return gx, gy
+
+
+def penalized_hessvec(problem, X, Y, lam, U, V):
+    r"""Hessian of the smooth part of :math:`F_\lambda` applied to the direction :math:`(U, V)`.
+
+    With :math:`G = \nabla f(XY^\top)`, :math:`dZ = UY^\top + XV^\top` and
+    :math:`H = \nabla^2 f(XY^\top)[dZ]`:
+
+    .. math:: (\nabla^2 F)[U,V] = \big(HY + GV + \tfrac12\nabla^2 g\,U + \lambda(U - V),\;
+              H^\top X + G^\top U + \tfrac12\nabla^2 g\,V + \lambda(V - U)\big).
+    """
+    Z = X @ Y.T
+    G = problem.grad_f(Z)
+    H = problem.hess_f_vec(Z, U @ Y.T + X @ V.T)
+    hx = H @ Y + G @ V + 0.5 * problem.reg.hess_vec(X, U) + lam * (U - V)
+    hy = H.T @ X + G.T @ U + 0.5 * problem.reg.hess_vec(Y, V) + lam * (V - U)
+    return hx, hy
+
+
+def penalized_hessian(problem, X, Y, lam) -> np.ndarray:
+    """Dense Hessian of :math:`F_\\lambda` in the variable ``concat(X.ravel(), Y.ravel())``."""
+    n, r = X.shape
+    N = n * r
+    Hm = np.empty((2 * N, 2 * N))
+    for i in range(2 * N):
+        e = np.zeros(2 * N)
+        e[i] = 1.0
+        hx, hy = penalized_hessvec(problem, X, Y, lam, e[:N].reshape(n, r), e[N:].reshape(n, r))
+        Hm[:, i] = np.concatenate([hx.ravel(), hy.ravel()])
+    return 0.5 * (Hm + Hm.T)
+
+
+def _pg_residual(reg, X, gX) -> float:
+    """Norm of the projected-gradient step :math:`X - P(X - \\nabla)` (KKT residual)."""
+    if reg.is_indicator:
+        R = X - reg.project(X - gX)
+        return float(np.sqrt(np.vdot(R, R)))
+    return float(np.sqrt(np.vdot(gX, gX)))
+
+
+def kkt_residual(problem, X, Y, lam) -> float:
+    r"""KKT residual of (5): the norm of the projected gradient in :math:`(X, Y)`."""
+    gx, gy = penalized_grad(problem, X, Y, lam)
+    return float(np.hypot(_pg_residual(problem.reg, X, gx), _pg_residual(problem.reg, Y, gy)))
+
+
+def symmetric_value(problem, X) -> float:
+    r""":math:`h(X) = f(XX^\top) + g(X)`, equation (3)."""
+    return float(problem.f(X @ X.T) + problem.reg.value(X))
+
+
+def symmetric_grad(problem, X) -> np.ndarray:
+    r""":math:`\nabla h(X) = (\nabla f(XX^\top) + \nabla f(XX^\top)^\top) X + \nabla g(X)`."""
+    G = problem.grad_f(X @ X.T)
+    return (G + G.T) @ X + problem.reg.grad(X)
+
+
+def symmetric_kkt_residual(problem, X) -> float:
+    """KKT residual of (3) (projected gradient norm)."""
+    return _pg_residual(problem.reg, X, symmetric_grad(problem, X))

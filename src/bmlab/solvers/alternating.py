@@ -1,0 +1,325 @@
+r"""Algorithm 1 of paper 000: alternating minimisation of the penalised split (5), and the
+penalty-update rules compared in its §4 (spec 000 §3). The book's :math:`\lambda` is the
+spec's :math:`\gamma`.
+
+One sweep :math:`k` of :func:`alternating_minimization` (AM, (13); DERIVED, high confidence):
+
+1. :math:`X^{k+1} = \arg\min_X F_{\lambda_k}(X, Y^k)` (Step 3),
+2. :math:`Y^{k+1} = \arg\min_Y F_{\lambda_k}(X^{k+1}, Y)` (Step 4),
+3. :math:`\lambda_{k+1} = \text{rule}(X^{k+1}, Y^{k+1}, \lambda_k)`.
+
+Penalty rules (:class:`PenaltyRule`):
+
+==========  =====================================================================  ==========
+name        :math:`\lambda_{k+1}`                                                     status
+==========  =====================================================================  ==========
+``fixed``   :math:`\lambda` (Theorem 2)                                                DERIVED
+``AMagd``   :math:`\tfrac14(L^k - \sigma^k)_+` + margin, Hu–Kwok (8)                   RECON
+``AMadp``   :math:`\max(\rho\lambda_k, \text{target}_k)`, monotone, Li et al. (7)     RECON
+``AMpca``   :math:`\min(1/\|X^k - Y^k\|_F, \lambda_{\max})`, Han et al.               RECON
+``AMour``   rule (17): Rayleigh quantity if :math:`D^k \ne 0`, else
+            :math:`\tfrac12\lambda_{\max}(\operatorname{sym}\nabla f) - \mu/4`, plus
+            :math:`\varepsilon`                                                        DERIVED
+==========  =====================================================================  ==========
+
+Divergence (an unbounded block problem, overflow or a non-finite iterate) ends the run with
+status ``"diverged"``; it is never raised.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from ..bounds.exact_penalty import hu_kwok_bound, rayleigh_quantity, theorem1_bound
+from ..factorizations.asymmetric import UnboundedSubproblem, kkt_residual, penalized_value
+from .base import SolverResult
+
+__all__ = [
+    "PenaltyRule", "FixedPenalty", "AlgorithmDependentPenalty", "AdaptivePenalty",
+    "AccuracyPenalty", "ExactPenalty", "make_rule", "alternating_minimization",
+]
+
+
+# ---------------------------------------------------------------------------------------------
+# penalty rules
+# ---------------------------------------------------------------------------------------------
+
+class PenaltyRule:
+    """A penalty-update rule: ``rule(k, problem, X, Y, lam) -> lam_next``."""
+
+    name = "rule"
+
+    def __call__(self, k: int, problem, X: np.ndarray, Y: np.ndarray, lam: float) -> float:
+        raise NotImplementedError
+
+    def __repr__(self):
+        return f"{type(self).__name__}({self.name})"
+
+
+@dataclass(repr=False)
+class FixedPenalty(PenaltyRule):
+    """:math:`\\lambda_k = \\lambda` for every sweep (Theorem 2)."""
+
+    lam: float
+    name = "fixed"
+
+    def __post_init__(self):
+        if not (isinstance(self.lam, (int, float, np.floating)) and math.isfinite(self.lam)):
+            raise ValueError(f"lam must be a finite number, got {self.lam!r}")
+
+    def __call__(self, k, problem, X, Y, lam):
+        return float(self.lam)
+
+
+@dataclass(repr=False)
+class AlgorithmDependentPenalty(PenaltyRule):
+    r"""AMagd, the Hu–Kwok rule (8) (RECON): :math:`\lambda_{k+1} = \tfrac14(L^k -
+    \sigma^k)_+ + \text{margin}`, with :math:`(L^k, \sigma^k)` the constants of the next
+    block problems (the larger over the two blocks). On the scalar toys it is the margin."""
+
+    margin: float = 0.0
+    name = "AMagd"
+
+    def __call__(self, k, problem, X, Y, lam):
+        b = max(hu_kwok_bound(*problem.block_constants(Y)), hu_kwok_bound(*problem.block_constants(X)))
+        return b + self.margin
+
+
+@dataclass(repr=False)
+class AdaptivePenalty(PenaltyRule):
+    r"""AMadp, a monotone increase in the spirit of Li et al. (7) (RECON):
+    :math:`\lambda_{k+1} = \min(\max(\rho\lambda_k, \text{target}(X^k, Y^k)), \lambda_{\max})`.
+
+    Parameters
+    ----------
+    rho : float
+        Growth factor, :math:`\rho \ge 1`.
+    target : callable, optional
+        ``target(problem, X, Y)`` a problem-specific level the rule must reach (e.g. the sNMF
+        exactness level :math:`\tfrac12(\|XY^\top\|_2 - \lambda_{\min}(M))`).
+    lam_max : float
+        Cap.
+    """
+
+    rho: float = 1.05
+    target: Callable | None = None
+    lam_max: float = math.inf
+    name = "AMadp"
+
+    def __post_init__(self):
+        if not self.rho >= 1:
+            raise ValueError(f"rho must be >= 1, got {self.rho!r}")
+
+    def __call__(self, k, problem, X, Y, lam):
+        new = self.rho * lam
+        if self.target is not None:
+            new = max(new, float(self.target(problem, X, Y)))
+        return min(new, self.lam_max)
+
+
+@dataclass(repr=False)
+class AccuracyPenalty(PenaltyRule):
+    r"""AMpca, "proportional to the accuracy" (Han et al.; RECON):
+    :math:`\lambda_{k+1} = \min(1/\epsilon^k, \lambda_{\max})` with the accuracy proxy
+    :math:`\epsilon^k = \|X^k - Y^k\|_F`."""
+
+    lam_max: float = 1e16
+    name = "AMpca"
+
+    def __call__(self, k, problem, X, Y, lam):
+        eps = float(np.linalg.norm(X - Y))
+        return self.lam_max if eps == 0 else min(1.0 / eps, self.lam_max)
+
+
+@dataclass(repr=False)
+class ExactPenalty(PenaltyRule):
+    r"""AMour, the paper's rule (17) (DERIVED, medium confidence).
+
+    ``mode="aggressive"`` (the rule): :math:`[\langle\nabla f(Z^k), D^kD^{k\top}\rangle /
+    (2\|D^k\|_F^2) - \mu/4]_+ + \varepsilon` when :math:`D^k \ne 0`, else the conservative
+    value; ``mode="conservative"``: always :math:`[\tfrac12\lambda_{\max}(\operatorname{sym}
+    \nabla f(Z^k)) - \mu/4]_+ + \varepsilon`. On toy 4.1 both are :math:`c/2 + \varepsilon`
+    (21).
+    """
+
+    eps: float = 0.1
+    mode: str = "aggressive"
+    name = "AMour"
+
+    def __post_init__(self):
+        if self.mode not in ("aggressive", "conservative"):
+            raise ValueError(f"mode must be 'aggressive' or 'conservative', got {self.mode!r}")
+        if not self.eps > 0:
+            raise ValueError(f"eps must be positive, got {self.eps!r}")
+
+    def __call__(self, k, problem, X, Y, lam):
+        G = problem.grad_f(X @ Y.T)
+        mu = problem.reg.mu
+        D = X - Y
+        if self.mode == "aggressive" and np.any(D != 0):
+            q = rayleigh_quantity(G, D, mu)
+        else:
+            q = theorem1_bound(G, mu)
+        return max(q, 0.0) + self.eps
+
+
+RULES = ("fixed", "AMagd", "AMadp", "AMpca", "AMour")
+
+
+def make_rule(name: str, **kw) -> PenaltyRule:
+    """Build a rule by name (``fixed``, ``AMagd``, ``AMadp``, ``AMpca``, ``AMour``)."""
+    classes = {"fixed": FixedPenalty, "AMagd": AlgorithmDependentPenalty, "AMadp": AdaptivePenalty,
+               "AMpca": AccuracyPenalty, "AMour": ExactPenalty}
+    if name not in classes:
+        raise ValueError(f"rule must be one of {RULES}, got {name!r}")
+    return classes[name](**kw)
+
+
+# ---------------------------------------------------------------------------------------------
+# AM
+# ---------------------------------------------------------------------------------------------
+
+def alternating_minimization(
+    problem,
+    X0,
+    Y0,
+    *,
+    penalty: PenaltyRule | float,
+    lam0: float | None = None,
+    max_iter: int = 1000,
+    tol: float = 1e-10,
+    step_tol: float = 1e-15,
+    blowup: float = 1e100,
+    check_decrease: bool = False,
+    record_every: int = 1,
+    callback: Callable[[int, dict], None] | None = None,
+) -> SolverResult:
+    r"""Algorithm 1 with exact block solves (AM, (13)).
+
+    Parameters
+    ----------
+    problem
+        A split problem (see :mod:`bmlab.factorizations.asymmetric`) with ``block_argmin``.
+    X0, Y0 : numpy.ndarray
+        Starting factors, shape ``(n, r)``.
+    penalty : PenaltyRule or float
+        The update rule; a number means :class:`FixedPenalty`.
+    lam0 : float, optional
+        Penalty of the first sweep; default: the rule evaluated at the start.
+    max_iter : int
+        Maximum number of sweeps.
+    tol : float
+        Converged when the KKT residual of (5) at :math:`\lambda_k` is at most ``tol``.
+    step_tol : float
+        Stalled when the relative change of :math:`(X, Y)` in a sweep is at most ``step_tol``
+        while the KKT residual is still above ``tol`` (the iteration froze away from a critical
+        point, e.g. AMpca with :math:`\lambda_k \to \infty`).
+    blowup : float
+        An iterate with norm above ``blowup`` (or non-finite) means ``"diverged"``.
+    check_decrease : bool
+        Record Theorem 2's sufficient-decrease margin per sweep,
+        :math:`F_{\lambda_k}(X^k,Y^k) - F_{\lambda_k}(X^{k+1},Y^{k+1}) - \tfrac{\lambda_k +
+        \mu/2}{2}(\|\Delta X\|^2 + \|\Delta Y\|^2)` (non-negative in exact arithmetic), in
+        ``history["decrease_margin"]`` (nan at index 0).
+    record_every : int
+        Record the history every ``record_every`` sweeps (and at the last one); the
+        sufficient-decrease check, when asked for, still runs at every sweep and its
+        ``history["decrease_margin"]`` keeps the smallest margin since the last record.
+    callback : callable, optional
+        ``callback(k, state)`` after every sweep; ``state`` has ``X, Y, lam, residual``.
+
+    Returns
+    -------
+    SolverResult
+        ``x = (X, Y)`` the last finite iterate. ``history``: ``iter``, ``objective``
+        (:math:`F_{\lambda_k}` at the iterate, the penalty of the sweep that produced it),
+        ``gap`` (:math:`\|X - Y\|_F`), ``lam`` (:math:`\lambda_k`), ``residual`` (KKT residual of
+        (5)), ``sym_value`` (:math:`h` at :math:`(X + Y)/2`, the symmetric objective (3)).
+    """
+    rule = FixedPenalty(float(penalty)) if isinstance(penalty, (int, float, np.floating)) else penalty
+    if not isinstance(rule, PenaltyRule):
+        raise TypeError(f"penalty must be a PenaltyRule or a number, got {type(penalty).__name__}")
+    if int(max_iter) < 0:
+        raise ValueError(f"max_iter must be non-negative, got {max_iter!r}")
+    if int(record_every) < 1:
+        raise ValueError(f"record_every must be >= 1, got {record_every!r}")
+    X = np.array(X0, dtype=float, copy=True)
+    Y = np.array(Y0, dtype=float, copy=True)
+    if X.shape != Y.shape or X.ndim != 2:
+        raise ValueError(f"X0 and Y0 must be 2-D of the same shape, got {X.shape} and {Y.shape}")
+    mu = problem.reg.mu
+    hist = {"iter": [], "objective": [], "gap": [], "lam": [], "residual": [], "sym_value": []}
+    if check_decrease:
+        hist["decrease_margin"] = []
+
+    def h_mid(X, Y):
+        W = 0.5 * (X + Y)
+        return float(problem.f(W @ W.T))
+
+    status, message = "max_iter", f"reached max_iter={max_iter}"
+    k = 0
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        lam = float(rule(0, problem, X, Y, math.nan)) if lam0 is None else float(lam0)
+        if not math.isfinite(lam):
+            raise ValueError(f"the rule {rule.name} needs an explicit finite lam0, got {lam0!r}")
+        F_cur = penalized_value(problem, X, Y, lam)
+        res = kkt_residual(problem, X, Y, lam)
+
+        def record(k, F, margin=math.nan):
+            if F is None:
+                F = penalized_value(problem, X, Y, lam)
+            hist["iter"].append(k)
+            hist["objective"].append(F)
+            D = X - Y
+            hist["gap"].append(math.sqrt(float(np.vdot(D, D))))
+            hist["lam"].append(lam)
+            hist["residual"].append(res)
+            hist["sym_value"].append(h_mid(X, Y))
+            if check_decrease:
+                hist["decrease_margin"].append(margin)
+
+        record(0, F_cur)
+        margin = math.inf
+        for k in range(1, int(max_iter) + 1):
+            if not math.isfinite(lam):
+                status, message, k = "diverged", f"penalty became non-finite before sweep {k}", k - 1
+                break
+            try:
+                Xn = problem.block_argmin(Y, lam)
+                Yn = problem.block_argmin(Xn, lam)
+            except UnboundedSubproblem as exc:
+                status, message, k = "diverged", f"sweep {k}: {exc}", k - 1
+                break
+            nx, ny = math.sqrt(float(np.vdot(Xn, Xn))), math.sqrt(float(np.vdot(Yn, Yn)))
+            if not (math.isfinite(nx) and math.isfinite(ny)) or max(nx, ny) > blowup:
+                status = "diverged"
+                message = f"sweep {k}: iterate overflowed (norm > {blowup:g}) at lam={lam:.4g}"
+                k -= 1
+                break
+            step = float(np.sqrt(np.vdot(Xn - X, Xn - X) + np.vdot(Yn - Y, Yn - Y)))
+            F_new = None
+            if check_decrease:
+                F_new = penalized_value(problem, Xn, Yn, lam)
+                margin = min(margin, F_cur - F_new - 0.5 * (lam + mu / 2) * step ** 2)
+            X, Y = Xn, Yn
+            res = kkt_residual(problem, X, Y, lam)
+            if callback is not None:
+                callback(k, {"X": X, "Y": Y, "lam": lam, "residual": res})
+            if res <= tol:
+                status, message = "converged", f"KKT residual {res:.2e} <= tol={tol:g} at sweep {k}"
+            elif step <= step_tol * (1.0 + nx + ny):
+                status = "stalled"
+                message = (f"sweep {k}: iterates stopped moving (relative step {step:.1e}) with "
+                           f"KKT residual {res:.2e} > tol at lam={lam:.4g}")
+            if status != "max_iter" or k % record_every == 0 or k == max_iter:
+                record(k, F_new, margin)
+                margin = math.inf
+            if status != "max_iter":
+                break
+            lam = float(rule(k, problem, X, Y, lam))
+            if check_decrease:
+                F_cur = penalized_value(problem, X, Y, lam)
+    return SolverResult(x=(X, Y), history=hist, status=status, message=message, n_iter=k)

@@ -1,0 +1,46 @@
+"""Drivers of the exact-penalty chapters (small sizes)."""
+import matplotlib
+import pytest
+
+matplotlib.use("Agg")
+
+from bmlab.experiments.exact_penalty_toys import (StrategyParams, bisect_threshold,  # noqa: E402
+                                                  fixed_lambda_sweep, plot_strategies, plot_sweeps,
+                                                  run_strategies, strategy_table)
+from bmlab.problems.scalar_toys import LinearToy, ShiftedSquareToy  # noqa: E402
+from bmlab.sdp.penalty import scalar_toy_sdp  # noqa: E402
+
+
+def test_strategies_only_ours_exact():
+    p = LinearToy()
+    res = run_strategies(p, StrategyParams(max_iter=200))
+    t = strategy_table(res, p)
+    assert list(t["reaches x*"]) == [False, False, False, True]
+    assert list(t["status"]) == ["diverged", "diverged", "diverged", "converged"]
+    plot_strategies(res)
+
+
+def test_bisection_finds_bound():
+    p = LinearToy()
+    th = bisect_threshold(p, 0.1, 2.0, x0=1.0, y0=-2.0, max_iter=3000, rtol=1e-3, blowup=1e30)
+    assert th.lo < th.hi
+    assert 0.5 <= th.threshold <= 0.5 * 1.01
+    with pytest.raises(ValueError):
+        bisect_threshold(p, 0.6, 2.0, x0=1.0, y0=-2.0, max_iter=100)
+
+
+def test_sweep_and_plot():
+    q = ShiftedSquareToy(-1.0)
+    df = fixed_lambda_sweep(q, [0.2, 0.5, 1.0], x0=1.0, y0=-2.0, max_iter=2000)
+    assert list(df["exact"]) == [False, False, True]
+    plot_sweeps([{"title": "t", "sweep": df, "bound": 0.5, "threshold": 0.5,
+                  "theory": lambda lam: 2 * (1 - 2 * lam).clip(0) ** 0.5}])
+
+
+def test_scalar_sdp():
+    r = scalar_toy_sdp(LinearToy(2.0))
+    assert r.ok and abs(r.Z[0, 0]) < 1e-6
+    r = scalar_toy_sdp(ShiftedSquareToy(3.0, nonneg=True))
+    assert r.ok and abs(r.Z[0, 0] - 3.0) < 1e-6
+    with pytest.raises(TypeError):
+        scalar_toy_sdp(object())
