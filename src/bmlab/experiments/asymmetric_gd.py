@@ -22,7 +22,7 @@ __all__ = [
     "Instance", "make_instance", "geometric_sigmas", "gaussian_init", "run_gd",
     "blocks", "named_matrices", "residual_split", "balance_step_drift", "p_update_eq12",
     "BlockTracker", "stage_times", "SeedSweepParams", "seed_sweep", "ScalingParams",
-    "scaling_grid", "slope_table",
+    "scaling_grid", "slope_table", "linear_rate", "eta_sweep",
 ]
 
 
@@ -408,4 +408,32 @@ def slope_table(df: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
         rows.append({"knob": knob, "quantity": FIT_AXES[knob][2], "fitted": mean,
                      "ci_low": mean - half, "ci_high": mean + half, "predicted": pred,
                      "seeds": k})
+    return pd.DataFrame(rows)
+
+
+def linear_rate(iters, rel_loss, lo: float = 1e-9, hi: float = 1e-5) -> float:
+    r"""Per-step decay rate :math:`r` of the loss in its linear phase, from a least-squares fit
+    :math:`\ln f_t \approx a - r t` over the records with ``lo`` :math:`\le f_t \le` ``hi``
+    (NaN with fewer than 3 such records)."""
+    it, f = np.asarray(iters, float), np.asarray(rel_loss, float)
+    ok = (f >= lo) & (f <= hi)
+    if ok.sum() < 3:
+        return np.nan
+    return float(-np.polyfit(it[ok], np.log(f[ok]), 1)[0])
+
+
+def eta_sweep(p: SeedSweepParams, etas, seeds, rng_for, horizon: float = 150.0) -> pd.DataFrame:
+    r"""Iterations to :math:`f/f(0,0) \le \delta` for each step size and seed (same instance
+    and initialization for every step size of a seed). ``max_iter`` is
+    ``horizon / eta`` + 1000, i.e. a fixed gradient-flow time."""
+    rows = []
+    for s in seeds:
+        for eta in etas:
+            rng = rng_for(s)
+            inst = make_instance(p.m, p.n, p.sigmas, rng)
+            x0 = gaussian_init(p.m, p.n, inst.d, p.eps, rng)
+            res = run_gd(inst.problem(), x0, eta=float(eta), max_iter=int(horizon / eta) + 1000,
+                         delta=p.delta, record_every=10 ** 9)
+            rows.append({"seed": s, "eta": float(eta), "status": res.status,
+                         "iterations": res.n_iter if res.status == "converged" else np.nan})
     return pd.DataFrame(rows)
