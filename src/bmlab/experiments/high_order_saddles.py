@@ -142,3 +142,41 @@ def curvature_at_zero(inst: Instance, lams) -> pd.DataFrame:
         rows.append({"lam": float(lam), "lam_min": ev[0],
                      "bound11": theorem6_bound(D, s, tr, I.delta, float(lam), I.problem.l, I.m)})
     return pd.DataFrame(rows)
+
+
+# ---------------------------------------------------------------------------------------------
+# Theorem 5
+# ---------------------------------------------------------------------------------------------
+
+def theorem5_delta_max(lhs: float, r: int) -> float:
+    r"""Largest :math:`\delta` for which condition (7) holds, given its left side ``lhs`` and
+    the search rank ``r`` (:math:`-\infty` ... returned as ``nan`` when it holds for no
+    :math:`\delta\in[0,1)`). The right side is decreasing in :math:`\delta`."""
+    from ..bounds.strict_saddle import theorem5_rhs
+    if theorem5_rhs(r, 0.0) < lhs:
+        return float("nan")
+    lo, hi = 0.0, 1.0 - 1e-15
+    for _ in range(100):
+        mid = 0.5 * (lo + hi)
+        if theorem5_rhs(r, mid) >= lhs:
+            lo = mid
+        else:
+            hi = mid
+    return lo
+
+
+def theorem5_check(n: int, eps: float, r: int, rng: np.random.Generator, *, runs: int = 5,
+                   step: float = 0.05, max_iter: int = 5000, init_scale: float = 0.3) -> pd.DataFrame:
+    r"""Local search on a weighted instance (rescaled, exact :math:`\delta`) with search rank
+    ``r``: plain GD (:func:`bmlab.solvers.gd.gradient_descent`) from ``runs`` random starts
+    :math:`X_0 = s\,G`; one row per run with the final distance :math:`D` and gradient norm."""
+    from ..solvers.gd import gradient_descent
+    P0 = yalcin_instance(n, eps)
+    P = HighOrderLoss(P0.op.scaled(np.sqrt(2 / (1 + eps ** 2))), P0.M_star, Z=P0.Z)
+    rows = []
+    for k in range(runs):
+        X0 = init_scale * rng.standard_normal((n, r))
+        res = gradient_descent(P.grad, X0, step=step, max_iter=max_iter, tol=1e-10)
+        rows.append({"run": k, "status": res.status, "n_iter": res.n_iter,
+                     "D": P.distance(res.x), "grad_norm": float(res.history["grad_norm"][-1])})
+    return pd.DataFrame(rows)
