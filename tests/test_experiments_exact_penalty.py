@@ -44,3 +44,22 @@ def test_scalar_sdp():
     assert r.ok and abs(r.Z[0, 0] - 3.0) < 1e-6
     with pytest.raises(TypeError):
         scalar_toy_sdp(object())
+
+
+def test_theory_helpers():
+    import numpy as np
+    from bmlab.experiments.exact_penalty_theory import (FAMILIES, biconvexity_check, lifting_check,
+                                                        make_family, plot_biconvexity,
+                                                        symmetric_critical_point)
+    rng = np.random.default_rng(0)
+    checks, lifts = {}, {}
+    for fam in FAMILIES:
+        p = make_family(fam, rng, n=4, r=2)
+        checks[fam] = biconvexity_check(p, [0.1, 1.0], 2, rng)
+        assert ((np.minimum(checks[fam].lmin_XX, checks[fam].lmin_YY)
+                 - checks[fam].lam - checks[fam].mu / 2) >= -1e-9).all()
+        res = symmetric_critical_point(p, rng, max_iter=20000)
+        lifts[fam] = lifting_check(p, res.x, [0.1, 10.0])
+    plot_biconvexity(checks, lifts)
+    with pytest.raises(ValueError):
+        make_family("nope", rng)

@@ -195,9 +195,10 @@ def alternating_minimization(
     blowup: float = 1e100,
     check_decrease: bool = False,
     record_every: int = 1,
+    block: str = "exact",
     callback: Callable[[int, dict], None] | None = None,
 ) -> SolverResult:
-    r"""Algorithm 1 with exact block solves (AM, (13)).
+    r"""Algorithm 1 with exact block solves (AM, (13)) or column passes (HAM, (14)–(16)).
 
     Parameters
     ----------
@@ -228,6 +229,9 @@ def alternating_minimization(
         Record the history every ``record_every`` sweeps (and at the last one); the
         sufficient-decrease check, when asked for, still runs at every sweep and its
         ``history["decrease_margin"]`` keeps the smallest margin since the last record.
+    block : {"exact", "columns"}
+        ``"exact"``: AM (13), exact block solves (``problem.block_argmin``); ``"columns"``:
+        HAM (14)–(16), one pass of exact column updates (``problem.column_sweep``).
     callback : callable, optional
         ``callback(k, state)`` after every sweep; ``state`` has ``X, Y, lam, residual``.
 
@@ -244,6 +248,8 @@ def alternating_minimization(
         raise TypeError(f"penalty must be a PenaltyRule or a number, got {type(penalty).__name__}")
     if int(max_iter) < 0:
         raise ValueError(f"max_iter must be non-negative, got {max_iter!r}")
+    if block not in ("exact", "columns"):
+        raise ValueError(f"block must be 'exact' or 'columns', got {block!r}")
     if int(record_every) < 1:
         raise ValueError(f"record_every must be >= 1, got {record_every!r}")
     X = np.array(X0, dtype=float, copy=True)
@@ -288,8 +294,12 @@ def alternating_minimization(
                 status, message, k = "diverged", f"penalty became non-finite before sweep {k}", k - 1
                 break
             try:
-                Xn = problem.block_argmin(Y, lam)
-                Yn = problem.block_argmin(Xn, lam)
+                if block == "exact":
+                    Xn = problem.block_argmin(Y, lam)
+                    Yn = problem.block_argmin(Xn, lam)
+                else:
+                    Xn = problem.column_sweep(X, Y, lam)
+                    Yn = problem.column_sweep(Y, Xn, lam)
             except UnboundedSubproblem as exc:
                 status, message, k = "diverged", f"sweep {k}: {exc}", k - 1
                 break

@@ -1,0 +1,128 @@
+r"""Experiments behind the theory chapters of paper 000 (Prop. 1, Theorem 1, Corollaries 1–2).
+
+* :func:`make_family`: the instance families (matrix sensing, sensing with a ridge regulariser,
+  sNMF with PSD and with indefinite :math:`M`).
+* :func:`biconvexity_check`: block and joint Hessian spectra of :math:`F_\lambda` at random
+  points (Proposition 1).
+* :func:`symmetric_critical_point`, :func:`lifting_check`: a critical point of (3) found by
+  (projected) gradient descent is a critical point of (5) for every :math:`\lambda`.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..factorizations.asymmetric import (kkt_residual, penalized_hessian, penalized_value,
+                                         symmetric_grad, symmetric_kkt_residual, symmetric_value)
+from ..problems.quadratic import sensing_instance
+from ..problems.snmf import SymmetricNMF, random_indefinite_nonneg, random_psd_nonneg
+from ..solvers.gd import gradient_descent
+
+__all__ = ["FAMILIES", "make_family", "random_point", "biconvexity_check", "plot_biconvexity",
+           "symmetric_critical_point", "lifting_check"]
+
+#: Instance families used across the part.
+FAMILIES = ("sensing", "sensing-ridge", "snmf-psd", "snmf-indefinite")
+
+
+def make_family(name: str, rng: np.random.Generator, *, n: int = 8, r: int = 2, mu: float = 0.5):
+    """One instance of family ``name`` (see :data:`FAMILIES`) of size ``n`` and rank ``r``."""
+    if name == "sensing":
+        return sensing_instance(n, r, 4 * n * r, rng)[0]
+    if name == "sensing-ridge":
+        return sensing_instance(n, r, 4 * n * r, rng, mu=mu)[0]
+    if name == "snmf-psd":
+        return SymmetricNMF(random_psd_nonneg(n, r, rng), r)
+    if name == "snmf-indefinite":
+        return SymmetricNMF(random_indefinite_nonneg(n, rng), r)
+    raise ValueError(f"family must be one of {FAMILIES}, got {name!r}")
+
+
+def random_point(problem, rng: np.random.Generator, scale: float = 1.0) -> np.ndarray:
+    """A random factor: uniform on [0, scale] for sign-constrained problems, Gaussian otherwise."""
+    shape = (problem.n, problem.r)
+    if problem.reg.is_indicator:
+        return scale * rng.uniform(size=shape)
+    return scale * rng.standard_normal(shape) / np.sqrt(problem.n)
+
+
+def biconvexity_check(problem, lams, n_points: int, rng: np.random.Generator) -> pd.DataFrame:
+    r"""At ``n_points`` random :math:`(X, Y)` per :math:`\lambda`: the smallest eigenvalue of the
+    block Hessians :math:`\nabla^2_{XX}F_\lambda`, :math:`\nabla^2_{YY}F_\lambda` and of the joint
+    Hessian, and :math:`|F_\lambda(X, X) - h(X)|`."""
+    N = problem.n * problem.r
+    rows = []
+    for lam in lams:
+        for _ in range(n_points):
+            X, Y = random_point(problem, rng), random_point(problem, rng)
+            H = penalized_hessian(problem, X, Y, lam)
+            rows.append({
+                "lam": lam, "mu": problem.reg.mu,
+                "lmin_XX": np.linalg.eigvalsh(H[:N, :N])[0],
+                "lmin_YY": np.linalg.eigvalsh(H[N:, N:])[0],
+                "lmin_joint": np.linalg.eigvalsh(H)[0],
+                "lift_err": abs(penalized_value(problem, X, X, lam) - symmetric_value(problem, X)),
+            })
+    return pd.DataFrame(rows)
+
+
+def symmetric_critical_point(problem, rng: np.random.Generator, *, step: float = 0.05,
+                             max_iter: int = 50000, tol: float = 1e-10):
+    r"""A critical point of (3), :math:`h(X) = f(XX^\top) + g(X)`, by gradient descent
+    (projected onto :math:`X \ge 0` for sNMF) from a random start, using
+    :func:`bmlab.solvers.gd.gradient_descent`. Stops when the KKT residual of (3) is below
+    ``tol``. Returns the :class:`~bmlab.solvers.base.SolverResult`."""
+    project = problem.reg.project if problem.reg.is_indicator else None
+    X0 = random_point(problem, rng)
+    return gradient_descent(
+        lambda X: symmetric_grad(problem, X), X0, step=step, max_iter=max_iter, project=project,
+        objective=lambda X: symmetric_value(problem, X),
+        stop=lambda k, X, g: symmetric_kkt_residual(problem, X) <= tol,
+        record_every=max(1, max_iter // 200))
+
+
+def lifting_check(problem, X: np.ndarray, lams) -> pd.DataFrame:
+    r"""KKT residual of (5) at :math:`(X, X)` for each :math:`\lambda` (zero at a critical point
+    of (3), for every :math:`\lambda`), next to the residual of (3)."""
+    r3 = symmetric_kkt_residual(problem, X)
+    return pd.DataFrame([{"lam": lam, "kkt_split": kkt_residual(problem, X, X, lam), "kkt_sym": r3}
+                         for lam in lams])
+
+
+def plot_biconvexity(checks: dict, lifts: dict):
+    r"""Three panels. (a) the smallest eigenvalue of the block Hessians (min over the random
+    points) against :math:`\lambda + \mu/2`, with the line of equality; (b) the smallest
+    eigenvalue of the joint Hessian (symmetric log scale); (c) the KKT residual of (5) at a
+    critical point :math:`(X^\star, X^\star)` of (3) against :math:`\lambda`."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 3, figsize=(13, 3.9))
+    markers = dict(zip(FAMILIES, "osD^"))
+    for fam, df in checks.items():
+        g = df.groupby("lam")
+        s = (g["lam"].first() + g["mu"].first() / 2).to_numpy()
+        blk = np.minimum(g["lmin_XX"].min(), g["lmin_YY"].min()).to_numpy()
+        axes[0].plot(s, blk, marker=markers.get(fam, "o"), label=fam)
+        axes[1].scatter(df["lam"] * np.exp(0.08 * (list(checks).index(fam) - 1.5)), df["lmin_joint"],
+                        s=10, marker=markers.get(fam, "o"), label=fam)
+    lo, hi = axes[0].get_xlim()
+    t = np.logspace(np.log10(lo), np.log10(hi), 10)
+    axes[0].plot(t, t, "k--", lw=1, label=r"$\lambda + \mu/2$")
+    axes[0].set(xscale="log", yscale="log", xlabel=r"$\lambda + \mu/2$",
+                ylabel=r"min $\lambda_{\min}(\nabla^2_{XX}F), \lambda_{\min}(\nabla^2_{YY}F)$",
+                title="(a) each block is strongly convex")
+    axes[1].axhline(0, color="k", lw=1)
+    axes[1].set_yscale("symlog", linthresh=1e-2)
+    axes[1].set(xscale="log", xlabel=r"$\lambda$",
+                ylabel=r"$\lambda_{\min}(\nabla^2 F_\lambda)$ (joint)", title="(b) jointly: indefinite")
+    for fam, lf in lifts.items():
+        axes[2].plot(lf["lam"], np.maximum(lf["kkt_split"], 1e-18), marker=markers.get(fam, "o"), label=fam)
+    axes[2].axhline(1e-9, color="k", ls=":", lw=1, label="tolerance $10^{-9}$")
+    axes[2].set_ylim(1e-13, 1e-7)
+    axes[2].set(xscale="log", yscale="log", xlabel=r"$\lambda$",
+                ylabel=r"KKT residual of (5) at $(X^\star, X^\star)$",
+                title="(c) symmetric critical points lift")
+    axes[0].legend(fontsize="x-small")
+    axes[2].legend(fontsize="x-small")
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,108 @@
+r"""Low-rank matrix sensing with a quadratic loss, as a split problem (paper 000, (3)/(5)).
+
+.. math:: f(Z) = \tfrac12\sum_{i=1}^m (\langle A_i, Z\rangle - b_i)^2, \qquad A_i = A_i^\top,
+
+so :math:`f(Z^\top) = f(Z)` (Assumption 2(b)), :math:`\nabla f(Z) = \sum_i r_i A_i`,
+:math:`\nabla^2 f[dZ] = \sum_i \langle A_i, dZ\rangle A_i`. With ``mu > 0`` the regulariser is
+:math:`g(X) = \tfrac\mu2\|X\|_F^2` (Assumption 1), otherwise :math:`g \equiv 0`.
+
+The block problem :math:`X\mapsto f(XW^\top) + \tfrac12 g(X) + \tfrac\lambda2\|X-W\|_F^2` is a
+least-squares problem in :math:`\operatorname{vec} X` with the operator
+:math:`\Phi_W \operatorname{vec}X = (\langle A_i W, X\rangle)_i`; :meth:`QuadraticSensing.block_argmin`
+solves its normal equations :math:`(\Phi_W^\top\Phi_W + (\lambda + \mu/2) I)\,x =
+\Phi_W^\top b + \lambda \operatorname{vec} W` exactly.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..factorizations.asymmetric import NoReg, Ridge, UnboundedSubproblem
+
+__all__ = ["QuadraticSensing", "sensing_instance"]
+
+
+class QuadraticSensing:
+    """Quadratic matrix-sensing loss with symmetric sensing matrices.
+
+    Parameters
+    ----------
+    A : array (m, n, n)
+        Sensing matrices (symmetrised on entry).
+    b : array (m,)
+        Measurements.
+    r : int
+        Factorization rank.
+    mu : float
+        Ridge weight of :math:`g` (0: no regulariser).
+    """
+
+    def __init__(self, A, b, r: int, mu: float = 0.0) -> None:
+        A = np.asarray(A, dtype=float)
+        if A.ndim != 3 or A.shape[1] != A.shape[2]:
+            raise ValueError(f"A must have shape (m, n, n), got {A.shape}")
+        b = np.asarray(b, dtype=float)
+        if b.shape != (A.shape[0],):
+            raise ValueError(f"b must have shape ({A.shape[0]},), got {b.shape}")
+        if not (isinstance(r, (int, np.integer)) and r >= 1):
+            raise ValueError(f"r must be a positive integer, got {r!r}")
+        if mu < 0:
+            raise ValueError(f"mu must be non-negative, got {mu!r}")
+        self.A = 0.5 * (A + A.transpose(0, 2, 1))
+        self.b = b
+        self.m, self.n = A.shape[0], A.shape[1]
+        self.r = int(r)
+        self.reg = Ridge(mu) if mu > 0 else NoReg()
+        Amat = self.A.reshape(self.m, -1)
+        self.L = float(np.linalg.eigvalsh(Amat.T @ Amat)[-1])
+        # symmetric A_i never see the antisymmetric part of Z: f is not strongly convex on
+        # all of R^{n x n}, sigma = 0 in Assumption 2(c)
+        self.sigma = 0.0
+
+    def __repr__(self):
+        return f"QuadraticSensing(m={self.m}, n={self.n}, r={self.r}, mu={self.reg.mu:g})"
+
+    def measure(self, Z):
+        return np.tensordot(self.A, Z, axes=([1, 2], [0, 1]))
+
+    def f(self, Z):
+        res = self.measure(Z) - self.b
+        return 0.5 * float(res @ res)
+
+    def grad_f(self, Z):
+        return np.tensordot(self.measure(Z) - self.b, self.A, axes=(0, 0))
+
+    def hess_f_vec(self, Z, dZ):
+        return np.tensordot(self.measure(dZ), self.A, axes=(0, 0))
+
+    def _phi(self, W):
+        # rows: vec(A_i W)
+        return (self.A @ W).reshape(self.m, -1)
+
+    def block_constants(self, W):
+        ev = np.linalg.eigvalsh(self._phi(W).T @ self._phi(W))
+        return float(ev[-1]), float(ev[0])
+
+    def block_argmin(self, W, lam):
+        Phi = self._phi(W)
+        Q = Phi.T @ Phi + (lam + 0.5 * self.reg.mu) * np.eye(Phi.shape[1])
+        rhs = Phi.T @ self.b + lam * W.ravel()
+        try:
+            x = np.linalg.solve(Q, rhs)
+            if np.min(np.linalg.eigvalsh(Q)) <= 0:
+                raise np.linalg.LinAlgError
+        except np.linalg.LinAlgError as exc:
+            raise UnboundedSubproblem(f"block problem not strongly convex at lam={lam:g}") from exc
+        return x.reshape(W.shape)
+
+
+def sensing_instance(n: int, r: int, m: int, rng: np.random.Generator, *, r_true: int | None = None,
+                     mu: float = 0.0, noise: float = 0.0) -> tuple[QuadraticSensing, np.ndarray]:
+    r"""Gaussian symmetric sensing of :math:`M^* = UU^\top` (:math:`U` Gaussian, rank ``r_true``,
+    default ``r``), :math:`A_i = (G_i + G_i^\top)/(2\sqrt m)`. Returns ``(problem, M_star)``."""
+    r_true = r if r_true is None else r_true
+    G = rng.standard_normal((m, n, n))
+    A = (G + G.transpose(0, 2, 1)) / (2 * np.sqrt(m))
+    U = rng.standard_normal((n, r_true)) / np.sqrt(n)
+    M = U @ U.T
+    b = np.tensordot(A, M, axes=([1, 2], [0, 1])) + noise * rng.standard_normal(m)
+    return QuadraticSensing(A, b, r, mu=mu), M
