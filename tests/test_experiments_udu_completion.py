@@ -1,0 +1,35 @@
+import numpy as np
+import pytest
+
+from bmlab.experiments.udu_completion import (CompletionParams, numerical_rank_from_spectrum,
+                                              plot_sweep, run_completion_sweep)
+
+
+def test_small_sweep_and_plot():
+    p = CompletionParams(n=16, etas=(0.1,), rhos=(1e-2, 1.0), max_iter=300, record_points=20,
+                         track_columns=True)
+    sw = run_completion_sweep(p, np.random.default_rng(0))
+    df = sw.frame()
+    assert len(df) == 4 and set(df.method) == {"BM", "UDU"}
+    run = sw.get("UDU", 0.1, 1.0)
+    assert run.history["col_norms"].shape == (run.iters.size, 16)
+    assert run.history["d"].shape == (run.iters.size, 16)
+    assert run.residual[-1] < run.residual[0]
+    # same start for both methods
+    assert np.isclose(sw.get("BM", 0.1, 1e-2).residual[0], sw.get("UDU", 0.1, 1e-2).residual[0])
+    fig = plot_sweep(sw, vary="rho")
+    assert len(fig.axes) == 4
+    with pytest.raises(ValueError, match="vary"):
+        plot_sweep(sw, vary="x")
+
+
+def test_params_validation():
+    with pytest.raises(ValueError, match="methods"):
+        CompletionParams(methods=("XX",))
+    with pytest.raises(ValueError, match="positive"):
+        CompletionParams(etas=(0.0,))
+
+
+def test_numerical_rank_from_spectrum():
+    assert numerical_rank_from_spectrum(np.array([1.0, 1e-3, 1e-7])) == 2
+    assert numerical_rank_from_spectrum(np.zeros(3)) == 0
