@@ -22,7 +22,7 @@ __all__ = [
     "Instance", "make_instance", "geometric_sigmas", "gaussian_init", "run_gd",
     "blocks", "named_matrices", "residual_split", "balance_step_drift", "p_update_eq12",
     "BlockTracker", "stage_times", "SeedSweepParams", "seed_sweep", "ScalingParams",
-    "scaling_grid", "slope_table", "linear_rate", "eta_sweep",
+    "scaling_grid", "slope_table", "linear_rate", "eta_sweep", "fit_r2", "tracked_runs", "SPLIT_TERMS",
 ]
 
 
@@ -172,8 +172,10 @@ def p_update_eq12(Ub, Vb, J, K, sigmas, eta: float, sign: int = -1) -> np.ndarra
 # the tracker
 # ---------------------------------------------------------------------------------------------
 
-TRACKED = ("iter", "loss", "rel_loss", "sd_A", "B_F", "J_op", "K_op", "P_op", "lam_min_P",
-           "Q_F", "Delta", "min_sd_UV", "split_err", "balance", "drift_err", "drift")
+SPLIT_TERMS = ("P2", "Q2", "UK2", "JV2", "JK2")
+TRACKED = ("iter", "loss", "rel_loss", "sd_A", "AA_over_Sigma", "B_F", "J_op", "K_op", "P_op",
+           "lam_min_P", "Q_F", "Delta", "min_sd_UV", "split_err", "balance", "drift_err",
+           "drift") + SPLIT_TERMS
 
 
 @dataclass
@@ -184,7 +186,9 @@ class BlockTracker:
     :meth:`observe` on the starting point. Every ``every`` iterations it records
     :math:`\sigma_d(A)`, :math:`\|B\|_F`, :math:`\|J\|`, :math:`\|K\|`, :math:`\|P\|`,
     :math:`\lambda_{\min}(P)`, :math:`\|Q\|_F`, :math:`\Delta_t = \|\Sigma - UV^\top\|`,
-    :math:`\min(\sigma_d(U), \sigma_d(V))`, the loss, the error of the residual split
+    :math:`\min(\sigma_d(U), \sigma_d(V))`, :math:`\lambda_{\max}(\Sigma^{-1/2}AA^\top\Sigma^{-1/2})`
+    (``AA_over_Sigma``; :math:`AA^\top \preceq 2\Sigma` iff it is at most 2), the loss, the five
+    terms of the residual split (``P2`` ... ``JK2``) and the error of the split
     (relative to :math:`\|\boldsymbol\Sigma\|_F^2`), the balance
     :math:`\|\mathbf U^\top\mathbf U-\mathbf V^\top\mathbf V\|_F`. With ``eta`` given it also
     checks, at **every** step, the one-step balance drift formula: ``drift_err`` is the
@@ -235,6 +239,10 @@ class BlockTracker:
         r["loss"].append(0.5 * R2)
         r["rel_loss"].append(0.5 * R2 / self._problem.f0)
         r["sd_A"].append(np.linalg.svd(A, compute_uv=False)[-1])
+        Ah = A / np.sqrt(inst.sigmas)[:, None]       # Sigma^{-1/2} A: AA^T <= 2 Sigma iff <= 2
+        r["AA_over_Sigma"].append(np.linalg.norm(Ah, 2) ** 2)
+        for name, val in zip(SPLIT_TERMS, split):
+            r[name].append(val)
         r["B_F"].append(np.linalg.norm(B))
         r["J_op"].append(np.linalg.norm(J, 2) if J.size else 0.0)
         r["K_op"].append(np.linalg.norm(K, 2) if K.size else 0.0)
@@ -265,6 +273,27 @@ def stage_times(df: pd.DataFrame, sigma_d: float) -> dict:
     ok = up & (df["P_op"].to_numpy() <= sigma_d / 4)
     t0 = it[np.argmax(ok)] if ok.any() else np.nan
     return {"T1": float(t1), "T0": float(t0)}
+
+
+def tracked_runs(p: SeedSweepParams, seeds, rng_for, n_iter: int, every: int = 1):
+    """GD with a :class:`BlockTracker` for each seed (fixed number of iterations). Returns a list
+    of dicts with the instance, the init constant ``c`` (:func:`init_constant`), the tracker frame
+    and the stage times."""
+    from ..bounds.gd_asymmetric import init_constant
+
+    out = []
+    for s in seeds:
+        rng = rng_for(s)
+        inst = make_instance(p.m, p.n, p.sigmas, rng)
+        x0 = gaussian_init(p.m, p.n, inst.d, p.eps, rng)
+        tr = BlockTracker(inst, every=every, eta=p.eta)
+        tr.observe(0, x0)
+        res = run_gd(inst.problem(), x0, eta=p.eta, max_iter=n_iter, record_every=n_iter,
+                     callback=tr)
+        df = tr.frame()
+        out.append({"seed": s, "inst": inst, "c": init_constant(*blocks(inst, x0), p.eps),
+                    "frame": df, "result": res, **stage_times(df, inst.sigmas[-1])})
+    return out
 
 
 # ---------------------------------------------------------------------------------------------
@@ -437,3 +466,17 @@ def eta_sweep(p: SeedSweepParams, etas, seeds, rng_for, horizon: float = 150.0) 
             rows.append({"seed": s, "eta": float(eta), "status": res.status,
                          "iterations": res.n_iter if res.status == "converged" else np.nan})
     return pd.DataFrame(rows)
+
+
+def fit_r2(df: pd.DataFrame, knob: str) -> float:
+    """Smallest, over seeds, coefficient of determination of the straight-line fit used by
+    :func:`slope_table` for ``knob`` (how well the predicted functional form fits)."""
+    out = []
+    for _, gs in df[df["knob"] == knob].groupby("seed"):
+        x, y = _axes(gs, knob, "T")
+        ok = np.isfinite(x) & np.isfinite(y)
+        if ok.sum() < 3:
+            continue
+        res = y[ok] - np.polyval(np.polyfit(x[ok], y[ok], 1), x[ok])
+        out.append(1 - np.sum(res ** 2) / np.sum((y[ok] - y[ok].mean()) ** 2))
+    return float(np.min(out)) if out else np.nan

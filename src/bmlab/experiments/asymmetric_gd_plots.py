@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
+import matplotlib.ticker as mticker
 import numpy as np
 
 from ..plotting import color
 
-__all__ = ["plot_seed_curves", "plot_eta_sweep"]
+__all__ = ["plot_seed_curves", "plot_eta_sweep", "plot_scaling", "plot_stages"]
 
 
 def plot_seed_curves(curves, *, delta, eta, sigma_d, ax=None, ref_anchor=None):
@@ -54,3 +55,119 @@ def plot_eta_sweep(df, *, flow_time=None, ax=None):
     ax.set_ylabel(r"$\eta \times$ iterations to $\delta$")
     ax.legend(loc="upper left")
     return ax
+
+
+KNOB_LABELS = {"eta": r"step size $\eta$", "eps": r"init scale $\varepsilon$",
+               "sigma_d": r"$\sigma_d$ (with $\kappa$ fixed)", "delta": r"target $\delta$",
+               "d": r"rank $d$", "m+n": r"$m+n$"}
+
+
+def plot_scaling(df, knobs, *, C=None):
+    r"""One panel per knob: iterations to :math:`f\le\delta` per seed (dots) and their mean
+    (line), the formula :math:`T_{\rm total}` with constant 1 (dashed) and scaled by ``C``
+    (dotted)."""
+    ncol = 3
+    nrow = int(np.ceil(len(knobs) / ncol))
+    fig, axes = plt.subplots(nrow, ncol, figsize=(11, 3.3 * nrow), squeeze=False)
+    for ax, knob in zip(axes.flat, knobs):
+        g = df[df["knob"] == knob]
+        mean = g.groupby("value")["T"].mean()
+        pred = g.groupby("value")["T_pred"].first()
+        ax.plot(g["value"], g["T"], ".", color=color("GD"), alpha=0.4, ms=4)
+        ax.plot(mean.index, mean, "-", color=color("GD"), label="GD (mean over seeds)")
+        ax.plot(pred.index, pred, "--", color="black", lw=1.2, label=r"$T_{\rm total}$, constant 1")
+        if C is not None:
+            ax.plot(pred.index, C * pred, ":", color="black", lw=1.2,
+                    label=rf"${C:.2f}\times T_{{\rm total}}$")
+        ax.set_xscale("log")
+        vals = np.sort(g["value"].unique())
+        ax.xaxis.set_minor_formatter(mticker.NullFormatter())
+        if len(vals) <= 8 and knob not in ("eps", "delta"):
+            ax.set_xticks(vals, [f"{v:g}" for v in vals])
+        if knob in ("eta", "sigma_d"):
+            ax.set_yscale("log")
+        ax.set_xlabel(KNOB_LABELS.get(knob, knob))
+        ax.set_ylabel(r"iterations to $f\leq\delta$")
+    for ax in list(axes.flat)[len(knobs):]:
+        ax.set_visible(False)
+    axes.flat[0].legend(loc="upper right")
+    fig.tight_layout()
+    return fig
+
+
+def plot_stages(df, refs, *, T1, T0, eta, sigma_d, p_low):
+    r"""Nine panels of the block quantities of one tracked run (spec 002 §9) with the
+    reference lines of Theorem 3.1 and stage two; vertical lines at :math:`T_1`, :math:`T_0`.
+
+    ``refs`` is :func:`bmlab.bounds.gd_asymmetric.stage_one_bounds`; ``p_low`` the bound (17).
+    """
+    from ..bounds.gd_asymmetric import stage_two_envelope
+
+    t = df["iter"].to_numpy()
+    fig, axes = plt.subplots(3, 3, figsize=(12, 9.5), sharex=True)
+    ax = axes.flat
+    ref = dict(color="black", lw=1.0, ls="--")
+    c_main = color("GD")
+
+    def line(a, y, label, **kw):
+        a.plot(t, y, label=label, **{"color": c_main, **kw})
+
+    a = ax[0]
+    line(a, df["sd_A"], r"$\sigma_d(A_t)$")
+    a.axhline(refs["sd_A_target"], label=r"$\sqrt{\sigma_d/2}$", **ref)
+    a.axhline(refs["sd_A_low"], label=r"$\varepsilon/(c\sqrt{d})$", color="grey", lw=1, ls=":")
+    a.axhline(refs["sd_A_high"], label=r"$\sqrt{2\sigma_1}$", color="grey", lw=1, ls="-.")
+    a.set_yscale("log"); a.set_title(r"signal $\sigma_d(A)$")
+    a = ax[1]
+    line(a, df["B_F"], r"$\|B_t\|_F$")
+    a.plot([0, T0], [refs["B_F"]] * 2, label=r"$2cd\varepsilon$ (stage one)", **ref)
+    a.set_yscale("log"); a.set_title(r"asymmetry $\|B\|_F$")
+    a = ax[2]
+    line(a, df["J_op"], r"$\|J_t\|$")
+    line(a, df["K_op"], r"$\|K_t\|$", color=color("UDV"))
+    a.plot([0, T0], [refs["J_op"]] * 2, label=r"$c\varepsilon\sqrt{\max(m',d)}$", **ref)
+    a.plot([0, T0], [refs["K_op"]] * 2, label=r"$c\varepsilon\sqrt{\max(n',d)}$",
+           **{**ref, "ls": ":"})
+    a.set_yscale("log"); a.set_title(r"complement blocks $\|J\|$, $\|K\|$")
+    a = ax[3]
+    line(a, df["P_op"], r"$\|P_t\|$")
+    a.axhline(refs["P_target"], label=r"$\sigma_d/4$", **ref)
+    a.set_yscale("log"); a.set_title(r"$\|P\|$, $P=\Sigma-AA^\top+BB^\top$")
+    a = ax[4]
+    line(a, df["lam_min_P"], r"$\lambda_{\min}(P_t)$")
+    a.axhline(p_low, label=r"bound (17), constant 1", **ref)
+    a.set_yscale("symlog", linthresh=1e-14)
+    ticks = [-1e-2, -1e-6, -1e-10, 0, 1e-10, 1e-6, 1e-2, 1]
+    a.set_yticks(ticks, ["$-10^{-2}$", "$-10^{-6}$", "$-10^{-10}$", "0", "$10^{-10}$",
+                         "$10^{-6}$", "$10^{-2}$", "1"])
+    a.yaxis.set_minor_locator(mticker.NullLocator())
+    a.set_title(r"$\lambda_{\min}(P)$ (symmetric log scale)")
+    a = ax[5]
+    line(a, df["Q_F"], r"$\|Q_t\|_F$")
+    a.set_yscale("log"); a.set_title(r"$\|Q\|_F$, $Q=AB^\top-BA^\top$")
+    a = ax[6]
+    line(a, df["Delta"], r"$\Delta_t=\|\Sigma-U_tV_t^\top\|$")
+    tt = t[t >= T0]
+    a.plot(tt, stage_two_envelope(tt - T0, eta, sigma_d), label=r"$(1-\eta\sigma_d/2)^{t-T_0}\frac{2}{5}\sigma_d$", **ref)
+    a.set_yscale("log"); a.set_title(r"$\Delta_t$ and the stage-two envelope")
+    a = ax[7]
+    line(a, df["min_sd_UV"], r"$\min(\sigma_d(U_t),\sigma_d(V_t))$")
+    a.axhline(refs["min_sd_UV"], label=r"$\sqrt{\sigma_d/2}$", **ref)
+    a.set_yscale("log"); a.set_title(r"$\min(\sigma_d(U),\sigma_d(V))$")
+    a = ax[8]
+    labels = {"P2": r"$\|P\|_F^2$", "Q2": r"$\|Q\|_F^2$", "UK2": r"$\|UK^\top\|_F^2$",
+              "JV2": r"$\|JV^\top\|_F^2$", "JK2": r"$\|JK^\top\|_F^2$"}
+    from ..plotting import CYCLE
+    for i, (k, lab) in enumerate(labels.items()):
+        a.plot(t, df[k], label=lab, color=CYCLE[i], lw=1.2)
+    a.set_yscale("log"); a.set_ylim(bottom=1e-32)
+    a.set_title(r"the five terms of $\|\mathbf{\Sigma}-\mathbf{U}\mathbf{V}^\top\|_F^2$")
+    for a in axes.flat:
+        for x, ls in ((T1, ":"), (T0, "-")):
+            if np.isfinite(x):
+                a.axvline(x, color="grey", lw=0.8, ls=ls)
+        a.legend(loc="best", fontsize="x-small")
+    for a in axes[-1]:
+        a.set_xlabel("iteration $t$")
+    fig.tight_layout()
+    return fig
