@@ -22,7 +22,7 @@ __all__ = [
     "Instance", "make_instance", "geometric_sigmas", "gaussian_init", "run_gd",
     "blocks", "named_matrices", "residual_split", "balance_step_drift", "p_update_eq12",
     "BlockTracker", "stage_times", "SeedSweepParams", "seed_sweep", "ScalingParams",
-    "scaling_grid", "slope_table", "linear_rate", "eta_sweep", "fit_r2", "tracked_runs", "SPLIT_TERMS",
+    "scaling_grid", "slope_table", "linear_rate", "eta_sweep", "fit_r2", "tracked_runs", "SPLIT_TERMS", "BalanceTracker", "balance_drift_runs",
 ]
 
 
@@ -480,3 +480,61 @@ def fit_r2(df: pd.DataFrame, knob: str) -> float:
         res = y[ok] - np.polyval(np.polyfit(x[ok], y[ok], 1), x[ok])
         out.append(1 - np.sum(res ** 2) / np.sum((y[ok] - y[ok].mean()) ** 2))
     return float(np.min(out)) if out else np.nan
+
+
+@dataclass
+class BalanceTracker:
+    r"""Follows :math:`D_t = \mathbf U_t^\top\mathbf U_t - \mathbf V_t^\top\mathbf V_t` along a GD
+    run (a ``callback`` of :func:`run_gd`; call :meth:`observe` on the start point).
+
+    At every step it compares the actual change :math:`D_{t+1}-D_t` with the one-step formula
+    :func:`balance_step_drift`; every ``every`` steps it records :math:`\|D_t - D_0\|_F`.
+    ``step_drift_max`` is the largest :math:`\|D_{t+1}-D_t\|_F`, ``formula_err_max`` the largest
+    :math:`\|(D_{t+1}-D_t) - \text{formula}\|_F` (absolute).
+    """
+
+    problem: AsymmetricFactorization
+    eta: float
+    every: int = 1
+    iters: list = field(default_factory=list)
+    dist: list = field(default_factory=list)
+    step_drift_max: float = 0.0
+    formula_err_max: float = 0.0
+
+    def observe(self, k, x):
+        self._D0 = self.problem.imbalance(x)
+        self._prev = (x[0].copy(), x[1].copy())
+        self._Dprev = self._D0
+        self.iters.append(k)
+        self.dist.append(0.0)
+
+    def __call__(self, k, x):
+        D = self.problem.imbalance(x)
+        act = D - self._Dprev
+        pred = balance_step_drift(self.problem, self._prev, self.eta)
+        self.step_drift_max = max(self.step_drift_max, float(np.linalg.norm(act)))
+        self.formula_err_max = max(self.formula_err_max, float(np.linalg.norm(act - pred)))
+        self._prev, self._Dprev = (x[0].copy(), x[1].copy()), D
+        if k % self.every == 0:
+            self.iters.append(k)
+            self.dist.append(float(np.linalg.norm(D - self._D0)))
+
+
+def balance_drift_runs(inst: Instance, x0, etas, flow_time: float, n_records: int = 200):
+    r"""GD from the same start for each step size, for ``flow_time / eta`` steps, with a
+    :class:`BalanceTracker`. Returns a DataFrame (one row per step size: final
+    :math:`\|D_T-D_0\|_F`, largest one-step drift, largest formula error, final relative
+    loss) and the trackers."""
+    prob = inst.problem()
+    rows, trackers = [], []
+    for eta in etas:
+        n = int(round(flow_time / eta))
+        tr = BalanceTracker(prob, float(eta), every=max(1, n // n_records))
+        tr.observe(0, x0)
+        res = run_gd(prob, x0, eta=float(eta), max_iter=n, record_every=n, callback=tr)
+        rows.append({"eta": float(eta), "steps": n, "final_drift": tr.dist[-1],
+                     "step_drift_max": tr.step_drift_max, "formula_err_max": tr.formula_err_max,
+                     "D0": float(np.linalg.norm(prob.imbalance(x0))),
+                     "final_rel_loss": float(res.history["objective"][-1]), "status": res.status})
+        trackers.append(tr)
+    return pd.DataFrame(rows), trackers

@@ -7,7 +7,7 @@ import numpy as np
 
 from ..plotting import color
 
-__all__ = ["plot_seed_curves", "plot_eta_sweep", "plot_scaling", "plot_stages"]
+__all__ = ["plot_seed_curves", "plot_eta_sweep", "plot_scaling", "plot_stages", "plot_balance"]
 
 
 def plot_seed_curves(curves, *, delta, eta, sigma_d, ax=None, ref_anchor=None):
@@ -169,5 +169,36 @@ def plot_stages(df, refs, *, T1, T0, eta, sigma_d, p_low):
         a.legend(loc="best", fontsize="x-small")
     for a in axes[-1]:
         a.set_xlabel("iteration $t$")
+    fig.tight_layout()
+    return fig
+
+
+def plot_balance(df, trackers, flow_t, flow_dist):
+    r"""Left: :math:`\|D_t - D_0\|_F` against the flow time :math:`\eta t` for each step size
+    and for the gradient flow. Right: final drift and largest one-step drift against
+    :math:`\eta` (log–log) with slope-1 and slope-2 guides."""
+    from ..plotting import CYCLE
+
+    fig, (a, b) = plt.subplots(1, 2, figsize=(11, 4))
+    floor = 1e-17
+    for i, (eta, tr) in enumerate(zip(df["eta"], trackers)):
+        a.semilogy(eta * np.asarray(tr.iters), np.maximum(tr.dist, floor), color=CYCLE[i % len(CYCLE)],
+                   label=rf"GD, $\eta={eta:g}$")
+    a.semilogy(flow_t, np.maximum(flow_dist, floor), color="black", ls="--",
+               label="gradient flow (solve_ivp)")
+    a.set_xlabel(r"flow time $\eta t$")
+    a.set_ylabel(r"$\|D_t - D_0\|_F$, $D = \mathbf{U}^\top\mathbf{U}-\mathbf{V}^\top\mathbf{V}$")
+    a.legend(fontsize="x-small", ncol=2)
+    e = df["eta"].to_numpy()
+    b.loglog(e, df["final_drift"], "o-", color=color("GD"), label=r"total drift $\|D_T-D_0\|_F$")
+    b.loglog(e, df["step_drift_max"], "s-", color=color("UDV"),
+             label=r"largest one-step drift $\max_t\|D_{t+1}-D_t\|_F$")
+    for col, p, ls in (("final_drift", 1, ":"), ("step_drift_max", 2, "--")):
+        y0 = df[col].iloc[0]
+        b.loglog(e, y0 * (e / e[0]) ** p, color="grey", ls=ls, lw=1, label=rf"slope {p}")
+    b.xaxis.set_minor_formatter(mticker.NullFormatter())
+    b.set_xlabel(r"step size $\eta$")
+    b.set_ylabel("drift")
+    b.legend(fontsize="x-small")
     fig.tight_layout()
     return fig
