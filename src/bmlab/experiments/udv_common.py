@@ -1,0 +1,205 @@
+"""Shared driver pieces of the UDV-network chapters: train one (model, optimizer, LR) over
+many seeds at once, keep the test metric, the hidden-layer spectra and the pruning curve.
+
+Seeds: replica ``i`` of a run starts from ``FactorNet(generator=seed_for(seed, 1, i))`` and
+shuffles with ``seed_for(seed, 2, i)``, whatever the model, so UV and UDV of seed ``i`` start
+from the same ``U`` and ``V`` and see the same mini-batches (FOUND-code: same draws for
+every model). LR-selection runs use the disjoint replicas ``i >= 10_000``.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+import torch
+
+from bmlab.nn.data import Dataset
+from bmlab.nn.layers import FactorEnsemble, numerical_rank, prune_curve_widths, svd_prune
+from bmlab.nn.training import (evaluate, final_average, make_generator, seed_for, torch_threads,
+                               train)
+
+TUNE_OFFSET = 10_000
+RANK_REL = 1e-3   # the part's numerical-rank threshold (singular values above 1e-3 x largest)
+
+
+@dataclass
+class RunSummary:
+    """One (model, optimizer, LR, weight decay) trained over ``S`` seeds.
+
+    ``metric`` is the test loss (regression) or test accuracy in % (classification),
+    averaged over the last ``average_last`` epochs, one value per seed (``nan`` when that
+    seed diverged). ``spectra`` is ``S x min(d, r)``; ``prune_metric`` is ``S x len(widths)``.
+    """
+
+    model: str
+    optimizer: str
+    lr: float
+    weight_decay: float
+    task: str
+    metric: np.ndarray
+    train_loss: np.ndarray
+    curves: np.ndarray
+    spectra: np.ndarray
+    ranks: np.ndarray
+    widths: list[int] = field(default_factory=list)
+    prune_metric: np.ndarray | None = None
+    n_diverged: int = 0
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> np.ndarray:
+        return np.isfinite(self.metric)
+
+    @property
+    def mean(self) -> float:
+        return float(np.nanmean(self.metric)) if self.ok.any() else math.nan
+
+    @property
+    def std(self) -> float:
+        return float(np.nanstd(self.metric, ddof=1)) if self.ok.sum() > 1 else math.nan
+
+    @property
+    def mean_rank(self) -> float:
+        return float(np.mean(self.ranks[self.ok])) if self.ok.any() else math.nan
+
+    def prune_at(self, k: int) -> np.ndarray:
+        """Metric of each seed after pruning to ``k`` neurons."""
+        return self.prune_metric[:, self.widths.index(int(k))]
+
+
+def pm(mean: float, std: float, digits: int = 4) -> str:
+    """``mean ± std`` as text (a table cell)."""
+    if not np.isfinite(mean):
+        return "diverged"
+    return f"{mean:.{digits}g} ± {std:.1g}" if np.isfinite(std) else f"{mean:.{digits}g}"
+
+
+def run_seeds(ds: Dataset, model: str, *, optimizer: str, lr: float, epochs: int,
+              n_seeds: int, seed: int, width: int, weight_decay: float = 0.0,
+              batch_size: int = 128, average_last: int = 20, cosine: bool = True,
+              tune: bool = False, prune: str | None = "all", init: str = "uniform",
+              trunk=None, device: str = "cpu") -> RunSummary:
+    """Train ``n_seeds`` replicas of ``model`` on ``ds`` (one stacked run, see
+    :class:`~bmlab.nn.layers.FactorEnsemble`; ``trunk``: a trainable top backbone layer)
+    and summarise them."""
+    import time
+
+    t0 = time.perf_counter()
+    off = TUNE_OFFSET if tune else 0
+    init_g = [make_generator(seed_for(seed, 1, off + i)) for i in range(n_seeds)]
+    shuf_g = [make_generator(seed_for(seed, 2, off + i)) for i in range(n_seeds)]
+    x_train = ds.x_train.reshape(ds.x_train.shape[0], -1)
+    x_test = ds.x_test.reshape(ds.x_test.shape[0], -1)
+    with torch_threads(1):
+        d_head = trunk.out_features if trunk is not None else ds.d_in
+        ens = FactorEnsemble(d_head, width, ds.d_out, model=model, generators=init_g,
+                             init=init, trunk=trunk)
+        res = train(ens, (x_train, ds.y_train), (x_test, ds.y_test), task=ds.task,
+                    optimizer=optimizer, lr=lr, epochs=epochs, batch_size=batch_size,
+                    cosine=cosine, weight_decay=weight_decay, generator=shuf_g, device=device)
+    key = "test_loss" if ds.task == "regression" else "test_acc"
+    curves = res.history[key] * (100.0 if ds.task == "classification" else 1.0)
+    metric = np.asarray(final_average(curves, average_last), dtype=float)
+    train_loss = np.asarray(final_average(res.history["train_loss"], average_last))
+    ens = ens.cpu()
+    spectra = ens.spectra()
+    ok = np.isfinite(metric) & np.all(np.isfinite(spectra), axis=1)
+    metric = np.where(ok, metric, np.nan)
+    ranks = np.array([numerical_rank(s, RANK_REL) if o else -1 for s, o in zip(spectra, ok)])
+    out = RunSummary(model, optimizer, float(lr), float(weight_decay), ds.task, metric,
+                     train_loss, curves, spectra, ranks, n_diverged=int((~ok).sum()))
+    if prune and not ens.spec.relu:
+        out.widths = prune_curve_widths(min(ens.d_in, width), prune)
+        out.prune_metric = prune_table(ens, ok, out.widths, (x_test, ds.y_test), ds.task)
+    out.seconds = time.perf_counter() - t0
+    return out
+
+
+def prune_table(ens: FactorEnsemble, ok: np.ndarray, widths: list[int], test, task: str):
+    """``S x len(widths)`` test metric of each replica SVD-pruned to each width."""
+    table = np.full((ens.n_replicas, len(widths)), np.nan)
+    with torch_threads(1):
+        for i in range(ens.n_replicas):
+            if not ok[i]:
+                continue
+            net = ens.member(i)
+            with torch.no_grad():
+                x = ens.head_input(test[0])
+                x = x[i] if x.ndim == 3 else x
+            for j, k in enumerate(widths):
+                loss, acc = evaluate(svd_prune(net, k), x, test[1], task)
+                table[i, j] = loss if task == "regression" else 100.0 * acc
+    return table
+
+
+def better(task: str) -> Callable[[float, float], bool]:
+    """``better(a, b)``: is metric ``a`` better than ``b`` (lower loss / higher accuracy)."""
+    if task == "regression":
+        return lambda a, b: np.isfinite(a) and (not np.isfinite(b) or a < b)
+    return lambda a, b: np.isfinite(a) and (not np.isfinite(b) or a > b)
+
+
+def lr_sweep(ds: Dataset, model: str, optimizer: str, lrs, *, n_seeds: int, seed: int,
+             epochs: int, width: int, **kw) -> tuple[float, list[dict]]:
+    """Best LR of ``lrs`` by mean test metric over ``n_seeds`` tuning seeds (a diverged
+    seed disqualifies its LR, as the paper drops diverging UV runs) and the sweep rows."""
+    rows, best_lr, best_val = [], None, math.nan
+    is_better = better(ds.task)
+    for lr in lrs:
+        s = run_seeds(ds, model, optimizer=optimizer, lr=lr, epochs=epochs, n_seeds=n_seeds,
+                      seed=seed, width=width, tune=True, prune=None, **kw)
+        val = s.mean if s.n_diverged == 0 else math.nan
+        rows.append(dict(dataset=ds.name, model=model, optimizer=optimizer, lr=lr,
+                         mean=s.mean, std=s.std, diverged=s.n_diverged,
+                         rank=s.mean_rank))
+        if is_better(val, best_val):
+            best_lr, best_val = lr, val
+    return best_lr, rows
+
+
+def summary_frame(runs: dict) -> pd.DataFrame:
+    """One row per run: model, optimizer, LR, metric mean ± std, mean numerical rank."""
+    rows = []
+    for r in runs.values():
+        rows.append(dict(model=r.model, optimizer=r.optimizer, lr=r.lr,
+                         weight_decay=r.weight_decay, mean=r.mean, std=r.std,
+                         rank=r.mean_rank, diverged=r.n_diverged, seconds=r.seconds))
+    return pd.DataFrame(rows)
+
+
+@dataclass
+class PruneComparison:
+    """Both models pruned to ``k`` = the largest numerical rank of the UDV seeds.
+
+    ``udv_change`` / ``uv_change``: relative change of the mean test metric after pruning,
+    signed so that positive = worse (loss up / accuracy down).
+    """
+
+    k: int
+    width: int
+    udv_full: float
+    udv_pruned: float
+    uv_full: float
+    uv_pruned: float
+    udv_change: float
+    uv_change: float
+
+
+def prune_comparison(udv: RunSummary, uv: RunSummary) -> PruneComparison:
+    """Prune the UDV and the UV run to the UDV's numerical rank (max over its seeds; the
+    next width of the pruning sweep when the sweep skips it)."""
+    k = int(max(1, np.max(udv.ranks[udv.ok])))
+    k = min(w for w in udv.widths if w >= k)   # the sweep's width at or above the rank
+    sign = 1.0 if udv.task == "regression" else -1.0
+
+    def rel(run):
+        full = float(np.nanmean(run.prune_at(max(run.widths))))
+        pruned = float(np.nanmean(run.prune_at(k)))
+        return full, pruned, sign * (pruned - full) / abs(full)
+
+    uf, up, uc = rel(udv)
+    vf, vp, vc = rel(uv)
+    return PruneComparison(k, max(udv.widths), uf, up, vf, vp, uc, vc)

@@ -1,0 +1,417 @@
+r"""Two- and three-layer blocks with a diagonal core: UV, UDV and their variants (paper 001, §3).
+
+The UDV block (eq. (4) of the paper, FOUND in spec 001 §5.1) is
+
+.. math::  h(x) = V\,D\,U^\top x = \sum_{j=1}^r w_j\, v_j\, u_j^\top x,
+           \qquad U\in\mathbb R^{d\times r},\ D=\operatorname{diag}(w),\ V\in\mathbb R^{c\times r},
+
+trained under the constraints of problem (5): :math:`\|U\|_F\le 1`, :math:`\|V\|_F\le 1`,
+:math:`w\ge 0`, enforced by a projection after every optimizer step (FOUND-code:
+``Matrix_bothside(normLim=1)`` and a clamp of the diagonal).
+
+In torch terms ``fc1.weight`` is :math:`U^\top` (``r x d``, row ``j`` = incoming weights
+:math:`u_j` of hidden unit ``j``), ``diag.weight`` is :math:`w` and ``fc2.weight`` is
+:math:`V` (``c x r``, column ``j`` = outgoing weights :math:`v_j`). No layer has a bias
+(FOUND-code: ``nn.Linear(..., bias=False)``).
+
+Variants (:data:`MODELS`; spec 001 §5.2, paper B.2, B.4, B.5):
+
+==========================  =====================================  ==============  ========
+model                       map                                    U, V            D
+==========================  =====================================  ==============  ========
+``uv``                      :math:`VU^\top x`                      free            --
+``udv``                     :math:`VDU^\top x`                     Frobenius <= 1  w >= 0
+``udv-s``                   :math:`VDU^\top x`                     Frobenius <= 1  free
+``udv-v1``                  :math:`VDU^\top x`                     each u_j, v_j   w >= 0
+``udv-v2``                  :math:`VDU^\top x`                     each u_j, v_j   free
+``udv-unconstrained``       :math:`VDU^\top x`                     free            free
+``ufv``                     :math:`VFU^\top x`, F dense r x r      free            --
+``uv-relu``                 :math:`V\sigma(U^\top x)`              free            --
+``relu-constrained``        :math:`V\sigma(U^\top x)`              Frobenius <= 1  --
+``udv-relu``                :math:`V\sigma(DU^\top x)`             Frobenius <= 1  w >= 0
+``udv-relu-s``              :math:`V\sigma(DU^\top x)`             Frobenius <= 1  free
+==========================  =====================================  ==============  ========
+
+(``udv-v1``/``udv-v2``: :math:`\|u_j\|_2\le1` and :math:`\|v_j\|_2\le1` for every hidden unit.)
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """What a model name means: its layers and the projections applied after each step."""
+
+    diag: bool = False          # a diagonal layer D = diag(w) between U and V
+    mid: bool = False           # a dense r x r layer F between U and V (UFV)
+    relu: bool = False          # ReLU on the hidden representation (after D when present)
+    norm: str | None = None     # None, "frobenius" (||U||_F, ||V||_F <= 1) or "rows" (per unit)
+    nonneg: bool = False        # w >= 0
+
+
+#: Every model of the part, by name.
+MODELS: dict[str, ModelSpec] = {
+    "uv": ModelSpec(),
+    "udv": ModelSpec(diag=True, norm="frobenius", nonneg=True),
+    "udv-s": ModelSpec(diag=True, norm="frobenius"),
+    "udv-v1": ModelSpec(diag=True, norm="rows", nonneg=True),
+    "udv-v2": ModelSpec(diag=True, norm="rows"),
+    "udv-unconstrained": ModelSpec(diag=True),
+    "ufv": ModelSpec(mid=True),
+    "uv-relu": ModelSpec(relu=True),
+    "relu-constrained": ModelSpec(relu=True, norm="frobenius"),
+    "udv-relu": ModelSpec(diag=True, relu=True, norm="frobenius", nonneg=True),
+    "udv-relu-s": ModelSpec(diag=True, relu=True, norm="frobenius"),
+}
+
+INITS = ("uniform", "trunc_normal")
+
+
+def check_model(model: str) -> ModelSpec:
+    """The :class:`ModelSpec` of ``model``; ``ValueError`` naming the valid names otherwise."""
+    if model not in MODELS:
+        raise ValueError(f"model must be one of {sorted(MODELS)}, got {model!r}")
+    return MODELS[model]
+
+
+def huang_width(d: int, c: int) -> int:
+    r"""Hidden width of Huang (2003) as used by the authors (spec 001 §5.4, FOUND-code).
+
+    .. math::  r = \operatorname{round}\big(\sqrt{(c+2)d} + 2\sqrt{d/(c+2)}\big)
+
+    with ``d`` input features and ``c`` outputs (Huang's formula has the number of samples
+    where the authors' code puts ``d``). ``huang_width(79, 1) == 26`` and
+    ``huang_width(12, 1) == 10`` reproduce the paper's 79-26-1 and 12-10-1 networks.
+    """
+    if int(d) < 1 or int(c) < 1:
+        raise ValueError(f"d and c must be positive integers, got d={d!r}, c={c!r}")
+    return int(round(math.sqrt((c + 2) * d) + 2.0 * math.sqrt(d / (c + 2))))
+
+
+def frobenius_project_(weight: torch.Tensor, radius: float = 1.0) -> None:
+    r"""In place :math:`W \leftarrow W\cdot\min(1, \rho/\|W\|_F)` (projection on the ball)."""
+    norm = torch.linalg.vector_norm(weight)
+    if norm > radius:
+        weight.mul_(radius / norm)
+
+
+def rows_project_(weight: torch.Tensor, dim: int, radius: float = 1.0) -> None:
+    """In place: every slice along ``dim`` (a hidden unit's weights) into the ball of ``radius``."""
+    norms = torch.linalg.vector_norm(weight, dim=dim, keepdim=True)
+    weight.mul_(torch.clamp(radius / norms.clamp_min(1e-30), max=1.0))
+
+
+class Diagonal(nn.Module):
+    """The diagonal layer ``x -> w * x`` (a vector of ``r`` weights)."""
+
+    def __init__(self, width: int) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(torch.ones(width))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * self.weight
+
+    def extra_repr(self) -> str:
+        return f"width={self.weight.shape[0]}"
+
+
+def _init_uniform_(w: torch.Tensor, fan_in: int, generator: torch.Generator | None) -> None:
+    bound = 1.0 / math.sqrt(fan_in)
+    with torch.no_grad():
+        w.uniform_(-bound, bound, generator=generator)
+
+
+class FactorNet(nn.Module):
+    r"""A UV / UDV / UFV block and its variants (see the module docstring).
+
+    Parameters
+    ----------
+    d_in, width, d_out : int
+        :math:`d`, :math:`r`, :math:`c`.
+    model : str
+        A name of :data:`MODELS`.
+    init : {"uniform", "trunc_normal"}
+        ``"uniform"``: PyTorch's default :math:`\mathcal U(\pm\text{fan\_in}^{-1/2})` for
+        every layer including ``w`` (the authors' regression/MNIST code, FOUND-code
+        ``udvSameInit.py``). ``"trunc_normal"``: truncated normal (std ``init_std``) for the
+        dense layers and :math:`D=I` (the CIFAR heads of v2, FOUND in the text; the std is
+        UNKNOWN, 0.02 as in timm is our choice).
+    generator : torch.Generator, optional
+        Source of the initial draws. The draws are taken in the fixed order ``U, w, F, V``,
+        whatever the model, so every model built from equal generators shares ``U`` and
+        ``V`` ("the same draws for every model", FOUND-code).
+    """
+
+    def __init__(self, d_in: int, width: int, d_out: int, *, model: str = "udv",
+                 init: str = "uniform", init_std: float = 0.02,
+                 generator: torch.Generator | None = None) -> None:
+        super().__init__()
+        for name, val in (("d_in", d_in), ("width", width), ("d_out", d_out)):
+            if not isinstance(val, (int, np.integer)) or val < 1:
+                raise ValueError(f"{name} must be a positive integer, got {val!r}")
+        if init not in INITS:
+            raise ValueError(f"init must be one of {INITS}, got {init!r}")
+        self.model = model
+        self.spec = check_model(model)
+        self.d_in, self.width, self.d_out = int(d_in), int(width), int(d_out)
+        self.fc1 = nn.Linear(self.d_in, self.width, bias=False)
+        self.diag = Diagonal(self.width) if self.spec.diag else None
+        self.mid = nn.Linear(self.width, self.width, bias=False) if self.spec.mid else None
+        self.fc2 = nn.Linear(self.width, self.d_out, bias=False)
+        self.reset_parameters(init=init, init_std=init_std, generator=generator)
+        self.project_()
+
+    # ------------------------------------------------------------------ init / forward
+    def reset_parameters(self, *, init: str = "uniform", init_std: float = 0.02,
+                         generator: torch.Generator | None = None) -> None:
+        """Draw the weights (order ``U, w, F, V``; see the class docstring)."""
+        with torch.no_grad():
+            if init == "uniform":
+                _init_uniform_(self.fc1.weight, self.d_in, generator)
+                w = torch.empty(self.width)
+                _init_uniform_(w, self.width, generator)
+                f = torch.empty(self.width, self.width)
+                _init_uniform_(f, self.width, generator)
+                _init_uniform_(self.fc2.weight, self.width, generator)
+            else:
+                nn.init.trunc_normal_(self.fc1.weight, std=init_std, a=-2 * init_std,
+                                      b=2 * init_std, generator=generator)
+                w = torch.ones(self.width)
+                f = torch.empty(self.width, self.width)
+                nn.init.trunc_normal_(f, std=init_std, a=-2 * init_std, b=2 * init_std,
+                                      generator=generator)
+                nn.init.trunc_normal_(self.fc2.weight, std=init_std, a=-2 * init_std,
+                                      b=2 * init_std, generator=generator)
+            if self.diag is not None:
+                self.diag.weight.copy_(w)
+            if self.mid is not None:
+                self.mid.weight.copy_(f)
+
+    def hidden(self, x: torch.Tensor) -> torch.Tensor:
+        """The hidden representation (input of ``fc2``)."""
+        z = self.fc1(x)
+        if self.mid is not None:
+            z = self.mid(z)
+        if self.diag is not None:
+            z = self.diag(z)
+        if self.spec.relu:
+            z = torch.relu(z)
+        return z
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc2(self.hidden(x))
+
+    # ------------------------------------------------------------------ constraints
+    @torch.no_grad()
+    def project_(self) -> None:
+        """Apply the model's projections in place (call after every optimizer step)."""
+        spec = self.spec
+        if spec.norm == "frobenius":
+            frobenius_project_(self.fc1.weight)
+            frobenius_project_(self.fc2.weight)
+        elif spec.norm == "rows":
+            rows_project_(self.fc1.weight, dim=1)   # row j of U^T = u_j
+            rows_project_(self.fc2.weight, dim=0)   # column j of V = v_j
+        if spec.nonneg and self.diag is not None:
+            self.diag.weight.clamp_(min=0.0)
+
+    @torch.no_grad()
+    def constraint_violation(self) -> float:
+        """Largest violation of the model's constraints (0 when feasible)."""
+        spec, out = self.spec, 0.0
+        if spec.norm == "frobenius":
+            for w in (self.fc1.weight, self.fc2.weight):
+                out = max(out, float(torch.linalg.vector_norm(w)) - 1.0)
+        elif spec.norm == "rows":
+            out = max(out, float(torch.linalg.vector_norm(self.fc1.weight, dim=1).max()) - 1)
+            out = max(out, float(torch.linalg.vector_norm(self.fc2.weight, dim=0).max()) - 1)
+        if spec.nonneg and self.diag is not None:
+            out = max(out, float(-self.diag.weight.min()))
+        return max(out, 0.0)
+
+    # ------------------------------------------------------------------ spectra / pruning
+    @torch.no_grad()
+    def hidden_factor(self) -> np.ndarray:
+        r"""The ``d x r`` matrix :math:`M` with hidden pre-activation :math:`M^\top x`.
+
+        :math:`U` for UV, :math:`UD` for the diagonal models and :math:`UF^\top` for UFV:
+        the layer the paper's spectra are taken of ("the U (classical) and UD (proposed)
+        layers, which generate the main data representation"). float64.
+        """
+        m = self.fc1.weight.detach().double().cpu().T.clone()      # U, d x r
+        if self.mid is not None:
+            m = m @ self.mid.weight.detach().double().cpu().T     # U F^T
+        if self.diag is not None:
+            m = m * self.diag.weight.detach().double().cpu()[None, :]
+        return m.numpy()
+
+    def spectrum(self) -> np.ndarray:
+        """Singular values of :meth:`hidden_factor`, descending (all ``nan`` if the weights
+        are not finite, e.g. after a diverged run)."""
+        return _spectrum(self.hidden_factor())
+
+
+def _spectrum(m: np.ndarray) -> np.ndarray:
+    if not np.all(np.isfinite(m)):
+        return np.full(min(m.shape), np.nan)
+    return np.linalg.svd(m, compute_uv=False)
+
+
+class FactorEnsemble(nn.Module):
+    r"""``S`` independent :class:`FactorNet` replicas stored as stacked tensors.
+
+    Every optimizer of the paper (Adam, NAdam, SGD, SGD with momentum, and L2 weight decay)
+    acts elementwise, so training the stacked tensors on the *sum* of the replicas' losses,
+    each replica on its own mini-batches, is exactly ``S`` separate training runs, done in
+    one loop with batched matrix products (one run per seed at the cost of about one).
+    Replica ``i`` starts from the same weights as ``FactorNet(..., generator=generators[i])``.
+
+    ``forward`` takes ``x`` of shape ``(S, n, d)`` (or ``(n, d)``, shared by all replicas)
+    and returns ``(S, n, c)``. :meth:`member` returns replica ``i`` as a :class:`FactorNet`.
+
+    ``trunk``: an optional ``nn.Linear`` (the top layer of a pretrained backbone) copied
+    into every replica and trained with it, followed by a ReLU: the block then computes
+    ``FactorNet(relu(trunk(x)))`` and ``d_in`` is ``trunk.out_features``.
+    """
+
+    def __init__(self, d_in: int, width: int, d_out: int, *, model: str = "udv",
+                 generators: list[torch.Generator], init: str = "uniform",
+                 init_std: float = 0.02, trunk: nn.Linear | None = None) -> None:
+        super().__init__()
+        if trunk is not None:
+            if trunk.out_features != d_in:
+                raise ValueError(f"trunk.out_features ({trunk.out_features}) must equal "
+                                 f"d_in ({d_in})")
+            S = len(generators)
+            self.T = nn.Parameter(trunk.weight.detach().clone().repeat(S, 1, 1))
+            tb = trunk.bias.detach() if trunk.bias is not None else torch.zeros(d_in)
+            self.tb = nn.Parameter(tb.clone().repeat(S, 1))
+        else:
+            self.T = self.tb = None
+        if len(generators) < 1:
+            raise ValueError("generators must hold one torch.Generator per replica")
+        members = [FactorNet(d_in, width, d_out, model=model, init=init, init_std=init_std,
+                             generator=g) for g in generators]
+        self.model, self.spec = model, members[0].spec
+        self.d_in, self.width, self.d_out = members[0].d_in, members[0].width, members[0].d_out
+        self.n_replicas = len(members)
+        stack = lambda get: nn.Parameter(torch.stack([get(m).detach().clone() for m in members]))
+        self.U = stack(lambda m: m.fc1.weight)                            # S x r x d  (U^T)
+        self.V = stack(lambda m: m.fc2.weight)                            # S x c x r
+        self.w = stack(lambda m: m.diag.weight) if self.spec.diag else None   # S x r
+        self.F = stack(lambda m: m.mid.weight) if self.spec.mid else None     # S x r x r
+
+    def head_input(self, x: torch.Tensor) -> torch.Tensor:
+        """Input of the factor block: ``x`` itself, or ``relu(trunk(x))`` per replica."""
+        if self.T is None:
+            return x
+        if x.ndim == 2:
+            z = torch.einsum("nd,shd->snh", x, self.T)
+        else:
+            z = torch.bmm(x, self.T.transpose(1, 2))
+        return torch.relu(z + self.tb[:, None, :])
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.head_input(x)
+        if x.ndim == 2:
+            z = torch.einsum("nd,srd->snr", x, self.U)
+        else:
+            z = torch.bmm(x, self.U.transpose(1, 2))
+        if self.F is not None:
+            z = torch.bmm(z, self.F.transpose(1, 2))
+        if self.w is not None:
+            z = z * self.w[:, None, :]
+        if self.spec.relu:
+            z = torch.relu(z)
+        return torch.bmm(z, self.V.transpose(1, 2))
+
+    @torch.no_grad()
+    def project_(self) -> None:
+        """The replicas' projections (same as :meth:`FactorNet.project_`), in place."""
+        spec = self.spec
+        if spec.norm == "frobenius":
+            for p in (self.U, self.V):
+                norms = torch.linalg.vector_norm(p, dim=(1, 2), keepdim=True)
+                p.mul_(torch.clamp(1.0 / norms.clamp_min(1e-30), max=1.0))
+        elif spec.norm == "rows":
+            rows_project_(self.U, dim=2)
+            rows_project_(self.V, dim=1)
+        if spec.nonneg and self.w is not None:
+            self.w.clamp_(min=0.0)
+
+    @torch.no_grad()
+    def member(self, i: int) -> FactorNet:
+        """Replica ``i`` as a stand-alone :class:`FactorNet` (a copy, on the CPU)."""
+        net = FactorNet(self.d_in, self.width, self.d_out, model=self.model,
+                        generator=torch.Generator())
+        net.fc1.weight.copy_(self.U[i].cpu())
+        net.fc2.weight.copy_(self.V[i].cpu())
+        if self.w is not None:
+            net.diag.weight.copy_(self.w[i].cpu())
+        if self.F is not None:
+            net.mid.weight.copy_(self.F[i].cpu())
+        return net
+
+    def spectra(self) -> np.ndarray:
+        """``S x min(d, r)`` singular values of every replica's hidden factor."""
+        return np.stack([self.member(i).spectrum() for i in range(self.n_replicas)])
+
+
+def numerical_rank(s: np.ndarray, rel: float = 1e-3) -> int:
+    """Number of singular values above ``rel`` times the largest (the part's rank measure)."""
+    s = np.asarray(s, dtype=float)
+    if s.size == 0 or s[0] <= 0:
+        return 0
+    return int(np.sum(s > rel * s.max()))
+
+
+@torch.no_grad()
+def svd_prune(net: FactorNet, k: int) -> FactorNet:
+    r"""SVD pruning of a linear block to ``k`` hidden neurons (paper §3.1.3, spec 001 §5.3).
+
+    With :math:`M = UD = P\Sigma Q^\top` (``D = I`` for UV, ``D = F^\top``-folded for UFV)
+    the pruned block is :math:`U'=P_k`, :math:`D'=\Sigma_k`, :math:`V'=VQ_k`, so that
+    :math:`V'D'U'^\top = VQ_k\Sigma_kP_k^\top`. At ``k = rank`` it computes the same function
+    (exact up to rounding). No fine-tuning follows (FOUND-code). The result is a
+    ``"udv-unconstrained"`` block of width ``k`` (it is only evaluated, not trained: ``P_k``
+    has Frobenius norm :math:`\sqrt k`).
+
+    Raises ``ValueError`` for ReLU models, for which this truncation is not the same network.
+    """
+    if not isinstance(net, FactorNet):
+        raise TypeError(f"net must be a FactorNet, got {type(net).__name__}")
+    if net.spec.relu:
+        raise ValueError(f"svd_prune needs a linear block; model {net.model!r} has a ReLU")
+    kmax = min(net.d_in, net.width)
+    if not isinstance(k, (int, np.integer)) or not 1 <= k <= kmax:
+        raise ValueError(f"k must be an integer in [1, {kmax}], got {k!r}")
+    m = torch.from_numpy(net.hidden_factor())
+    p, s, qt = torch.linalg.svd(m, full_matrices=False)
+    v = net.fc2.weight.detach().double().cpu()
+    ref = net.fc1.weight
+    out = FactorNet(net.d_in, int(k), net.d_out, model="udv-unconstrained",
+                    generator=torch.Generator())
+    out.fc1.weight.copy_(p[:, :k].T.to(ref.dtype))
+    out.diag.weight.copy_(s[:k].to(ref.dtype))
+    out.fc2.weight.copy_((v @ qt.T[:, :k]).to(ref.dtype))
+    return out.to(ref.device)
+
+
+def prune_curve_widths(width: int, rule: str = "all") -> list[int]:
+    """Kept widths of a pruning sweep: ``"all"`` = r, r-1, ..., 1 (regression, FOUND-code);
+    ``"geometric"`` = r, floor(0.9 r), floor(0.81 r) ... down to 1 (classification)."""
+    if rule == "all":
+        return list(range(width, 0, -1))
+    if rule == "geometric":
+        out, k = [width], width
+        while k > 1:
+            k = max(1, min(k - 1, int(math.floor(0.9 * k))))
+            out.append(k)
+        return out
+    raise ValueError(f"rule must be 'all' or 'geometric', got {rule!r}")

@@ -1,0 +1,56 @@
+"""The UDV experiment drivers on tiny settings (seconds)."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from bmlab.experiments.udv_common import prune_comparison, run_seeds
+from bmlab.experiments.udv_regression import RegressionParams, run_regression
+from bmlab.nn.data import load_dataset
+
+
+def test_regression_driver_tiny():
+    lrs = {"uv/adam": 0.1, "udv/adam": 0.1}
+    res = run_regression(RegressionParams(dataset="diabetes", optimizers=("adam",), lrs=lrs,
+                                          n_seeds=2, epochs=3, average_last=2))
+    assert res.width == 9 and res.d_in == 10 and res.d_out == 1
+    run = res.runs[("udv", "adam")]
+    assert run.metric.shape == (2,) and np.all(np.isfinite(run.metric))
+    assert run.spectra.shape == (2, 9)
+    assert run.prune_metric.shape == (2, 9) and run.widths == list(range(9, 0, -1))
+    # pruning at full width is the same network
+    assert np.allclose(run.prune_at(9), run.metric * 0 + run.prune_at(9))
+    pc = prune_comparison(run, res.runs[("uv", "adam")])
+    assert 1 <= pc.k <= 9
+    assert res.best("udv") is run
+
+
+def test_full_width_pruning_reproduces_the_final_test_loss():
+    ds = load_dataset("diabetes")
+    run = run_seeds(ds, "udv", optimizer="adam", lr=0.05, epochs=2, n_seeds=2, seed=1,
+                    width=9, average_last=1)
+    assert np.allclose(run.prune_at(9), run.metric, rtol=1e-4)
+
+
+def test_regression_lr_sweep_and_validation():
+    res = run_regression(RegressionParams(dataset="diabetes", models=("udv",),
+                                          optimizers=("sgd",), lr_grid=(1e-3, 1.0),
+                                          n_tune_seeds=1, n_seeds=1, epochs=2))
+    assert set(res.sweep.lr) == {1e-3, 1.0}
+    assert res.runs[("udv", "sgd")].lr in (1e-3, 1.0)
+    with pytest.raises(ValueError, match="dataset must be one of"):
+        RegressionParams(dataset="hpart")
+    with pytest.raises(ValueError, match="optimizers"):
+        RegressionParams(optimizers=("lbfgs",))
+
+
+def test_datasets_offline():
+    for name, (d, c) in {"diabetes": (10, 1), "digits-completion": (32, 32)}.items():
+        ds = load_dataset(name)
+        assert (ds.d_in, ds.d_out) == (d, c)
+        assert ds.x_train.shape[0] + ds.x_test.shape[0] in (442, 1797)
+        assert float(ds.x_train.min()) >= 0 and float(ds.x_train.max()) <= 1
+    ds = load_dataset("digits")
+    assert ds.d_out == 10 and ds.x_train.shape[1:] == (1, 8, 8)
+    with pytest.raises(ValueError, match="name must be one of"):
+        load_dataset("cifar10")
