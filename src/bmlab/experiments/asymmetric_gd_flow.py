@@ -22,7 +22,8 @@ from __future__ import annotations
 import numpy as np
 from scipy.integrate import solve_ivp
 
-__all__ = ["flow_map", "closed_form_S", "flow_S_chunked", "flow_S_ivp", "uv_flow_ivp"]
+__all__ = ["flow_map", "closed_form_S", "flow_S_chunked", "flow_S_ivp", "uv_flow_ivp",
+           "gd_symmetric_S", "time_to_delta", "scalar_flow_ivp"]
 
 
 def _eig(Sigma):
@@ -119,3 +120,75 @@ def uv_flow_ivp(Sigma, U0, V0, times, *, rtol=1e-12, atol=1e-14, method="LSODA")
         raise RuntimeError(f"solve_ivp failed: {sol.message}")
     Y = sol.y.T
     return Y[:, : m * d].reshape(-1, m, d), Y[:, m * d:].reshape(-1, n, d)
+
+
+def gd_symmetric_S(Sigma, X0, eta: float, times):
+    r""":math:`S = \mathbf U\mathbf U^\top` of GD on :math:`\tfrac12\|\mathbf U\mathbf V^\top-\Sigma\|_F^2`
+    from :math:`\mathbf U_0 = \mathbf V_0 = X_0` (symmetric :math:`\Sigma`, so the iterates stay
+    equal: :math:`\mathbf U_t = \mathbf V_t`), at the steps :math:`\mathrm{round}(t/\eta)` of the
+    given flow ``times``. Runs the shared loop (:func:`bmlab.experiments.asymmetric_gd.run_gd`)."""
+    from ..problems.factorization import AsymmetricFactorization
+    from .asymmetric_gd import run_gd
+
+    steps = np.rint(np.asarray(times, float) / eta).astype(int)
+    want = {int(k): i for i, k in enumerate(steps)}
+    out = np.empty((steps.size,) + (np.shape(Sigma)[0],) * 2)
+    if 0 in want:
+        out[want[0]] = X0 @ X0.T
+
+    def grab(k, x):
+        if k in want:
+            out[want[k]] = x[0] @ x[0].T
+
+    prob = AsymmetricFactorization(np.asarray(Sigma, float))
+    run_gd(prob, (X0.copy(), X0.copy()), eta=eta, max_iter=int(steps.max()), record_every=10 ** 9,
+           callback=grab)
+    return out
+
+
+def time_to_delta(Sigma, S0, deltas, t_max: float, dt: float = 0.005):
+    r"""First time with :math:`f(t) = \tfrac12\|\Sigma - S(t)\|_F^2 \le \delta` along the closed
+    form (grid of step ``dt``, log-linear interpolation between grid points; NaN if not reached
+    by ``t_max``)."""
+    ts = np.arange(0.0, t_max + dt / 2, dt)
+    S = flow_S_chunked(Sigma, S0, ts)
+    f = 0.5 * np.sum((S - np.asarray(Sigma)[None]) ** 2, axis=(1, 2))
+    out = []
+    for dl in np.atleast_1d(deltas):
+        idx = np.flatnonzero(f <= dl)
+        if idx.size == 0:
+            out.append(np.nan)
+            continue
+        i = idx[0]
+        if i == 0:
+            out.append(0.0)
+            continue
+        l0, l1 = np.log(f[i - 1]), np.log(f[i])
+        out.append(float(ts[i - 1] + dt * (l0 - np.log(dl)) / (l0 - l1)))
+    return np.asarray(out)
+
+
+def scalar_flow_ivp(sigma: float, a0: float, deltas, t_max: float):
+    r"""Solve :math:`\dot a = (\sigma - a^2)a` with :func:`scipy.integrate.solve_ivp`
+    (dense output, :math:`\text{rtol}=10^{-12}`) and return ``(sol, times)``: the solution object
+    and, for each :math:`\delta`, the first time with :math:`|\sigma - a^2| \le \delta` (root of
+    the dense interpolant, found by :func:`scipy.optimize.brentq`)."""
+    from scipy.optimize import brentq
+
+    sol = solve_ivp(lambda _, a: (sigma - a ** 2) * a, (0.0, t_max), [a0], method="DOP853",
+                    rtol=1e-12, atol=1e-15, dense_output=True)
+    grid = np.linspace(0.0, t_max, 20001)
+    gap = np.abs(sigma - sol.sol(grid)[0] ** 2)
+    out = []
+    for dl in np.atleast_1d(deltas):
+        idx = np.flatnonzero(gap <= dl)
+        if idx.size == 0:
+            out.append(np.nan)
+            continue
+        i = idx[0]
+        if i == 0:
+            out.append(0.0)
+            continue
+        out.append(brentq(lambda t: abs(sigma - sol.sol(t)[0] ** 2) - dl, grid[i - 1], grid[i],
+                          xtol=1e-14))
+    return sol, np.asarray(out)

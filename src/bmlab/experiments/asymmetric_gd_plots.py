@@ -7,7 +7,7 @@ import numpy as np
 
 from ..plotting import color
 
-__all__ = ["plot_seed_curves", "plot_eta_sweep", "plot_scaling", "plot_stages", "plot_balance"]
+__all__ = ["plot_seed_curves", "plot_eta_sweep", "plot_scaling", "plot_stages", "plot_balance", "plot_flow"]
 
 
 def plot_seed_curves(curves, *, delta, eta, sigma_d, ax=None, ref_anchor=None):
@@ -200,5 +200,53 @@ def plot_balance(df, trackers, flow_t, flow_dist):
     b.set_xlabel(r"step size $\eta$")
     b.set_ylabel("drift")
     b.legend(fontsize="x-small")
+    fig.tight_layout()
+    return fig
+
+
+def plot_flow(errs, gd_err, times_scalar, time_matrix, time_over):
+    r"""Four panels for the closed-form chapter.
+
+    errs : dict label -> (t, chunked error, one-shot error)
+    gd_err : dict label -> (etas, max error of GD against the flow)
+    times_scalar : dict sigma -> (deltas, T) from the ODE
+    time_matrix : (sigma_d, deltas, T) for the exactly parametrised case
+    time_over : (deltas, T) for the over-parametrised case
+    """
+    from ..plotting import CYCLE
+
+    fig, ax = plt.subplots(2, 2, figsize=(11, 8))
+    a = ax[0, 0]
+    for i, (lab, (t, e_ch, e_one)) in enumerate(errs.items()):
+        a.semilogy(t, np.maximum(e_ch, 1e-17), color=CYCLE[i], label=f"{lab}: chunked")
+        a.semilogy(t, np.maximum(e_one, 1e-17), color=CYCLE[i], ls="--", label=f"{lab}: one-shot")
+    a.set_xlabel("time $t$"); a.set_ylabel(r"$\max_{ij}|S_{\rm closed}(t) - S_{\rm ivp}(t)|$")
+    a.set_title("closed form against solve_ivp"); a.legend(fontsize="x-small")
+    a = ax[0, 1]
+    for i, (lab, (etas, e)) in enumerate(gd_err.items()):
+        a.loglog(etas, e, "o-", color=CYCLE[i], label=lab)
+    etas = np.asarray(next(iter(gd_err.values()))[0])
+    e0 = next(iter(gd_err.values()))[1][0]
+    a.loglog(etas, e0 * etas / etas[0], color="grey", ls=":", label="slope 1")
+    a.xaxis.set_minor_formatter(mticker.NullFormatter())
+    a.set_xticks(etas, [f"{v:g}" for v in etas])
+    a.set_xlabel(r"step size $\eta$"); a.set_ylabel(r"$\max_t |S_{\rm GD}(t/\eta) - S(t)|$")
+    a.set_title("GD against the flow"); a.legend(fontsize="x-small")
+    a = ax[1, 0]
+    for i, (s, (dl, T)) in enumerate(times_scalar.items()):
+        a.plot(np.log(s / dl), s * T, "o", color=CYCLE[i], ms=4, label=rf"scalar ODE, $\sigma={s:g}$")
+    sd, dl, T = time_matrix
+    a.plot(np.log(sd / dl), sd * T, "s-", color="black", ms=4, label=r"matrix, $r=\mathrm{rank}\,\Sigma$: $f\leq\delta$")
+    x = np.linspace(0, a.get_xlim()[1], 20)
+    base = min(s * T[0] - 0.5 * np.log(s / dl[0]) for s, (dl, T) in times_scalar.items())
+    a.plot(x, base + 0.5 * x, color="grey", ls=":", label="slope 1/2")
+    a.set_xlabel(r"$\ln(\sigma_d/\delta)$"); a.set_ylabel(r"$\sigma_d\,T_\delta$")
+    a.set_title(r"time to $\delta$: $\Theta(\sigma_d^{-1}\ln(\sigma_d/\delta))$"); a.legend(fontsize="x-small")
+    a = ax[1, 1]
+    dl, T = time_over
+    a.loglog(1 / dl, T, "o-", color=CYCLE[1], label=r"matrix, $r>\mathrm{rank}\,\Sigma$: $f\leq\delta$")
+    a.loglog(1 / dl, T[-1] * np.sqrt(dl[-1] / dl), color="grey", ls=":", label=r"$\propto\delta^{-1/2}$")
+    a.set_xlabel(r"$1/\delta$"); a.set_ylabel(r"$T_\delta$")
+    a.set_title("over-parametrised: polynomial, not logarithmic"); a.legend(fontsize="x-small")
     fig.tight_layout()
     return fig
