@@ -63,3 +63,25 @@ def test_theory_helpers():
     plot_biconvexity(checks, lifts)
     with pytest.raises(ValueError):
         make_family("nope", rng)
+
+
+def test_theorem1_driver_and_sdp():
+    import numpy as np
+    from bmlab.experiments.exact_penalty_theorem1 import (critical_point_runs, make_theorem1_family,
+                                                          plot_theorem1, summarize_family)
+    from bmlab.sdp.penalty import compare_with_sdp, split_problem_sdp
+    rng = np.random.default_rng(1)
+    runs = {}
+    for fam in ("snmf-indefinite", "sensing-ridge"):
+        p = make_theorem1_family(fam, rng, n=5, r=2)
+        df = critical_point_runs(p, [0.01, 0.5], 2, rng, max_iter=2000, keep=True)
+        s = summarize_family(df)
+        assert s["thm1_violations"] == 0 and s["ineq9_violations"] == 0
+        runs[fam] = df
+        c = df[df["status"] == "converged"]
+        X, Y = c.iloc[-1]["XY"]
+        row = compare_with_sdp(p, X, Y, split_problem_sdp(p))
+        assert row["SDP status"] == "optimal" and row["objective gap"] >= -1e-6
+    plot_theorem1(runs)
+    with pytest.raises(ValueError):
+        make_theorem1_family("x", rng)

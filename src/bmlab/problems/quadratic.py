@@ -15,6 +15,7 @@ solves its normal equations :math:`(\Phi_W^\top\Phi_W + (\lambda + \mu/2) I)\,x 
 from __future__ import annotations
 
 import numpy as np
+from scipy.linalg import cho_factor, cho_solve
 
 from ..factorizations.asymmetric import NoReg, Ridge, UnboundedSubproblem
 
@@ -53,7 +54,9 @@ class QuadraticSensing:
         self.r = int(r)
         self.reg = Ridge(mu) if mu > 0 else NoReg()
         Amat = self.A.reshape(self.m, -1)
-        self.L = float(np.linalg.eigvalsh(Amat.T @ Amat)[-1])
+        self._K = Amat.T @ Amat          # sum_i vec(A_i) vec(A_i)^T (row-major vec)
+        self._Atb = Amat.T @ self.b
+        self.L = float(np.linalg.eigvalsh(self._K)[-1])
         # symmetric A_i never see the antisymmetric part of Z: f is not strongly convex on
         # all of R^{n x n}, sigma = 0 in Assumption 2(c)
         self.sigma = 0.0
@@ -83,26 +86,29 @@ class QuadraticSensing:
         return float(ev[-1]), float(ev[0])
 
     def block_argmin(self, W, lam):
-        Phi = self._phi(W)
-        Q = Phi.T @ Phi + (lam + 0.5 * self.reg.mu) * np.eye(Phi.shape[1])
-        rhs = Phi.T @ self.b + lam * W.ravel()
+        # Phi_W = Amat @ kron(I_n, W) (row-major vec), so Phi^T Phi = T^T K T, Phi^T b = T^T A^T b
+        T = np.kron(np.eye(self.n), W)
+        Q = T.T @ self._K @ T + (lam + 0.5 * self.reg.mu) * np.eye(T.shape[1])
+        rhs = T.T @ self._Atb + lam * W.ravel()
         try:
-            x = np.linalg.solve(Q, rhs)
-            if np.min(np.linalg.eigvalsh(Q)) <= 0:
-                raise np.linalg.LinAlgError
+            c = cho_factor(Q)
         except np.linalg.LinAlgError as exc:
             raise UnboundedSubproblem(f"block problem not strongly convex at lam={lam:g}") from exc
-        return x.reshape(W.shape)
+        return cho_solve(c, rhs).reshape(W.shape)
 
 
 def sensing_instance(n: int, r: int, m: int, rng: np.random.Generator, *, r_true: int | None = None,
-                     mu: float = 0.0, noise: float = 0.0) -> tuple[QuadraticSensing, np.ndarray]:
-    r"""Gaussian symmetric sensing of :math:`M^* = UU^\top` (:math:`U` Gaussian, rank ``r_true``,
-    default ``r``), :math:`A_i = (G_i + G_i^\top)/(2\sqrt m)`. Returns ``(problem, M_star)``."""
+                     mu: float = 0.0, noise: float = 0.0, signs=None) -> tuple[QuadraticSensing, np.ndarray]:
+    r"""Gaussian symmetric sensing of :math:`M^* = U\operatorname{diag}(s)U^\top` (:math:`U`
+    Gaussian with ``r_true`` columns, default ``r``; ``signs`` :math:`s`, default all 1, i.e. a
+    PSD truth), :math:`A_i = (G_i + G_i^\top)/(2\sqrt m)`. Returns ``(problem, M_star)``."""
     r_true = r if r_true is None else r_true
+    s = np.ones(r_true) if signs is None else np.asarray(signs, dtype=float)
+    if s.shape != (r_true,):
+        raise ValueError(f"signs must have length r_true={r_true}, got {s.shape}")
     G = rng.standard_normal((m, n, n))
     A = (G + G.transpose(0, 2, 1)) / (2 * np.sqrt(m))
     U = rng.standard_normal((n, r_true)) / np.sqrt(n)
-    M = U @ U.T
+    M = (U * s) @ U.T
     b = np.tensordot(A, M, axes=([1, 2], [0, 1])) + noise * rng.standard_normal(m)
     return QuadraticSensing(A, b, r, mu=mu), M

@@ -20,7 +20,7 @@ Block solvers (spec 000 §3):
 from __future__ import annotations
 
 import numpy as np
-from scipy.linalg import cho_factor, cho_solve, solve_triangular
+from scipy.linalg import solve_triangular
 from scipy.optimize import nnls
 
 from ..factorizations.asymmetric import NonNeg, UnboundedSubproblem
@@ -83,9 +83,10 @@ class SymmetricNMF:
         r"""Exact :math:`\arg\min_{X\ge0}\tfrac12\|M - XW^\top\|_F^2 + \tfrac\lambda2\|X-W\|_F^2`
         (row-wise NNLS, (13)); see :func:`nnls_gram`."""
         Q = W.T @ W + lam * np.eye(self.r)
-        if np.linalg.eigvalsh(Q)[0] <= 0:
-            raise UnboundedSubproblem(f"W^T W + lam I is not positive definite (lam={lam:g})")
-        return nnls_gram(Q, self.M @ W + lam * W)
+        try:
+            return nnls_gram(Q, self.M @ W + lam * W)
+        except np.linalg.LinAlgError as exc:
+            raise UnboundedSubproblem(f"W^T W + lam I is not positive definite (lam={lam:g})") from exc
 
     def column_sweep(self, X, W, lam):
         r"""One HAM pass over the columns of :math:`X` with :math:`W` fixed, (14)/(16)."""
@@ -113,8 +114,8 @@ def nnls_gram(Q: np.ndarray, B: np.ndarray, *, max_enum: int = 6) -> np.ndarray:
     Cholesky form is used row by row.
     """
     r = Q.shape[0]
-    c, low = cho_factor(Q)
-    X = cho_solve((c, low), B.T).T
+    Lc = np.linalg.cholesky(Q)  # raises LinAlgError unless Q is positive definite
+    X = np.linalg.solve(Q, B.T).T
     todo = np.flatnonzero(np.any(X < 0, axis=1))
     if todo.size == 0:
         return X
@@ -141,7 +142,7 @@ def nnls_gram(Q: np.ndarray, B: np.ndarray, *, max_enum: int = 6) -> np.ndarray:
         if not left.any():
             return X
         todo = todo[left]
-    Rf = np.triu(c) if not low else np.tril(c).T  # Q = Rf^T Rf
+    Rf = Lc.T  # Q = Rf^T Rf
     T = solve_triangular(Rf, B[todo].T, trans="T").T
     for i, row in zip(todo, T):
         X[i] = nnls(Rf, row)[0]
