@@ -85,3 +85,14 @@ def test_theorem1_driver_and_sdp():
     plot_theorem1(runs)
     with pytest.raises(ValueError):
         make_theorem1_family("x", rng)
+
+
+def test_toy42_strategies_and_conditioning_plot():
+    from bmlab.experiments.exact_penalty_toys import plot_conditioning
+    p = ShiftedSquareToy(1.0, nonneg=True)
+    res = run_strategies(p, StrategyParams(x0=0.5, y0=0.2, eps=0.5, pca_cap=1e4, max_iter=300))
+    t = strategy_table(res, p).set_index("method")
+    assert t.loc["AMour", "reaches x*"] and not t.loc["AMagd", "reaches x*"]
+    df = fixed_lambda_sweep(p, [1e-6, 1.0, 1e4], x0=0.5, y0=0.2, max_iter=300)
+    assert list(df["exact"]) == [False, True, False]
+    plot_conditioning(df, 1.0, max_iter=300)

@@ -22,7 +22,8 @@ from ..solvers.base import SolverResult
 
 __all__ = [
     "StrategyParams", "run_strategies", "strategy_table", "is_exact", "fixed_lambda_sweep",
-    "Threshold", "bisect_threshold", "plot_strategies", "plot_sweeps", "STRATEGIES",
+    "Threshold", "bisect_threshold", "plot_strategies", "plot_sweeps", "plot_conditioning",
+    "STRATEGIES",
 ]
 
 STRATEGIES = ("AMagd", "AMadp", "AMpca", "AMour")
@@ -263,5 +264,28 @@ def plot_sweeps(panels):
         ax.set_ylabel(r"final $|x - y|$")
         ax.set_title(p["title"])
         ax.legend(loc="center right", fontsize="x-small")
+    fig.tight_layout()
+    return fig
+
+
+def plot_conditioning(sweep: pd.DataFrame, x_star: float, *, max_iter: int):
+    r"""Fixed-:math:`\lambda` AM on a toy: the final error :math:`\max(|x - x^\star|, |y - x^\star|)`
+    after at most ``max_iter`` sweeps (left, log) and the sweeps used (right, log) against
+    :math:`\lambda` (log)."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.4, 3.8))
+    err = np.maximum(np.abs(sweep["x"] - x_star), np.abs(sweep["y"] - x_star))
+    ax.plot(sweep["lam"], np.maximum(err, 1e-16), marker="o", ms=3, color="#0072B2",
+            label=r"final error $\max(|x - x^\star|, |y - x^\star|)$")
+    ax.set(xscale="log", yscale="log", xlabel=r"fixed penalty $\lambda$", ylabel="final error")
+    ax2 = ax.twinx()
+    ax2.plot(sweep["lam"], sweep["sweeps"], color="0.5", ls="--", label="sweeps used")
+    ax2.axhline(max_iter, color="0.5", lw=0.8, ls=":")
+    ax2.set(yscale="log", ylabel=f"sweeps used (cap {max_iter}, dotted)")
+    ax2.grid(False)
+    h1, l1 = ax.get_legend_handles_labels()
+    h2, l2 = ax2.get_legend_handles_labels()
+    ax.legend(h1 + h2, l1 + l2, loc="center left", fontsize="x-small")
     fig.tight_layout()
     return fig
