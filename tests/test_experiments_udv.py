@@ -54,3 +54,28 @@ def test_datasets_offline():
     assert ds.d_out == 10 and ds.x_train.shape[1:] == (1, 8, 8)
     with pytest.raises(ValueError, match="name must be one of"):
         load_dataset("cifar10")
+
+
+def test_weight_decay_selection_rule():
+    from bmlab.experiments.udv_bias import select_weight_decay
+    from bmlab.experiments.udv_common import RunSummary
+
+    def run(wd, loss):
+        return RunSummary("uv", "adam", 0.1, wd, "regression", np.array([loss, loss]),
+                          np.zeros(2), np.zeros((2, 2)), np.zeros((2, 3)), np.zeros(2))
+    runs = [run(1e-4, 1.0), run(1e-3, 1.05), run(1e-2, 1.2), run(1e-1, 1.08)]
+    assert select_weight_decay(1.0, runs, 0.10) == 1e-1
+    assert select_weight_decay(1.0, runs[:3], 0.10) == 1e-3
+    assert np.isnan(select_weight_decay(0.5, runs, 0.10))
+
+
+def test_bias_and_variants_drivers_tiny():
+    from bmlab.experiments.udv_bias import BiasParams, run_bias
+    from bmlab.experiments.udv_variants import VariantsParams, run_variants, width_for
+
+    res = run_bias(BiasParams(n_seeds=1, epochs=2, wd_grid=(1e-3,), wd_models=("uv",)))
+    assert res.run("uv", 1e-3).weight_decay == 1e-3 and "uv" in res.selected
+    v = run_variants(VariantsParams(datasets=("digits",), models={"digits": ("udv-relu",)},
+                                    n_seeds=1, epochs={"digits": 1}))
+    assert v.widths["digits"] == 43 and v.runs["digits"]["udv-relu"].metric.shape == (1,)
+    assert width_for(load_dataset("diabetes")) == 9

@@ -21,6 +21,18 @@ METHOD_COLORS = {
     "UDV": "#0072B2",
     "SDP": "#000000",
     "GD": "#009E73",
+    # UDV-network variants (paper 001, App. B)
+    "UDV-s": "#56B4E9",
+    "UDV-v1": "#009E73",
+    "UDV-v2": "#CC79A7",
+    "UDV unconstrained": "#E69F00",
+    "UFV": "#000000",
+    "UV-ReLU": "#D55E00",
+    "ReLU(constrained)": "#E69F00",
+    "UDV-ReLU": "#CC79A7",
+    "UDV-ReLU-s": "#009E73",
+    "LoRA": "#D55E00",
+    "LoRA-UDV": "#0072B2",
 }
 
 #: Cycle for series without a method colour (Okabe–Ito, colour-blind safe).

@@ -203,3 +203,31 @@ def prune_comparison(udv: RunSummary, uv: RunSummary) -> PruneComparison:
     uf, up, uc = rel(udv)
     vf, vp, vc = rel(uv)
     return PruneComparison(k, max(udv.widths), uf, up, vf, vp, uc, vc)
+
+
+@dataclass(frozen=True)
+class Config:
+    """One training configuration of a model comparison."""
+
+    model: str
+    optimizer: str = "adam"
+    lr: float = 1e-2
+    weight_decay: float = 0.0
+
+    @property
+    def key(self) -> str:
+        wd = f"+wd{self.weight_decay:g}" if self.weight_decay else ""
+        return f"{self.model}{wd}/{self.optimizer}"
+
+
+def run_configs(ds: Dataset, configs, *, n_seeds: int, seed: int, epochs: int, width: int,
+                progress=None, **kw) -> dict[str, RunSummary]:
+    """:func:`run_seeds` for every :class:`Config`; results keyed by ``Config.key``."""
+    out = {}
+    for c in configs:
+        if progress:
+            progress(f"{ds.name}: {c.key} lr={c.lr:g}")
+        out[c.key] = run_seeds(ds, c.model, optimizer=c.optimizer, lr=c.lr,
+                               weight_decay=c.weight_decay, epochs=epochs, n_seeds=n_seeds,
+                               seed=seed, width=width, **kw)
+    return out

@@ -38,7 +38,7 @@ def plot_spectrum(ax, run: RunSummary, *, lw: float = 1.6, ls: str = "-",
     s = run.spectra[ok] / run.spectra[ok][:, :1]
     s = np.maximum(s, 1e-12)
     i = np.arange(1, s.shape[1] + 1)
-    c = c or run_color(run)
+    c = run_color(run) if c is None else c
     ax.semilogy(i, np.median(s, axis=0), ls, color=c, lw=lw, label=name or label(run))
     if s.shape[0] > 1:
         ax.fill_between(i, np.quantile(s, 0.1, axis=0), np.quantile(s, 0.9, axis=0),
@@ -78,7 +78,7 @@ def plot_pruning(ax, run: RunSummary, *, name: str | None = None, c: str | None 
         return
     m = run.prune_metric[ok]
     k = np.array(run.widths)
-    c = c or run_color(run)
+    c = run_color(run) if c is None else c
     mu = m.mean(axis=0)
     ax.plot(k, mu, "o-", ms=3, color=c, label=name or f"{label(run)} ({OPTIMIZER_LABELS[run.optimizer]}, lr={run.lr:g})")
     if m.shape[0] > 1:
@@ -94,7 +94,7 @@ def plot_curves(ax, run: RunSummary, *, name: str | None = None, c: str | None =
         return
     h = run.curves[:, ok]
     e = np.arange(h.shape[0])
-    c = c or run_color(run)
+    c = run_color(run) if c is None else c
     ax.plot(e, np.median(h, axis=1), color=c, label=name or label(run))
     if h.shape[1] > 1:
         ax.fill_between(e, np.quantile(h, 0.1, axis=1), np.quantile(h, 0.9, axis=1),
