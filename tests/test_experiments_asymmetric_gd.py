@@ -143,3 +143,55 @@ def test_uv_flow_conserves_balance():
     for Ut, Vt in zip(U, V):
         assert np.linalg.norm(Ut.T @ Ut - Vt.T @ Vt - D0) < 1e-9
     assert np.linalg.norm(U[-1] @ V[-1].T - inst.Sigma) < 1e-6
+
+
+# ---- later additions: balance tracker, modifications, lemmas, flow helpers -------------------
+
+def test_balance_tracker_and_drift_runs():
+    inst, _ = _setup(5)
+    rng = np.random.default_rng(5)
+    x0 = ag.gaussian_init(inst.m, inst.n, inst.d, 1e-2, rng)
+    df, trs = ag.balance_drift_runs(inst, x0, [0.01, 0.02], flow_time=3.0, n_records=10)
+    assert (df["formula_err_max"] < 1e-14).all()
+    assert df["step_drift_max"].iloc[1] > 3 * df["step_drift_max"].iloc[0]   # ~ eta^2
+    assert trs[0].iters[0] == 0 and len(trs[0].dist) == len(trs[0].iters)
+
+
+def test_modifications_compare_small():
+    p = ag.SeedSweepParams(m=8, n=6, sigmas=(2.0, 1.0), max_iter=4000)
+    df = ag.modifications_compare(p, [1e-3, 0.0], [0], lambda *k: np.random.default_rng(list(k)))
+    z = df[df["eps"] == 0.0].set_index("method")
+    assert z.loc["GD", "status"] == "max_iter" and z.loc["perturbed GD", "status"] == "converged"
+    r = df[df["eps"] == 1e-3].set_index("method")
+    assert (r["status"] == "converged").all()
+    assert r.loc["GD + balancing", "balance_end"] < 1e-3 * r.loc["GD", "balance_end"]
+    assert (r["dist_to_svd"] < 1e-4).all()
+    noisy = ag.modifications_compare(p, [1e-3], [0], lambda *k: np.random.default_rng(list(k)), noise=0.01)
+    assert (noisy["status"] == "converged").all() and (noisy["dist_to_svd"] < 1e-4).all()
+
+
+def test_lemma_slacks_and_eq12_errors():
+    from bmlab.experiments import asymmetric_gd_lemmas as lm
+    df = lm.lemma_slacks(200, np.random.default_rng(0))
+    assert (df["slack32"] >= -1e-12 * df["sigma_1"]).all()
+    assert (df["slack33"] >= -1e-12 * df["sigma_1"]).all()
+    inst, x = _setup(6)
+    st = [ag.blocks(inst, x)]
+    e = lm.eq12_errors(st, inst.sigmas, [1e-3, 1e-2])
+    assert (e["corrected"] < 1e-13).all() and (e["printed"] > 1e-9).all()
+
+
+def test_flow_helpers():
+    Sigma, S0 = _sym_case(3)
+    rng = np.random.default_rng(1)
+    X0 = 0.1 * rng.standard_normal((6, 3))
+    ts = np.linspace(0, 2, 5)
+    cf = fl.flow_S_chunked(Sigma, X0 @ X0.T, ts)
+    e1 = np.abs(fl.gd_symmetric_S(Sigma, X0, 0.01, ts) - cf).max()
+    e2 = np.abs(fl.gd_symmetric_S(Sigma, X0, 0.005, ts) - cf).max()
+    assert e2 < 0.6 * e1
+    T = fl.time_to_delta(Sigma, X0 @ X0.T, [1e-2, 1e-4], 40.0, dt=0.01)
+    assert 0 < T[0] < T[1]
+    from bmlab.bounds.gd_asymmetric import scalar_flow_time
+    _, Ts = fl.scalar_flow_ivp(1.0, 1e-2, [1e-3], 20.0)
+    assert abs(Ts[0] - scalar_flow_time(1.0, 1e-2, 1e-3)) < 1e-6

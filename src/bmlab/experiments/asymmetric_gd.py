@@ -22,7 +22,7 @@ __all__ = [
     "Instance", "make_instance", "geometric_sigmas", "gaussian_init", "run_gd",
     "blocks", "named_matrices", "residual_split", "balance_step_drift", "p_update_eq12",
     "BlockTracker", "stage_times", "SeedSweepParams", "seed_sweep", "ScalingParams",
-    "scaling_grid", "slope_table", "linear_rate", "eta_sweep", "fit_r2", "tracked_runs", "SPLIT_TERMS", "BalanceTracker", "balance_drift_runs",
+    "scaling_grid", "slope_table", "linear_rate", "eta_sweep", "fit_r2", "tracked_runs", "SPLIT_TERMS", "BalanceTracker", "balance_drift_runs", "MOD_METHODS", "modifications_compare",
 ]
 
 
@@ -83,9 +83,10 @@ def gaussian_init(m: int, n: int, d: int, eps: float, rng: np.random.Generator):
 
 def run_gd(problem: AsymmetricFactorization, x0, *, eta: float, max_iter: int,
            delta: float | None = None, relative: bool = True, record_every: int = 1,
-           callback=None, perturbation=None, rng=None) -> SolverResult:
+           callback=None, perturbation=None, rng=None, f_star: float = 0.0) -> SolverResult:
     r"""GD (2)–(3) through the shared loop, stopping at the first :math:`t` with
-    :math:`f \le \delta` (``relative``: :math:`f/f(0,0) \le \delta`).
+    :math:`f - f^\star \le \delta` (``relative``: :math:`(f - f^\star)/f(0,0) \le \delta`;
+    :math:`f^\star = 0` unless ``f_star`` is given, e.g. from the truncated SVD).
 
     ``history["objective"]`` is the plain loss (relative when ``relative``), whatever the
     regulariser; the result also carries ``wall_time`` in ``history`` as one number per record
@@ -96,7 +97,7 @@ def run_gd(problem: AsymmetricFactorization, x0, *, eta: float, max_iter: int,
     stop = None
     if delta is not None:
         thr = float(delta) * scale
-        stop = lambda k, x, g: problem.loss(x) <= thr  # noqa: E731
+        stop = lambda k, x, g: problem.loss(x) - f_star <= thr  # noqa: E731
     t0 = time.perf_counter()
     res = gradient_descent(problem.grad, tuple(x0), step=eta, max_iter=max_iter, objective=obj,
                            stop=stop, callback=callback, record_every=record_every,
@@ -538,3 +539,45 @@ def balance_drift_runs(inst: Instance, x0, etas, flow_time: float, n_records: in
                      "final_rel_loss": float(res.history["objective"][-1]), "status": res.status})
         trackers.append(tr)
     return pd.DataFrame(rows), trackers
+
+
+MOD_METHODS = ("GD", "GD + balancing", "perturbed GD")
+
+
+def modifications_compare(p: SeedSweepParams, eps_list, seeds, rng_for, *, balance: float = 0.125,
+                          perturbation=(1e-3, 1e-6), noise: float = 0.0) -> pd.DataFrame:
+    r"""Vanilla GD, GD on the objective with the balancing regulariser
+    :math:`\mu\|\mathbf U^\top\mathbf U - \mathbf V^\top\mathbf V\|_F^2`, and perturbed GD (the shared
+    loop's ``perturbation=(threshold, std)``: Gaussian noise added to the gradient whenever its
+    norm is below the threshold), from the same starts. ``eps_list`` may contain 0 (the start
+    :math:`\mathbf U_0 = \mathbf V_0 = 0`, a saddle). With ``noise > 0`` the target is
+    :math:`\boldsymbol\Sigma` plus i.i.d. :math:`\mathcal N(0, \text{noise}^2)` entries (full
+    rank), and the stopping rule is relative to :math:`f^\star` of the truncated SVD.
+    Every run is measured against the truncated-SVD optimum :math:`\Sigma_d`."""
+    from ..problems.factorization import truncated_svd_optimum
+
+    rows = []
+    for s in seeds:
+        for eps in eps_list:
+            rng = rng_for(s)
+            inst = make_instance(p.m, p.n, p.sigmas, rng)
+            Sigma = inst.Sigma + noise * rng.standard_normal(inst.Sigma.shape) if noise else inst.Sigma
+            Us, Vs, f_star = truncated_svd_optimum(Sigma, inst.d)
+            Sd = Us @ Vs.T
+            x0 = gaussian_init(p.m, p.n, inst.d, eps, rng) if eps > 0 else \
+                (np.zeros((p.m, inst.d)), np.zeros((p.n, inst.d)))
+            D0 = float(np.linalg.norm(x0[0].T @ x0[0] - x0[1].T @ x0[1]))
+            for method in MOD_METHODS:
+                prob = AsymmetricFactorization(Sigma, balance=balance if method == "GD + balancing" else 0.0)
+                kw = {"perturbation": perturbation, "rng": rng_for(s, 99)} if method == "perturbed GD" else {}
+                res = run_gd(prob, x0, eta=p.eta, max_iter=p.max_iter, delta=p.delta,
+                             record_every=p.max_iter, f_star=f_star, **kw)
+                x = res.x
+                rows.append({
+                    "seed": s, "eps": eps, "method": method, "status": res.status,
+                    "iterations": res.n_iter if res.status == "converged" else np.nan,
+                    "time_s": res.wall_time,
+                    "excess_rel_loss": (prob.loss(x) - f_star) / prob.f0,
+                    "dist_to_svd": float(np.linalg.norm(x[0] @ x[1].T - Sd) / np.linalg.norm(Sd)),
+                    "balance_0": D0, "balance_end": float(np.linalg.norm(prob.imbalance(x)))})
+    return pd.DataFrame(rows)

@@ -7,7 +7,7 @@ import numpy as np
 
 from ..plotting import color
 
-__all__ = ["plot_seed_curves", "plot_eta_sweep", "plot_scaling", "plot_stages", "plot_balance", "plot_flow"]
+__all__ = ["plot_seed_curves", "plot_eta_sweep", "plot_scaling", "plot_stages", "plot_balance", "plot_flow", "plot_lemmas", "plot_modifications"]
 
 
 def plot_seed_curves(curves, *, delta, eta, sigma_d, ax=None, ref_anchor=None):
@@ -248,5 +248,70 @@ def plot_flow(errs, gd_err, times_scalar, time_matrix, time_over):
     a.loglog(1 / dl, T[-1] * np.sqrt(dl[-1] / dl), color="grey", ls=":", label=r"$\propto\delta^{-1/2}$")
     a.set_xlabel(r"$1/\delta$"); a.set_ylabel(r"$T_\delta$")
     a.set_title("over-parametrised: polynomial, not logarithmic"); a.legend(fontsize="x-small")
+    fig.tight_layout()
+    return fig
+
+
+def plot_lemmas(slacks, eq12):
+    r"""Left: empirical CDF of the lemmas' slack divided by their :math:`\eta^2` term. Right:
+    error of eq. (12) with the corrected and the printed sign against :math:`\eta`."""
+    from ..plotting import CYCLE
+
+    fig, (a, b) = plt.subplots(1, 2, figsize=(11, 4))
+    for i, (col, lab) in enumerate((("slack32_scaled", "Lemma 3.2"),
+                                    ("slack33_scaled", r"Lemma 3.3 ($p<0$)"))):
+        v = np.sort(slacks[col].dropna().to_numpy())
+        a.semilogx(np.maximum(v, 1e-3), np.arange(1, v.size + 1) / v.size, color=CYCLE[i], label=lab)
+    a.axvline(1.0, color="black", ls="--", lw=1, label=r"slack $=$ the $\eta^2$ term")
+    a.set_xlabel(r"slack / $\frac{8+6\beta}{1-\beta}\sigma_1^3\eta^2$")
+    a.set_ylabel("fraction of instances")
+    a.set_title("Lemmas 3.2 and 3.3 on random instances")
+    a.legend(fontsize="x-small")
+    g = eq12.groupby("eta")[["corrected", "printed"]].max()
+    b.loglog(g.index, g["printed"], "o-", color=color("AMagd"), label=r"printed $(B+\eta PB)$")
+    b.loglog(g.index, np.maximum(g["corrected"], 1e-17), "s-", color=color("GD"),
+             label=r"corrected $(B-\eta PB)$")
+    e = g.index.to_numpy()
+    b.loglog(e, g["printed"].iloc[-1] * (e / e[-1]) ** 2, color="grey", ls=":", label=r"$\propto\eta^2$")
+    b.set_xlabel(r"step size $\eta$")
+    b.set_ylabel(r"$\|P^+_{\rm (12)} - P^+_{\rm GD}\|_F / \|P\|_F$ (max over states)")
+    b.set_title("eq. (12): printed vs corrected sign")
+    b.legend(fontsize="x-small")
+    fig.tight_layout()
+    return fig
+
+
+MOD_COLORS = {"GD": color("GD"), "GD + balancing": "#0072B2", "perturbed GD": "#D55E00"}
+
+
+def plot_modifications(df, starts):
+    r"""Grouped bars per start (``starts``: list of (label, mask-able key) pairs over column
+    ``start``): median iterations to :math:`\delta` (range over seeds as error bars; "stuck" when
+    no run converged) and median final imbalance :math:`\|\mathbf U^\top\mathbf U-\mathbf V^\top\mathbf V\|_F`."""
+    methods = list(MOD_COLORS)
+    fig, (a, b) = plt.subplots(1, 2, figsize=(11, 4))
+    w = 0.8 / len(methods)
+    for j, mth in enumerate(methods):
+        for i, st in enumerate(starts):
+            g = df[(df["start"] == st) & (df["method"] == mth)]
+            it = g["iterations"]
+            x = i + (j - (len(methods) - 1) / 2) * w
+            if it.notna().any():
+                med = it.median()
+                a.bar(x, med, w, color=MOD_COLORS[mth], label=mth if i == 0 else None)
+                a.errorbar(x, med, yerr=[[med - it.min()], [it.max() - med]], color="black",
+                           capsize=2, lw=0.8)
+            else:
+                a.bar(x, 0, w, color=MOD_COLORS[mth], label=mth if i == 0 else None)
+                a.text(x, 50, "stuck", rotation=90, ha="center", va="bottom", fontsize="x-small")
+            bal = g["balance_end"].median()
+            b.bar(x, max(bal, 1e-18), w, color=MOD_COLORS[mth], label=mth if i == 0 else None)
+    for ax in (a, b):
+        ax.set_xticks(range(len(starts)), [st.replace(", ", ",\n") for st in starts])
+        ax.set_xlabel("start")
+    a.set_ylabel(r"iterations to $(f - f^\star)/f(0,0)\leq\delta$")
+    b.set_yscale("log")
+    b.set_ylabel(r"final $\|\mathbf{U}^\top\mathbf{U}-\mathbf{V}^\top\mathbf{V}\|_F$ (median)")
+    a.legend(fontsize="x-small", loc="upper left")
     fig.tight_layout()
     return fig
