@@ -33,6 +33,9 @@ METHOD_COLORS = {
     "UDV-ReLU-s": "#009E73",
     "LoRA": "#D55E00",
     "LoRA-UDV": "#0072B2",
+    # modifications of GD (paper 002)
+    "GD + balancing": "#0072B2",
+    "perturbed GD": "#D55E00",
 }
 
 #: Cycle for series without a method colour (Okabe–Ito, colour-blind safe).

@@ -281,7 +281,7 @@ def plot_lemmas(slacks, eq12):
     return fig
 
 
-MOD_COLORS = {"GD": color("GD"), "GD + balancing": "#0072B2", "perturbed GD": "#D55E00"}
+MOD_COLORS = {m: color(m) for m in ("GD", "GD + balancing", "perturbed GD")}
 
 
 def plot_modifications(df, starts):
