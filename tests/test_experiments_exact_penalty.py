@@ -96,3 +96,24 @@ def test_toy42_strategies_and_conditioning_plot():
     df = fixed_lambda_sweep(p, [1e-6, 1.0, 1e4], x0=0.5, y0=0.2, max_iter=300)
     assert list(df["exact"]) == [False, True, False]
     plot_conditioning(df, 1.0, max_iter=300)
+
+
+def test_corollary2_helpers():
+    import numpy as np
+    import pandas as pd
+    from bmlab.experiments.exact_penalty_theory import balance_stats, plot_corollary2
+    from bmlab.problems.snmf import SymmetricNMF, random_indefinite_nonneg
+    X = np.array([[1.0, 0.0], [0.0, 2.0]])
+    assert balance_stats(X, X) == {"col_imbalance": 0.0, "gram_imbalance": 0.0}
+    # unconstrained problem: Gram balance at an asymmetric critical point
+    rng = np.random.default_rng(2)
+    p = SymmetricNMF(random_indefinite_nonneg(6, rng), 2, nonneg=False)
+    from bmlab.solvers.alternating import alternating_minimization
+    res = alternating_minimization(p, rng.normal(size=(6, 2)), rng.normal(size=(6, 2)), penalty=0.01,
+                                   max_iter=5000, tol=1e-10)
+    assert res.status == "converged"
+    assert balance_stats(*res.x)["gram_imbalance"] < 1e-7
+    lim = pd.DataFrame({"family": ["a", "a"], "asym": [True, False], "col_imbalance": [1e-9, 1e-10],
+                        "gram_imbalance": [1e-2, 1e-10], "lam": [0.01, 0.5], "lambda_min": [-0.3, -0.3],
+                        "gap": [1.0, 0.0]})
+    plot_corollary2(lim, pd.DataFrame({"m": [-1.0], "threshold": [0.5]}))

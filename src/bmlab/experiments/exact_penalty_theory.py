@@ -18,7 +18,7 @@ from ..problems.quadratic import sensing_instance
 from ..problems.snmf import SymmetricNMF, random_indefinite_nonneg, random_psd_nonneg
 from ..solvers.gd import gradient_descent
 
-__all__ = ["FAMILIES", "make_family", "random_point", "biconvexity_check", "plot_biconvexity",
+__all__ = ["balance_stats", "plot_corollary2", "FAMILIES", "make_family", "random_point", "biconvexity_check", "plot_biconvexity",
            "symmetric_critical_point", "lifting_check"]
 
 #: Instance families used across the part.
@@ -124,5 +124,52 @@ def plot_biconvexity(checks: dict, lifts: dict):
                 title="(c) symmetric critical points lift")
     axes[0].legend(fontsize="x-small")
     axes[2].legend(fontsize="x-small")
+    fig.tight_layout()
+    return fig
+
+
+def balance_stats(X: np.ndarray, Y: np.ndarray) -> dict:
+    r"""Column and Gram balance of a pair (Corollary 2(a), (d)): the largest
+    :math:`|\|x_j\|^2 - \|y_j\|^2|` and :math:`\|X^\top X - Y^\top Y\|_F`, both divided by
+    :math:`\max(1, \|X\|_F^2)`."""
+    s = max(1.0, float(np.vdot(X, X)))
+    col = np.abs(np.sum(X * X, 0) - np.sum(Y * Y, 0)).max() / s
+    gram = float(np.linalg.norm(X.T @ X - Y.T @ Y)) / s
+    return {"col_imbalance": float(col), "gram_imbalance": gram}
+
+
+def plot_corollary2(limits: pd.DataFrame, scalar: pd.DataFrame):
+    r"""(a) column against Gram imbalance at every converged limit (log–log), by family,
+    crosses for asymmetric limits; (b) :math:`\|X - Y\|_F` at each limit against
+    :math:`2\lambda + \lambda_{\min}(M)` (symmetric limits drawn at :math:`10^{-12}`);
+    (c) the bisected threshold of the scalar example against :math:`-m/2`."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 3, figsize=(13, 3.9))
+    for fam, d in limits.groupby("family", sort=False):
+        a = d[d["asym"]]
+        s = d[~d["asym"]]
+        l0 = axes[0].scatter(np.maximum(s["col_imbalance"], 1e-16), np.maximum(s["gram_imbalance"], 1e-16),
+                             s=10, alpha=0.6, label=fam)
+        axes[0].scatter(np.maximum(a["col_imbalance"], 1e-16), np.maximum(a["gram_imbalance"], 1e-16),
+                        s=30, marker="x", color=l0.get_facecolor()[0])
+        axes[1].scatter(2 * d["lam"] + d["lambda_min"], np.maximum(d["gap"], 1e-12), s=12,
+                        marker="o", alpha=0.7, label=fam)
+    axes[0].set(xscale="log", yscale="log", xlabel=r"column imbalance $\max_j |\|x_j\|^2 - \|y_j\|^2|$",
+                ylabel=r"Gram imbalance $\|X^\top X - Y^\top Y\|_F$",
+                title="(a) balance at KKT points (x: asymmetric)")
+    axes[0].legend(fontsize="x-small")
+    axes[1].axvline(0, color="k", ls=":", lw=1)
+    axes[1].set(yscale="log", xlabel=r"$2\lambda + \lambda_{\min}(M)$", ylabel=r"$\|X - Y\|_F$ at the limit",
+                title=r"(b) asymmetric only if $2\lambda + \lambda_{\min}(M) \leq 0$")
+    axes[1].set_xscale("symlog", linthresh=1e-2)
+    axes[1].legend(fontsize="x-small")
+    ax = axes[2]
+    ax.plot(-scalar["m"] / 2, scalar["threshold"], "o", label="bisected threshold")
+    t = np.linspace(0, (-scalar["m"] / 2).max() * 1.1, 10)
+    ax.plot(t, t, "k--", lw=1, label=r"$-m/2$")
+    ax.set(xlabel=r"$-m/2$", ylabel=r"empirical threshold on $\lambda$",
+           title=r"(c) scalar example, $m < 0$")
+    ax.legend(fontsize="x-small")
     fig.tight_layout()
     return fig

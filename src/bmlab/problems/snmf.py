@@ -23,7 +23,7 @@ import numpy as np
 from scipy.linalg import solve_triangular
 from scipy.optimize import nnls
 
-from ..factorizations.asymmetric import NonNeg, UnboundedSubproblem
+from ..factorizations.asymmetric import NoReg, NonNeg, UnboundedSubproblem
 
 __all__ = ["SymmetricNMF", "nnls_gram", "random_psd_nonneg", "random_indefinite_nonneg", "digits_similarity"]
 
@@ -37,12 +37,15 @@ class SymmetricNMF:
         Symmetric target.
     r : int
         Factorization rank.
+    nonneg : bool
+        Keep the sign constraint (sNMF); ``False`` gives the unconstrained symmetric
+        factorization :math:`\min\tfrac12\|M - XX^\top\|_F^2` with :math:`g \equiv 0`.
     """
 
     sigma = 1.0
     L = 1.0
 
-    def __init__(self, M, r: int) -> None:
+    def __init__(self, M, r: int, nonneg: bool = True) -> None:
         M = np.asarray(M, dtype=float)
         if M.ndim != 2 or M.shape[0] != M.shape[1]:
             raise ValueError(f"M must be a square matrix, got shape {M.shape}")
@@ -53,11 +56,11 @@ class SymmetricNMF:
         self.M = 0.5 * (M + M.T)
         self.n = M.shape[0]
         self.r = int(r)
-        self.reg = NonNeg()
+        self.reg = NonNeg() if nonneg else NoReg()
         self.eigs = np.linalg.eigvalsh(self.M)
 
     def __repr__(self):
-        return f"SymmetricNMF(n={self.n}, r={self.r})"
+        return f"SymmetricNMF(n={self.n}, r={self.r}, nonneg={self.reg.is_indicator})"
 
     @property
     def lambda_min(self) -> float:
@@ -84,6 +87,9 @@ class SymmetricNMF:
         (row-wise NNLS, (13)); see :func:`nnls_gram`."""
         Q = W.T @ W + lam * np.eye(self.r)
         try:
+            if not self.reg.is_indicator:
+                np.linalg.cholesky(Q)
+                return np.linalg.solve(Q, (self.M @ W + lam * W).T).T
             return nnls_gram(Q, self.M @ W + lam * W)
         except np.linalg.LinAlgError as exc:
             raise UnboundedSubproblem(f"W^T W + lam I is not positive definite (lam={lam:g})") from exc
@@ -98,7 +104,7 @@ class SymmetricNMF:
             den = w @ w + lam
             if not den > 0:
                 raise UnboundedSubproblem(f"column problem not strongly convex (|w_j|^2 + lam = {den:g})")
-            new = np.maximum((Rj_w + lam * w) / den, 0.0)
+            new = self.reg.project((Rj_w + lam * w) / den)
             E -= np.outer(new - X[:, j], w)
             X[:, j] = new
         return X
