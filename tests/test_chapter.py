@@ -40,6 +40,8 @@ def test_savefig_and_table(tmp_path, monkeypatch):
     plt.close(fig)
     assert ch.save_table(pd.DataFrame({"a": [1]}), "tab").read_text().startswith("a")
     assert ch.glue("k", 1.5) == 1.5
+    value = ch.glue("k2", np.float64(0.25))
+    assert type(value) is float and repr(value) == "0.25"
 
 
 @pytest.mark.parametrize("bad", ["fast", "", None])

@@ -94,7 +94,12 @@ class Chapter:
         return self.out_dir / f"{name}.csv"
 
     def glue(self, key: str, value: Any) -> Any:
-        """Glue a number or string for ``{glue:text}`` in the prose; returns ``value``."""
+        """Glue a number or string for ``{glue:text}`` in the prose; returns ``value``.
+
+        numpy scalars are converted to Python numbers first: under numpy 2 their text form is
+        ``np.float64(0.5)``, which ``{glue:text}`` cannot format."""
+        if isinstance(value, np.generic):
+            value = value.item()
         _glue(key, value, display=False)
         return value
 
