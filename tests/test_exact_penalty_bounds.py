@@ -37,3 +37,23 @@ def test_inequality9_at_spurious_point():
 def test_hu_kwok():
     assert hu_kwok_bound(3.0, 1.0) == 0.5
     assert hu_kwok_bound(1.0, 3.0) == 0.0
+
+
+def test_corollary1_bounds():
+    from bmlab.bounds.exact_penalty import corollary1_bound11, corollary1_bound12, zhu_bound
+    rng = np.random.default_rng(0)
+    M = rng.uniform(size=(5, 5)); M = M + M.T
+    X0 = rng.uniform(size=(5, 2))
+    e = np.linalg.norm(M - X0 @ X0.T)
+    f0 = 0.5 * e ** 2
+    # X0 = Y0: (12) is ||M - X0 X0^T||_F / 2
+    assert corollary1_bound12(f0, 0.0, 1.0) == pytest.approx(0.5 * e)
+    # the bound solves 4 lam^2 = 2 L (f + lam d^2 / 2)
+    lam = corollary1_bound12(f0, 0.7, 2.0)
+    assert 4 * lam ** 2 == pytest.approx(2 * 2.0 * (f0 + 0.5 * lam * 0.49))
+    # mu > 0 lowers it
+    assert corollary1_bound12(f0, 0.7, 1.0, mu=0.5) < corollary1_bound12(f0, 0.7, 1.0)
+    G0 = X0 @ X0.T - M
+    b11 = corollary1_bound11(G0, f0, 0.0, 1.0)
+    assert b11 == pytest.approx(0.5 * np.linalg.eigvalsh(G0)[-1] + e, rel=1e-9)
+    assert zhu_bound(M, X0) > 0

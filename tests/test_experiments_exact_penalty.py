@@ -117,3 +117,16 @@ def test_corollary2_helpers():
                         "gram_imbalance": [1e-2, 1e-10], "lam": [0.01, 0.5], "lambda_min": [-0.3, -0.3],
                         "gap": [1.0, 0.0]})
     plot_corollary2(lim, pd.DataFrame({"m": [-1.0], "threshold": [0.5]}))
+
+
+def test_corollary1_instance():
+    import numpy as np
+    from bmlab.experiments.exact_penalty_theory import corollary1_instance, plot_corollary1
+    from bmlab.problems.snmf import SymmetricNMF, random_indefinite_nonneg
+    rng = np.random.default_rng(0)
+    p = SymmetricNMF(random_indefinite_nonneg(6, rng), 2)
+    row, runs = corollary1_instance(p, 0.3 * rng.uniform(size=(6, 2)), [0.1, 1.0], max_iter=2000)
+    assert row["bound (12)"] <= row["Zhu et al."] + 1e-12
+    assert row["AM status"] == "converged" and row["final |X-Y| (rel)"] < 1e-6
+    import pandas as pd
+    plot_corollary1(pd.DataFrame([{"instance": "a", **row}]), runs)

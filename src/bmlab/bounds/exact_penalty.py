@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["sym", "theorem1_bound", "inequality9", "rayleigh_quantity", "hu_kwok_bound"]
+__all__ = ["sym", "theorem1_bound", "inequality9", "rayleigh_quantity", "hu_kwok_bound",
+           "corollary1_bound12", "corollary1_bound11", "zhu_bound"]
 
 
 def sym(B: np.ndarray) -> np.ndarray:
@@ -65,3 +66,59 @@ def rayleigh_quantity(G: np.ndarray, D: np.ndarray, mu: float = 0.0) -> float:
 def hu_kwok_bound(L: float, sigma: float) -> float:
     r""":math:`\tfrac14 (L - \sigma)_+` (FOUND, spec 000 [S3])."""
     return 0.25 * max(float(L) - float(sigma), 0.0)
+
+
+def corollary1_bound12(f_val: float, D_norm: float, L: float, *, f_inf: float = 0.0,
+                       mu: float = 0.0) -> float:
+    r"""Bound (12) from a start :math:`(X^0, Y^0)` (DERIVED, spec 000 §2, Corollary 1), for
+    :math:`g \ge 0 = g_{\inf}` at the start (indicators, :math:`g \equiv 0`):
+
+    .. math:: \lambda + \tfrac\mu4 > \tfrac12\sqrt{2L(\bar\alpha_0 - f_{\inf})},\qquad
+              \bar\alpha_0 = f(X^0Y^{0\top}) + \tfrac\lambda2\|X^0 - Y^0\|_F^2 .
+
+    With :math:`\mu = 0` the smallest such :math:`\lambda` solves
+    :math:`4\lambda^2 = 2L(f - f_{\inf} + \tfrac\lambda2 d^2)`:
+    :math:`\lambda = (Ld^2 + \sqrt{L^2 d^4 + 32L(f - f_{\inf})})/8`; for sNMF with
+    :math:`X^0 = Y^0` this is :math:`\tfrac12\|M - X^0X^{0\top}\|_F`. With :math:`\mu > 0` the
+    root of :math:`(\lambda + \mu/4)^2 = \tfrac L2(f - f_{\inf} + \tfrac\lambda2 d^2)` is used."""
+    e = max(float(f_val) - f_inf, 0.0)
+    d2 = float(D_norm) ** 2
+    if mu == 0:
+        return (L * d2 + np.sqrt(L * L * d2 * d2 + 32.0 * L * e)) / 8.0
+    # (lam + mu/4)^2 - (L/4) d2 lam - (L/2) e = 0
+    b = mu / 2 - L * d2 / 4
+    c = mu * mu / 16 - L * e / 2
+    return max((-b + np.sqrt(b * b - 4 * c)) / 2, 0.0)
+
+
+def corollary1_bound11(G0: np.ndarray, f_val: float, D_norm: float, L: float, *,
+                       diameter=None, mu: float = 0.0) -> float:
+    r"""Bound (11) from a start (DERIVED, spec 000 §2, Corollary 1):
+    :math:`\lambda > \tfrac12[\lambda_{\max}(\operatorname{sym}\nabla f(X^0Y^{0\top})) +
+    L\,D_{\bar\alpha_0}(f)] - \mu/4`. ``diameter(alpha)`` gives the diameter of the sublevel set
+    :math:`S_\alpha(f)`; default :math:`2\sqrt{2\alpha}` (a ball of radius :math:`\sqrt{2\alpha}`:
+    :math:`f = \tfrac12\|M - Z\|_F^2`). As :math:`\bar\alpha_0` grows with :math:`\lambda`, the
+    smallest :math:`\lambda` is found by bisection."""
+    a = float(np.linalg.eigvalsh(sym(np.atleast_2d(G0)))[-1])
+    diam = diameter or (lambda alpha: 2.0 * np.sqrt(2.0 * max(alpha, 0.0)))
+    d2 = float(D_norm) ** 2
+
+    def excess(lam):  # > 0 while lam is below the bound
+        return 0.5 * (a + L * diam(f_val + 0.5 * lam * d2)) - mu / 4 - lam
+
+    lo, hi = 0.0, 1.0
+    if excess(lo) <= 0:
+        return 0.0
+    while excess(hi) > 0:
+        hi *= 2.0
+    for _ in range(100):
+        mid = 0.5 * (lo + hi)
+        lo, hi = (mid, hi) if excess(mid) > 0 else (lo, mid)
+    return hi
+
+
+def zhu_bound(M: np.ndarray, U0: np.ndarray) -> float:
+    r"""Zhu et al.'s sNMF bound as recalled in spec 000 §2 (**unverified**):
+    :math:`\lambda > \tfrac12(\|M\|_2 + \|M - U^0U^{0\top}\|_F - \sigma_n(M))`."""
+    s = np.linalg.svd(M, compute_uv=False)
+    return 0.5 * (s[0] + float(np.linalg.norm(M - U0 @ U0.T)) - s[-1])

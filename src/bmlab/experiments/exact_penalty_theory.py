@@ -18,7 +18,7 @@ from ..problems.quadratic import sensing_instance
 from ..problems.snmf import SymmetricNMF, random_indefinite_nonneg, random_psd_nonneg
 from ..solvers.gd import gradient_descent
 
-__all__ = ["balance_stats", "plot_corollary2", "FAMILIES", "make_family", "random_point", "biconvexity_check", "plot_biconvexity",
+__all__ = ["balance_stats", "plot_corollary2", "corollary1_instance", "plot_corollary1", "FAMILIES", "make_family", "random_point", "biconvexity_check", "plot_biconvexity",
            "symmetric_critical_point", "lifting_check"]
 
 #: Instance families used across the part.
@@ -170,6 +170,86 @@ def plot_corollary2(limits: pd.DataFrame, scalar: pd.DataFrame):
     ax.plot(t, t, "k--", lw=1, label=r"$-m/2$")
     ax.set(xlabel=r"$-m/2$", ylabel=r"empirical threshold on $\lambda$",
            title=r"(c) scalar example, $m < 0$")
+    ax.legend(fontsize="x-small")
+    fig.tight_layout()
+    return fig
+
+
+def corollary1_instance(problem, X0: np.ndarray, grid, *, max_iter: int = 5000, tol: float = 1e-9,
+                        margin: float = 1.01) -> tuple[dict, dict]:
+    r"""Corollary 1 on one sNMF instance from the symmetric start :math:`X^0 = Y^0`.
+
+    Returns ``(row, runs)``. ``row`` holds bounds (11), (12) and Zhu et al.'s at the start; the
+    outcome of AM with :math:`\lambda = ` ``margin`` :math:`\times` (12); bound (10) at its limit;
+    the empirical threshold (the largest :math:`\lambda` in ``grid`` :math:`\times` (12) whose run
+    from the same start ends asymmetric, 0 if none); and the decreasing-penalty variant
+    (:class:`~bmlab.solvers.alternating.StartBoundPenalty`). ``runs`` keeps the two
+    :class:`~bmlab.solvers.base.SolverResult` objects (``fixed``, ``decreasing``).
+    """
+    import time
+
+    from ..bounds.exact_penalty import (corollary1_bound11, corollary1_bound12, theorem1_bound,
+                                        zhu_bound)
+    from ..solvers.alternating import StartBoundPenalty, alternating_minimization
+
+    Z0 = X0 @ X0.T
+    f0 = problem.f(Z0)
+    b12 = corollary1_bound12(f0, 0.0, problem.L, mu=problem.reg.mu)
+    b11 = corollary1_bound11(problem.grad_f(Z0), f0, 0.0, problem.L, mu=problem.reg.mu)
+    t0 = time.perf_counter()
+    fixed = alternating_minimization(problem, X0, X0, penalty=margin * b12, max_iter=max_iter, tol=tol)
+    t_fixed = time.perf_counter() - t0
+    Xf, Yf = fixed.x
+    gap_rel = float(np.linalg.norm(Xf - Yf)) / max(1.0, float(np.linalg.norm(Xf)))
+    lam_emp = 0.0
+    for c in sorted(grid, reverse=True):
+        res = alternating_minimization(problem, X0, X0, penalty=c * b12, max_iter=max_iter, tol=tol,
+                                       record_every=max_iter)
+        X, Y = res.x
+        if res.status == "converged" and np.linalg.norm(X - Y) > 1e-6 * max(1.0, np.linalg.norm(X)):
+            lam_emp = c * b12
+            break
+    dec = alternating_minimization(problem, X0, X0, penalty=StartBoundPenalty(margin), lam0=margin * b12,
+                                   max_iter=max_iter, tol=tol)
+    Xd, Yd = dec.x
+    row = {
+        "bound (11)": b11, "bound (12)": b12, "Zhu et al.": zhu_bound(problem.M, X0),
+        "AM status": fixed.status, "AM sweeps": fixed.n_iter, "AM time [s]": t_fixed,
+        "final |X-Y| (rel)": gap_rel,
+        "bound (10) at limit": theorem1_bound(problem.grad_f(Xf @ Yf.T), problem.reg.mu),
+        "empirical threshold": lam_emp,
+        "decreasing: status": dec.status, "decreasing: sweeps": dec.n_iter,
+        "decreasing: final lambda": float(dec.history["lam"][-1]),
+        "decreasing: final |X-Y| (rel)": float(np.linalg.norm(Xd - Yd)) / max(1.0, float(np.linalg.norm(Xd))),
+    }
+    return row, {"fixed": fixed, "decreasing": dec}
+
+
+def plot_corollary1(table: pd.DataFrame, decreasing: dict):
+    r"""(a) per instance, the bounds (11), (12), Zhu et al.'s, bound (10) at the limit and the
+    empirical threshold (log scale); (b) the decreasing-penalty variant on one instance:
+    :math:`\lambda_k` and :math:`\|X^k - Y^k\|_F` against the sweep."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.0), gridspec_kw={"width_ratios": [1.6, 1]})
+    ax = axes[0]
+    x = np.arange(len(table))
+    cols = [("bound (11)", "s"), ("Zhu et al.", "^"), ("bound (12)", "o"),
+            ("bound (10) at limit", "D"), ("empirical threshold", "x")]
+    floor = 1e-4
+    for j, (c, mk) in enumerate(cols):
+        ax.scatter(x + (j - 2) * 0.08, np.maximum(table[c].astype(float), floor), marker=mk, s=30, label=c)
+    ax.set_xticks(x, table["instance"], rotation=30, ha="right", fontsize="x-small")
+    ax.set(yscale="log", ylabel=fr"$\lambda$ (values below $10^{{-4}}$ drawn at $10^{{-4}}$)",
+           title="(a) bounds from the start vs. at the limit")
+    ax.legend(fontsize="x-small", ncol=2)
+    ax = axes[1]
+    for (name, res), col in zip(decreasing.items(), ["#0072B2", "#D55E00", "#009E73"]):
+        k = res.history["iter"]
+        ax.plot(k, res.history["lam"], color=col, label=fr"$\lambda_k$ ({name})")
+        ax.plot(k, np.maximum(res.history["gap"], 1e-16), color=col, ls="--",
+                label=fr"$\|X^k - Y^k\|_F$ ({name})")
+    ax.set(yscale="log", xlabel="sweep $k$", title="(b) fixed (12) vs. decreasing penalty")
     ax.legend(fontsize="x-small")
     fig.tight_layout()
     return fig

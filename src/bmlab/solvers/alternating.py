@@ -39,7 +39,7 @@ from .base import SolverResult
 
 __all__ = [
     "PenaltyRule", "FixedPenalty", "AlgorithmDependentPenalty", "AdaptivePenalty",
-    "AccuracyPenalty", "ExactPenalty", "make_rule", "alternating_minimization",
+    "AccuracyPenalty", "ExactPenalty", "StartBoundPenalty", "make_rule", "alternating_minimization",
 ]
 
 
@@ -164,6 +164,24 @@ class ExactPenalty(PenaltyRule):
         else:
             q = theorem1_bound(G, mu)
         return max(q, 0.0) + self.eps
+
+
+@dataclass(repr=False)
+class StartBoundPenalty(PenaltyRule):
+    r"""The decreasing-penalty variant of Corollary 1 (DERIVED, spec 000 §2): treat the current
+    iterate as a fresh start and use ``margin`` times bound (12) computed from it,
+    :math:`\lambda_{k+1} = \text{margin}\cdot(Ld^2 + \sqrt{L^2d^4 + 32L(f(X^kY^{k\top}) -
+    f_{\inf})})/8` with :math:`d = \|X^k - Y^k\|_F` (needs ``problem.L``; :math:`f_{\inf} = 0`,
+    :math:`\mu = 0`, :math:`g \ge 0`). It shrinks as the objective decreases."""
+
+    margin: float = 1.01
+    name = "Cor1-decreasing"
+
+    def __call__(self, k, problem, X, Y, lam):
+        from ..bounds.exact_penalty import corollary1_bound12
+
+        return self.margin * corollary1_bound12(problem.f(X @ Y.T), float(np.linalg.norm(X - Y)),
+                                                problem.L, mu=problem.reg.mu)
 
 
 RULES = ("fixed", "AMagd", "AMadp", "AMpca", "AMour")
