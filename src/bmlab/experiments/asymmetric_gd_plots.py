@@ -44,11 +44,12 @@ def plot_eta_sweep(df, *, flow_time=None, ax=None):
     ax.fill_between(med.index, lo, hi, color=color("GD"), alpha=0.2, lw=0)
     ax.semilogx(med.index, med, "o-", color=color("GD"), label=r"GD: median $\eta\,T_\delta$ (band: range)")
     bad = ok[ok < 1]
-    for eta, frac in bad.items():
+    for i, (eta, frac) in enumerate(bad.items()):
         y = med.get(eta) if np.isfinite(med.get(eta, np.nan)) else np.nanmax(hi)
-        ax.plot(eta, y, "x", color="black", ms=9)
-        ax.annotate(f"{frac:.0%} converge", (eta, y), textcoords="offset points", xytext=(-8, -14),
-                    fontsize="small", ha="right")
+        ax.plot(eta, y, "x", color="black", ms=9,
+                label="some seed did not converge" if i == 0 else None)
+        ax.annotate(rf"$\eta={eta:g}$: {frac:.0%} converge", (eta, y), textcoords="offset points",
+                    xytext=(-10, -14 - 12 * i), fontsize="x-small", ha="right")
     if flow_time is not None:
         ax.axhline(flow_time, color="grey", ls="--", lw=1.2, label=r"$\eta\to0$ extrapolation")
     ax.set_xlabel(r"step size $\eta$")
