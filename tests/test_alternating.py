@@ -103,3 +103,16 @@ def test_validation():
         alternating_minimization(LinearToy(), X0, Y0, penalty=1.0, record_every=0)
     assert FixedPenalty(0.3)(0, None, None, None, None) == 0.3
     assert math.isinf(AdaptivePenalty().lam_max)
+
+
+def test_nonconvex_admm_on_snmf():
+    from bmlab.problems.snmf import SymmetricNMF, random_psd_nonneg
+    from bmlab.solvers.alternating import nonconvex_admm
+    rng = np.random.default_rng(0)
+    p = SymmetricNMF(random_psd_nonneg(8, 2, rng), 2)
+    X0 = 0.3 * rng.uniform(size=(8, 2))
+    res = nonconvex_admm(p, X0, X0, rho=0.05, max_iter=3000, tol=1e-8)
+    X, Y = res.x
+    assert res.status == "converged" and np.linalg.norm(X - Y) < 1e-7
+    with pytest.raises(ValueError):
+        nonconvex_admm(p, X0, X0, rho=0.0)

@@ -130,3 +130,14 @@ def test_corollary1_instance():
     assert row["AM status"] == "converged" and row["final |X-Y| (rel)"] < 1e-6
     import pandas as pd
     plot_corollary1(pd.DataFrame([{"instance": "a", **row}]), runs)
+
+
+def test_compare_algorithms_small():
+    import numpy as np
+    from bmlab.experiments.exact_penalty_algorithms import compare_algorithms, plot_algorithms
+    from bmlab.problems.snmf import SymmetricNMF, random_indefinite_nonneg
+    rng = np.random.default_rng(0)
+    p = SymmetricNMF(random_indefinite_nonneg(6, rng), 2)
+    df, res = compare_algorithms(p, 0.3 * rng.uniform(size=(6, 2)), rhos=(0.1,), max_iter=300)
+    assert (df[df["method"] != "nADMM"]["min decrease margin"] >= -1e-12).all()
+    plot_algorithms(res, ["AM AMour", "HAM fixed (12)", "nADMM rho=0.1"])

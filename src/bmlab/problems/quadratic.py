@@ -85,11 +85,11 @@ class QuadraticSensing:
         ev = np.linalg.eigvalsh(self._phi(W).T @ self._phi(W))
         return float(ev[-1]), float(ev[0])
 
-    def block_argmin(self, W, lam):
+    def block_argmin(self, W, lam, center=None):
         # Phi_W = Amat @ kron(I_n, W) (row-major vec), so Phi^T Phi = T^T K T, Phi^T b = T^T A^T b
         T = np.kron(np.eye(self.n), W)
         Q = T.T @ self._K @ T + (lam + 0.5 * self.reg.mu) * np.eye(T.shape[1])
-        rhs = T.T @ self._Atb + lam * W.ravel()
+        rhs = T.T @ self._Atb + lam * (W if center is None else center).ravel()
         try:
             c = cho_factor(Q)
         except np.linalg.LinAlgError as exc:

@@ -82,15 +82,18 @@ class SymmetricNMF:
         e = np.linalg.eigvalsh(W.T @ W)
         return float(e[-1]), float(e[0])
 
-    def block_argmin(self, W, lam):
-        r"""Exact :math:`\arg\min_{X\ge0}\tfrac12\|M - XW^\top\|_F^2 + \tfrac\lambda2\|X-W\|_F^2`
-        (row-wise NNLS, (13)); see :func:`nnls_gram`."""
+    def block_argmin(self, W, lam, center=None):
+        r"""Exact :math:`\arg\min_{X\ge0}\tfrac12\|M - XW^\top\|_F^2 + \tfrac\lambda2\|X-C\|_F^2`
+        with :math:`C = W` by default (row-wise NNLS, (13)); see :func:`nnls_gram`. Another
+        ``center`` :math:`C` serves the nADMM steps."""
+        C = W if center is None else center
         Q = W.T @ W + lam * np.eye(self.r)
+        B = self.M @ W + lam * C
         try:
             if not self.reg.is_indicator:
                 np.linalg.cholesky(Q)
-                return np.linalg.solve(Q, (self.M @ W + lam * W).T).T
-            return nnls_gram(Q, self.M @ W + lam * W)
+                return np.linalg.solve(Q, B.T).T
+            return nnls_gram(Q, B)
         except np.linalg.LinAlgError as exc:
             raise UnboundedSubproblem(f"W^T W + lam I is not positive definite (lam={lam:g})") from exc
 

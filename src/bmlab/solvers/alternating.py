@@ -39,7 +39,7 @@ from .base import SolverResult
 
 __all__ = [
     "PenaltyRule", "FixedPenalty", "AlgorithmDependentPenalty", "AdaptivePenalty",
-    "AccuracyPenalty", "ExactPenalty", "StartBoundPenalty", "make_rule", "alternating_minimization",
+    "AccuracyPenalty", "ExactPenalty", "StartBoundPenalty", "make_rule", "nonconvex_admm", "alternating_minimization",
 ]
 
 
@@ -350,4 +350,61 @@ def alternating_minimization(
             lam = float(rule(k, problem, X, Y, lam))
             if check_decrease:
                 F_cur = penalized_value(problem, X, Y, lam)
+    return SolverResult(x=(X, Y), history=hist, status=status, message=message, n_iter=k)
+
+
+def nonconvex_admm(problem, X0, Y0, *, rho: float, max_iter: int = 1000, tol: float = 1e-9,
+                   blowup: float = 1e100) -> SolverResult:
+    r"""Nonconvex ADMM for the split with the hard constraint :math:`X = Y` (Wang, Yin and Zeng;
+    the baseline of paper 000 §3.5). With the multiplier :math:`\Lambda` and the augmented
+    Lagrangian :math:`f(XY^\top) + \tfrac12g(X) + \tfrac12g(Y) + \langle\Lambda, X - Y\rangle +
+    \tfrac\rho2\|X - Y\|_F^2`:
+
+    .. math:: X^{k+1} &= \arg\min_X f(XY^{k\top}) + \tfrac12 g(X)
+                       + \tfrac\rho2\|X - Y^k + \Lambda^k/\rho\|_F^2, \\
+              Y^{k+1} &= \arg\min_Y f(X^{k+1}Y^\top) + \tfrac12 g(Y)
+                       + \tfrac\rho2\|Y - X^{k+1} - \Lambda^k/\rho\|_F^2, \\
+              \Lambda^{k+1} &= \Lambda^k + \rho(X^{k+1} - Y^{k+1}).
+
+    Needs ``problem.block_argmin(W, lam, center)``. Converged when the primal residual
+    :math:`\|X - Y\|_F` and the dual residual :math:`\rho\|Y^{k+1} - Y^k\|_F` are both below
+    ``tol`` (relative to :math:`\max(1, \|X\|_F)`). ``history``: ``iter``, ``gap``,
+    ``dual``, ``sym_value`` (:math:`h` at :math:`(X + Y)/2`).
+    """
+    if not rho > 0:
+        raise ValueError(f"rho must be positive, got {rho!r}")
+    X = np.array(X0, dtype=float, copy=True)
+    Y = np.array(Y0, dtype=float, copy=True)
+    Lam = np.zeros_like(X)
+    hist = {"iter": [], "gap": [], "dual": [], "sym_value": []}
+
+    def record(k, dual):
+        W = 0.5 * (X + Y)
+        hist["iter"].append(k)
+        hist["gap"].append(float(np.linalg.norm(X - Y)))
+        hist["dual"].append(dual)
+        hist["sym_value"].append(float(problem.f(W @ W.T)))
+
+    status, message, k = "max_iter", f"reached max_iter={max_iter}", 0
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        record(0, math.nan)
+        for k in range(1, int(max_iter) + 1):
+            try:
+                Xn = problem.block_argmin(Y, rho, center=Y - Lam / rho)
+                Yn = problem.block_argmin(Xn, rho, center=Xn + Lam / rho)
+            except UnboundedSubproblem as exc:
+                status, message, k = "diverged", f"iteration {k}: {exc}", k - 1
+                break
+            if not (np.all(np.isfinite(Xn)) and np.all(np.isfinite(Yn))) or \
+                    max(np.abs(Xn).max(), np.abs(Yn).max()) > blowup:
+                status, message, k = "diverged", f"iteration {k}: iterate overflowed", k - 1
+                break
+            dual = rho * float(np.linalg.norm(Yn - Y))
+            X, Y = Xn, Yn
+            Lam = Lam + rho * (X - Y)
+            record(k, dual)
+            scale = max(1.0, float(np.linalg.norm(X)))
+            if hist["gap"][-1] <= tol * scale and dual <= tol * scale:
+                status, message = "converged", f"primal and dual residuals below tol at iteration {k}"
+                break
     return SolverResult(x=(X, Y), history=hist, status=status, message=message, n_iter=k)
