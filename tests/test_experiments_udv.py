@@ -79,3 +79,27 @@ def test_bias_and_variants_drivers_tiny():
                                     n_seeds=1, epochs={"digits": 1}))
     assert v.widths["digits"] == 43 and v.runs["digits"]["udv-relu"].metric.shape == (1,)
     assert width_for(load_dataset("diabetes")) == 9
+
+
+def test_classification_driver_tiny():
+    from bmlab.experiments.udv_classification import ClassificationParams, run_classification
+
+    res = run_classification(ClassificationParams(
+        optimizers=("adam",), lrs={"uv/adam": 0.01, "udv/adam": 0.01}, pretrain_epochs=1,
+        n_seeds=2, epochs=2, feat_dim=16))
+    assert res.width == 16 and 0 <= res.pretrain_acc <= 1
+    run = res.runs[("udv", "adam")]
+    assert run.spectra.shape == (2, 16) and run.widths[0] == 16 and run.widths[-1] == 1
+    assert np.all((run.metric >= 0) & (run.metric <= 100))
+    # full-width pruning reproduces the final accuracy of the last epoch's network
+    assert np.allclose(run.prune_at(16), run.curves[-1], atol=1e-6)
+
+
+def test_lora_driver_tiny():
+    from bmlab.experiments.udv_lora import LoRAParams, min_ratio_within, run_lora
+
+    res = run_lora(LoRAParams(n_seeds=1, epochs=1, pretrain_epochs=1, taus=(1.0, 0.5),
+                              optimizer="adam", lr={"lora": 1e-2, "lora-udv": 1e-2}))
+    for r in res.runs.values():
+        assert r.ratios.shape == (1, 2) and r.ratios[0, 0] <= 1
+        assert np.isfinite(min_ratio_within(r)).all()

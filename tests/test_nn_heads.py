@@ -52,3 +52,13 @@ def test_cifar_path_raises_clearly_offline():
             torchvision_backbone("regnet_x_32gf")
     with pytest.raises(ValueError, match="name must be one of"):
         torchvision_backbone("resnet50")
+
+
+def test_benchmark_runs_tiny(capsys):
+    from bmlab.nn.benchmark import main, throughput
+
+    assert throughput("udv", torch.device("cpu"), n=64, d=4, r=3, c=2, epochs=1) > 0
+    assert main(["--models", "uv", "--n", "64", "--d", "4", "--r", "3", "--c", "2",
+                 "--epochs", "1", "--replicas", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "samples/s" in out and "x2 stacked" in out
