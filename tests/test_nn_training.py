@@ -136,3 +136,12 @@ def test_seed_for_and_device():
     assert seed_for(0, 1, 2) == seed_for(0, 1, 2) != seed_for(0, 1, 3)
     assert 0 <= seed_for(5) < 2**63
     assert default_device().type in ("cpu", "cuda")
+
+
+def test_progress_callback():
+    from bmlab.nn.training import tqdm_callback
+
+    seen = []
+    _run(epochs=3, callback=lambda e, s: seen.append((e, s["test_loss"])))
+    assert [e for e, _ in seen] == [1, 2, 3] and all(np.isfinite(v) for _, v in seen)
+    _run(epochs=2, callback=tqdm_callback(2))
