@@ -141,3 +141,16 @@ def test_compare_algorithms_small():
     df, res = compare_algorithms(p, 0.3 * rng.uniform(size=(6, 2)), rhos=(0.1,), max_iter=300)
     assert (df[df["method"] != "nADMM"]["min decrease margin"] >= -1e-12).all()
     plot_algorithms(res, ["AM AMour", "HAM fixed (12)", "nADMM rho=0.1"])
+
+
+def test_clustering_helpers():
+    import numpy as np
+    from bmlab.experiments.exact_penalty_snmf_app import clustering_accuracy, kuang_start, run_clustering
+    assert clustering_accuracy([0, 0, 1, 1], [1, 1, 0, 0]) == 1.0
+    assert clustering_accuracy([0, 0, 1, 1], [0, 1, 0, 1]) == 0.5
+    from bmlab.problems.snmf import digits_similarity
+    M, lab = digits_similarity(4, classes=(0, 1, 2), rng=np.random.default_rng(0))
+    assert kuang_start(M, 3, np.random.default_rng(0)).min() >= 0
+    df = run_clustering(M, lab, 3, np.random.default_rng(1), n_starts=1, max_iter=300)
+    assert set(df["method"]) == {"HAM AMour", "HAM fixed (12)", "sklearn NMF", "spectral"}
+    assert (df["accuracy"] > 0.3).all()
