@@ -1,0 +1,40 @@
+r"""PhaseLift baselines for real phase retrieval (Candès, Strohmer & Voroninski 2013).
+
+* :func:`phaselift_trace`: :math:`\min \mathrm{tr}\,X` s.t. :math:`a_i^\top X a_i = y_i`,
+  :math:`X \succeq 0`;
+* :func:`phaselift_ls`: :math:`\min_{X\succeq0} \sum_i (a_i^\top X a_i - y_i)^2`, the convex
+  problem whose rank-constrained version BM and UDU solve (paper 001, A.2.1).
+
+The signal estimate is the top eigenvector of the solution
+(:func:`bmlab.problems.phase_retrieval.recover_signal` applied to a square root).
+"""
+from __future__ import annotations
+
+from .core import SDPResult, solve_sdp
+
+__all__ = ["phaselift_trace", "phaselift_ls"]
+
+
+def _measure(problem, X):
+    import cvxpy as cp
+
+    At = problem.A.T                       # m x n, rows a_i^T
+    return cp.sum(cp.multiply(At @ X, At), axis=1)
+
+
+def phaselift_trace(problem, *, solver: str = "SCS", **opts) -> SDPResult:
+    """:math:`\\min \\mathrm{tr} X` s.t. :math:`\\mathcal A(X) = y`, :math:`X \\succeq 0`."""
+    import cvxpy as cp
+
+    X = cp.Variable((problem.n, problem.n), PSD=True)
+    prob = cp.Problem(cp.Minimize(cp.trace(X)), [_measure(problem, X) == problem.b])
+    return solve_sdp(prob, X, solver=solver, **opts)
+
+
+def phaselift_ls(problem, *, solver: str = "SCS", **opts) -> SDPResult:
+    """:math:`\\min_{X \\succeq 0} \\|\\mathcal A(X) - y\\|_2^2`."""
+    import cvxpy as cp
+
+    X = cp.Variable((problem.n, problem.n), PSD=True)
+    prob = cp.Problem(cp.Minimize(cp.sum_squares(_measure(problem, X) - problem.b)))
+    return solve_sdp(prob, X, solver=solver, **opts)
