@@ -154,3 +154,10 @@ def test_clustering_helpers():
     df = run_clustering(M, lab, 3, np.random.default_rng(1), n_starts=1, max_iter=300)
     assert set(df["method"]) == {"HAM AMour", "HAM fixed (12)", "sklearn NMF", "spectral"}
     assert (df["accuracy"] > 0.3).all()
+
+
+def test_benchmark_rejects_unknown_chapter():
+    from bmlab.experiments.exact_penalty_benchmark import CHAPTERS, main
+    assert "toy-tight-bound" in CHAPTERS
+    with pytest.raises(SystemExit):
+        main(["no-such-chapter"])
