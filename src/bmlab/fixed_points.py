@@ -76,8 +76,13 @@ class FixedPointReport:
 
 
 def check_fixed_point(problem, U: np.ndarray, d: np.ndarray, *, eta: float,
-                      alpha: float = 1.0) -> FixedPointReport:
-    """Evaluate every statement of Lemma 1 and Proposition 1 at ``(U, d)``."""
+                      alpha: float = 1.0, rtol: float = 1e-12) -> FixedPointReport:
+    """Evaluate every statement of Lemma 1 and Proposition 1 at ``(U, d)``.
+
+    The constraint counts as active (case (b)) when :math:`\|\hat U\|_F > \alpha(1 +`
+    ``rtol``:math:`)`, so that a point on the sphere :math:`\|U\|_F = \alpha` with
+    :math:`\hat U = U` (e.g. an exact interpolant, :math:`G = 0`) is not misread through rounding.
+    """
     if not eta > 0 or not alpha > 0:
         raise ValueError("eta and alpha must be positive")
     d = np.asarray(d, dtype=float)
@@ -89,7 +94,7 @@ def check_fixed_point(problem, U: np.ndarray, d: np.ndarray, *, eta: float,
     Up, dp = project_udu(U_hat, d_hat, alpha)
     fp = float(np.sqrt(np.linalg.norm(Up - U) ** 2 + np.linalg.norm(dp - d) ** 2))
     nh = float(np.linalg.norm(U_hat))
-    active = nh > alpha
+    active = nh > alpha * (1.0 + rtol)
     col = np.linalg.norm(GU * d, axis=0)                 # ||d_i G_s u_i||
     if active:
         c = nh / alpha - 1.0
