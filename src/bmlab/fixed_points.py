@@ -77,7 +77,7 @@ class FixedPointReport:
 
 def check_fixed_point(problem, U: np.ndarray, d: np.ndarray, *, eta: float,
                       alpha: float = 1.0, rtol: float = 1e-12) -> FixedPointReport:
-    """Evaluate every statement of Lemma 1 and Proposition 1 at ``(U, d)``.
+    r"""Evaluate every statement of Lemma 1 and Proposition 1 at ``(U, d)``.
 
     The constraint counts as active (case (b)) when :math:`\|\hat U\|_F > \alpha(1 +`
     ``rtol``:math:`)`, so that a point on the sphere :math:`\|U\|_F = \alpha` with
