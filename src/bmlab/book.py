@@ -148,6 +148,9 @@ def build(root: Path | None = None, *, strict: bool = True) -> Path:
     """Stage and build the HTML book into ``<build root>/html``; return that folder."""
     staged = stage(root)
     out = paths.build_root()
+    # Always a fresh Sphinx environment: a cached one misses changes of the configuration
+    # (e.g. a newly registered bibliography file) and would hide warnings.
+    shutil.rmtree(out / "jb", ignore_errors=True)
     exe = Path(sys.executable).parent / "jupyter-book"
     cmd = [str(exe) if exe.exists() else "jupyter-book", "build", str(staged),
            "--path-output", str(out / "jb"), "--builder", "html"]
