@@ -36,13 +36,15 @@ def test_reproducibility_page(tmp_path, monkeypatch):
         "title": "A chapter", "parameters": {"profile": "quick", "seed": 4}, "seconds": 1.5,
         "git_commit": "abc", "versions": {"numpy": "2"}}))
     ledger = Ledger(out / "claims.json")
-    ledger.add(Claim("c.one", "a | b", paper=1.0, ours=1.0, holds=True, tol=1e-3))
+    ledger.add(Claim("c.one", "a | b", paper=1.0, ours=1.0, holds=True, tol=1e-3,
+                     chapter="part/ch"))
     ledger.add(Claim("c.two", "s", paper="qualitative", ours=[1, 2], holds=False,
-                     expected="fails", reason="substitute data"))
+                     expected="fails", reason="substitute data", chapter="part/ch"))
     page = reproducibility_markdown(["part/ch"])
     assert "(reproducibility)=" in page and "`part/ch`" in page and "| quick | 4 |" in page
     assert "a \\| b" in page  # table-safe
     assert "not reproduced (substitute data)" in page and "numpy 2" in page
+    assert "**1 reproduced**" in page and "**1 not reproduced**" in page
 
 
 def test_stage_refuses_missing_results(tmp_path, monkeypatch):

@@ -100,13 +100,29 @@ def reproducibility_markdown(chapter_ids: list[str]) -> str:
                      f"| {held} / {len(claims)} |")
     lines += ["", "Package versions of the last run: "
               + ", ".join(f"{k} {v}" for k, v in versions.items()) + ".", ""]
-    lines += ["## Claims", "",
-              "| claim | statement | paper | ours | tol | verdict |",
-              "|---|---|---|---|---|---|"]
+    by_chapter: dict[str, list[Claim]] = {}
     for c in all_claims:
-        verdict = c.verdict + (f" ({c.reason})" if c.reason else "")
-        lines.append(f"| `{c.id}` | {_cell(c.statement)} | {_cell(c.paper)} | {_cell(c.ours)} "
-                     f"| {_cell(c.tol) if c.tol is not None else '–'} | {_cell(verdict)} |")
+        by_chapter.setdefault(c.chapter, []).append(c)
+    n_repro = sum(c.as_expected and c.holds for c in all_claims)
+    n_not = sum(c.as_expected and not c.holds for c in all_claims)
+    n_unexp = sum(not c.as_expected for c in all_claims)
+    lines += ["## Claims", "",
+              f"{len(all_claims)} claims in {len(chapter_ids)} chapters: **{n_repro} reproduced**, "
+              f"**{n_not} not reproduced** (each with its reason), **{n_unexp} with an outcome "
+              "different from the ledger's expectation**.", ""]
+    for cid in chapter_ids:
+        claims = by_chapter.get(cid, [])
+        if not claims:
+            continue
+        lines += [f"### {{doc}}`{cid} <{cid}>`", "",
+                  "| claim | statement | paper | ours | tol | verdict |",
+                  "|---|---|---|---|---|---|"]
+        for c in claims:
+            verdict = c.verdict + (f" ({c.reason})" if c.reason else "")
+            lines.append(f"| `{c.id}` | {_cell(c.statement)} | {_cell(c.paper)} "
+                         f"| {_cell(c.ours)} | {_cell(c.tol) if c.tol is not None else '–'} "
+                         f"| {_cell(verdict)} |")
+        lines.append("")
     lines.append("")
     return "\n".join(lines)
 
