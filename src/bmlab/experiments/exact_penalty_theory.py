@@ -105,8 +105,8 @@ def plot_biconvexity(checks: dict, lifts: dict):
         axes[0].plot(s, blk, marker=markers.get(fam, "o"), label=fam)
         axes[1].scatter(df["lam"] * np.exp(0.08 * (list(checks).index(fam) - 1.5)), df["lmin_joint"],
                         s=10, marker=markers.get(fam, "o"), label=fam)
-    lo, hi = axes[0].get_xlim()
-    t = np.logspace(np.log10(lo), np.log10(hi), 10)
+    svals = np.concatenate([(d["lam"] + d["mu"] / 2).to_numpy() for d in checks.values()])
+    t = np.logspace(np.log10(svals.min()), np.log10(svals.max()), 10)
     axes[0].plot(t, t, "k--", lw=1, label=r"$\lambda + \mu/2$")
     axes[0].set(xscale="log", yscale="log", xlabel=r"$\lambda + \mu/2$",
                 ylabel=r"min $\lambda_{\min}(\nabla^2_{XX}F), \lambda_{\min}(\nabla^2_{YY}F)$",
