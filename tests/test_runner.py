@@ -43,6 +43,8 @@ GOOD = HEADER + textwrap.dedent('''\
     from bmlab.chapter import Chapter
     ch = Chapter("part/good", profile=profile, seed=seed)
     (ch.out_dir / "value.txt").write_text(f"{n} {scale} {flag} {label} {grid} {seed}")
+    import bmlab
+    (ch.out_dir / "bmlab_path.txt").write_text(bmlab.__file__)
     ch.record("fixture.ok", "n is positive", paper="qualitative", ours=n, holds=n > 0)
     if fail:
         raise RuntimeError("asked to fail")
@@ -129,6 +131,8 @@ def test_run_cache_force_and_failure_keeps_results(project, capsys):
     assert cli.main(["run", "part/good", "--profile", "quick", "-p", "n=4", "-p",
                      "grid=[2,3]", "-p", "label=hi", "--no-progress"]) == 0
     assert (results / "value.txt").read_text() == "4 1.5 False hi [2.0, 3.0] 0"
+    import bmlab
+    assert (results / "bmlab_path.txt").read_text() == bmlab.__file__  # the same package
     manifest = json.loads((results / "manifest.json").read_text())
     assert manifest["parameters"]["profile"] == "quick" and manifest["claims"]["held"] == 1
     assert manifest["versions"]["python"] and manifest["git_commit"]

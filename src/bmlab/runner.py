@@ -431,9 +431,14 @@ def run_chapter(spec: ChapterSpec, params: dict[str, Any], *, force: bool = Fals
 
     # The kernel inherits this process's environment: point it at the temporary folder,
     # and make sure it draws with the inline backend (glued figures need its PNG formatter).
-    old_env = {k: os.environ.get(k) for k in ("BMLAB_OUTPUT_DIR", "MPLBACKEND")}
+    # It also imports the very bmlab this runner is (the one hashed into the cache key),
+    # whatever the kernel's working directory and however bmlab was put on the path.
+    old_env = {k: os.environ.get(k) for k in ("BMLAB_OUTPUT_DIR", "MPLBACKEND", "PYTHONPATH")}
     os.environ["BMLAB_OUTPUT_DIR"] = str(out_dir)
     os.environ["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
+    pkg_parent = str(Path(__file__).resolve().parents[1])
+    os.environ["PYTHONPATH"] = os.pathsep.join(
+        [pkg_parent] + [p for p in (old_env["PYTHONPATH"] or "").split(os.pathsep) if p])
     t0 = time.perf_counter()
     started = datetime.now(timezone.utc).isoformat(timespec="seconds")
     try:
