@@ -18,9 +18,9 @@ from collections import defaultdict
 
 # Budgets (seconds) from the issues: quick profile of a part / paper profile of a part.
 BUDGETS = {
-    "exact-penalty": (180, 1800),
+    "exact-penalty": (120, 1200),
     "implicit-bias": (180, 1800),
-    "udv-networks": (180, 2700),
+    "udv-networks": (300, 2700),
     "asymmetric-gd": (120, 900),
     "high-order-losses": (120, 1200),
 }
