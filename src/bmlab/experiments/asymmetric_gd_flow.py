@@ -153,20 +153,28 @@ def time_to_delta(Sigma, S0, deltas, t_max: float, dt: float = 0.005):
     ts = np.arange(0.0, t_max + dt / 2, dt)
     S = flow_S_chunked(Sigma, S0, ts)
     f = 0.5 * np.sum((S - np.asarray(Sigma)[None]) ** 2, axis=(1, 2))
+
+    def log_linear(i, dl):
+        l0, l1 = np.log(f[i - 1]), np.log(f[i])
+        return float(ts[i - 1] + dt * (l0 - np.log(dl)) / (l0 - l1))
+
+    return _first_crossings(f, deltas, log_linear)
+
+
+
+def _first_crossings(values, deltas, refine) -> np.ndarray:
+    """For each ``delta``: NaN if ``values`` never drops to ``delta``, 0 if it starts there,
+    else ``refine(i, delta)``, the crossing time between grid points ``i - 1`` and ``i``."""
     out = []
     for dl in np.atleast_1d(deltas):
-        idx = np.flatnonzero(f <= dl)
+        idx = np.flatnonzero(values <= dl)
         if idx.size == 0:
             out.append(np.nan)
-            continue
-        i = idx[0]
-        if i == 0:
+        elif idx[0] == 0:
             out.append(0.0)
-            continue
-        l0, l1 = np.log(f[i - 1]), np.log(f[i])
-        out.append(float(ts[i - 1] + dt * (l0 - np.log(dl)) / (l0 - l1)))
+        else:
+            out.append(float(refine(idx[0], dl)))
     return np.asarray(out)
-
 
 def scalar_flow_ivp(sigma: float, a0: float, deltas, t_max: float):
     r"""Solve :math:`\dot a = (\sigma - a^2)a` with :func:`scipy.integrate.solve_ivp`
@@ -179,16 +187,9 @@ def scalar_flow_ivp(sigma: float, a0: float, deltas, t_max: float):
                     rtol=1e-12, atol=1e-15, dense_output=True)
     grid = np.linspace(0.0, t_max, 20001)
     gap = np.abs(sigma - sol.sol(grid)[0] ** 2)
-    out = []
-    for dl in np.atleast_1d(deltas):
-        idx = np.flatnonzero(gap <= dl)
-        if idx.size == 0:
-            out.append(np.nan)
-            continue
-        i = idx[0]
-        if i == 0:
-            out.append(0.0)
-            continue
-        out.append(brentq(lambda t: abs(sigma - sol.sol(t)[0] ** 2) - dl, grid[i - 1], grid[i],
-                          xtol=1e-14))
-    return sol, np.asarray(out)
+
+    def root(i, dl):
+        return brentq(lambda t: abs(sigma - sol.sol(t)[0] ** 2) - dl, grid[i - 1], grid[i],
+                      xtol=1e-14)
+
+    return sol, _first_crossings(gap, deltas, root)

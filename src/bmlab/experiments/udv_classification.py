@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from bmlab.experiments.udv_common import RunSummary, better, lr_sweep, run_seeds
+from bmlab.experiments.udv_common import RunSummary, better, tune_and_run
 from bmlab.nn.data import Dataset, load_dataset
 from bmlab.nn.heads import SmallCNN
 from bmlab.nn.training import OPTIMIZERS, make_generator, seed_for, torch_threads, train
@@ -94,19 +94,7 @@ def run_classification(p: ClassificationParams, progress=None) -> Classification
     width = trunk.out_features
     common = dict(epochs=p.epochs, width=width, seed=p.seed, batch_size=p.batch_size,
                   average_last=p.average_last, init="trunc_normal", trunk=trunk)
-    runs, sweep_rows = {}, []
-    for opt in p.optimizers:
-        for model in p.models:
-            key = f"{model}/{opt}"
-            lr = p.lrs.get(key)
-            if lr is None:
-                if progress:
-                    progress(f"LR sweep {key}")
-                lr, rows = lr_sweep(feats, model, opt, LR_GRIDS[opt], n_seeds=p.n_tune_seeds,
-                                    **common)
-                sweep_rows += rows
-            if progress:
-                progress(f"{key} lr={lr}")
-            runs[(model, opt)] = run_seeds(feats, model, optimizer=opt, lr=lr,
-                                           n_seeds=p.n_seeds, prune="geometric", **common)
-    return ClassificationResult(p, feats, width, src_acc, runs, pd.DataFrame(sweep_rows))
+    runs, sweeps = tune_and_run(feats, p.models, p.optimizers, lrs=p.lrs, lr_grid=LR_GRIDS,
+                                n_tune_seeds=p.n_tune_seeds, n_seeds=p.n_seeds,
+                                prune="geometric", progress=progress, **common)
+    return ClassificationResult(p, feats, width, src_acc, runs, sweeps)

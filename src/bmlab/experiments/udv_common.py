@@ -160,6 +160,31 @@ def lr_sweep(ds: Dataset, model: str, optimizer: str, lrs, *, n_seeds: int, seed
     return best_lr, rows
 
 
+
+def tune_and_run(ds: Dataset, models, optimizers, *, lrs: dict, lr_grid, n_tune_seeds: int,
+                 n_seeds: int, prune: str, progress: Callable[[str], None] | None = None,
+                 label: str = "", **common) -> tuple[dict, pd.DataFrame]:
+    """For every (model, optimizer): take the LR from ``lrs["model/opt"]`` or pick it by
+    :func:`lr_sweep` over ``lr_grid`` (a list, or a dict by optimizer), then train ``n_seeds``
+    replicas with :func:`run_seeds`. Returns ``({(model, opt): RunSummary}, sweep rows)``."""
+    runs, sweep_rows = {}, []
+    prefix = f"{label}: " if label else ""
+    for opt in optimizers:
+        for model in models:
+            key = f"{model}/{opt}"
+            lr = lrs.get(key)
+            if lr is None:
+                if progress:
+                    progress(f"{prefix}LR sweep {key}")
+                grid = lr_grid[opt] if isinstance(lr_grid, dict) else lr_grid
+                lr, rows = lr_sweep(ds, model, opt, grid, n_seeds=n_tune_seeds, **common)
+                sweep_rows += rows
+            if progress:
+                progress(f"{prefix}{key} lr={lr}")
+            runs[(model, opt)] = run_seeds(ds, model, optimizer=opt, lr=lr, n_seeds=n_seeds,
+                                           prune=prune, **common)
+    return runs, pd.DataFrame(sweep_rows)
+
 def summary_frame(runs: dict) -> pd.DataFrame:
     """One row per run: model, optimizer, LR, metric mean ± std, mean numerical rank."""
     rows = []

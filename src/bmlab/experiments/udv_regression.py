@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from bmlab.experiments.udv_common import RunSummary, better, lr_sweep, run_seeds
+from bmlab.experiments.udv_common import RunSummary, better, tune_and_run
 from bmlab.nn.data import REGRESSION_SETS, load_dataset
 from bmlab.nn.layers import huang_width
 from bmlab.nn.training import OPTIMIZERS
@@ -74,18 +74,7 @@ def run_regression(p: RegressionParams, progress=None) -> RegressionResult:
     width = huang_width(ds.d_in, ds.d_out)
     common = dict(epochs=p.epochs, width=width, seed=p.seed, batch_size=p.batch_size,
                   average_last=p.average_last)
-    runs, sweep_rows = {}, []
-    for opt in p.optimizers:
-        for model in p.models:
-            key = f"{model}/{opt}"
-            lr = p.lrs.get(key)
-            if lr is None:
-                if progress:
-                    progress(f"{p.dataset}: LR sweep {key}")
-                lr, rows = lr_sweep(ds, model, opt, p.lr_grid, n_seeds=p.n_tune_seeds, **common)
-                sweep_rows += rows
-            if progress:
-                progress(f"{p.dataset}: {key} lr={lr}")
-            runs[(model, opt)] = run_seeds(ds, model, optimizer=opt, lr=lr,
-                                           n_seeds=p.n_seeds, prune="all", **common)
-    return RegressionResult(p, ds.d_in, width, ds.d_out, runs, pd.DataFrame(sweep_rows))
+    runs, sweeps = tune_and_run(ds, p.models, p.optimizers, lrs=p.lrs, lr_grid=p.lr_grid,
+                                n_tune_seeds=p.n_tune_seeds, n_seeds=p.n_seeds, prune="all",
+                                progress=progress, label=p.dataset, **common)
+    return RegressionResult(p, ds.d_in, width, ds.d_out, runs, sweeps)
