@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from . import paths
-from .claims import Claim, Ledger
+from .claims import Check, Claim, Ledger, claim as make_claim, qualitative
 
 PROFILES = ("quick", "paper")
 
@@ -66,20 +66,41 @@ class Chapter:
             keys = (10_000 + self._rng_count,)
         return np.random.default_rng([self.seed, *keys])
 
+    def claim(self, id: str, statement: str, check: Check, *, kind: str, quote: str = "",
+              expected: str = "holds", reason: str = "", exploratory: bool = False,
+              protocol: str = "") -> Claim:
+        """Record a claim built from ``check`` (see :func:`bmlab.claims.claim`)."""
+        return self.add_claims([make_claim(id, statement, check, kind=kind, quote=quote,
+                                           expected=expected, reason=reason,
+                                           exploratory=exploratory, protocol=protocol)])[0]
+
+    def add_claims(self, claims) -> list[Claim]:
+        """Record claims made by an experiment module's ``claims(result)``; returns them."""
+        out = []
+        for c in claims:
+            if not isinstance(c, Claim):
+                raise TypeError(f"expected a Claim, got {type(c).__name__}")
+            c.chapter, c.profile = self.name, self.profile
+            out.append(self.ledger.add(c))
+        return out
+
     def record(self, id: str, statement: str, *, paper: Any, ours: Any, holds: bool,
                tol: float | None = None, expected: str = "holds", reason: str = "") -> Claim:
-        """Record a claim (see :class:`bmlab.claims.Claim`) and return it."""
-        claim = Claim(id=id, statement=statement, paper=paper, ours=ours, holds=holds,
-                      tol=tol, expected=expected, reason=reason, chapter=self.name,
-                      profile=self.profile)
-        return self.ledger.add(claim)
+        """LEGACY (being removed): a hand-written verdict. Use :meth:`claim`."""
+        c = make_claim(id, statement, qualitative(bool(holds), ours=ours), kind="paper",
+                       quote="(legacy claim, not yet converted)", expected=expected,
+                       reason=reason)
+        c.paper = paper
+        return self.add_claims([c])[0]
 
     def savefig(self, fig, name: str, *, glue_key: str | None = None, close: bool = True):
         """Save ``fig`` as ``<out_dir>/<name>.png`` and ``.pdf``; glue it under ``glue_key``
         (default ``name``) so the page shows it as a numbered ``{glue:figure}``; then close
         it (so it is not shown a second time at the end of the cell)."""
         fig.savefig(self.out_dir / f"{name}.png", dpi=150, bbox_inches="tight")
-        fig.savefig(self.out_dir / f"{name}.pdf", bbox_inches="tight")
+        # No creation date in the PDF: two identical runs give identical files.
+        fig.savefig(self.out_dir / f"{name}.pdf", bbox_inches="tight",
+                    metadata={"CreationDate": None, "ModDate": None})
         _glue(glue_key or name, fig, display=False)
         if close:
             import matplotlib.pyplot as plt

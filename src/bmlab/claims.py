@@ -1,10 +1,32 @@
 """The claims ledger (DESIGN §5).
 
-Each chapter records what it checks of a paper with :meth:`bmlab.chapter.Chapter.record`.
-A claim holds the paper's value, ours, the tolerance and whether it holds. A claim that
-honestly does not reproduce is recorded with ``expected="fails"`` and a one-line reason;
-it is then shown as *not reproduced* and the tests assert that it still fails, so any
-change of outcome is noticed.
+A claim is a falsifiable, pre-registered test of one statement. It is built from a
+:class:`Check` -- a relation between what our run gives and a target, that computes its own
+verdict and *margin* (the signed distance to flipping the verdict, relative to the tolerance or
+scale of the relation: positive when the claim holds, negative when it fails) -- and labelled
+with its kind:
+
+``paper``
+    a statement of the paper (its wording, equation or figure is quoted in ``quote``);
+``extension``
+    our own finding beyond the paper;
+``check``
+    an identity or software self-check (shown apart, never counted as a reproduction).
+
+The constructors :func:`close`, :func:`at_most`, :func:`at_least`, :func:`between`,
+:func:`fraction`, :func:`compare`, :func:`monotone`, :func:`qualitative` and :func:`all_of`
+make the checks; :func:`claim` turns a check into a :class:`Claim`::
+
+    claim("toy41.ratio", "the empirical threshold equals bound (11)",
+          close(threshold / bound, 1.0, tol=1e-3), kind="paper",
+          quote="Example 4.1: the bound of Theorem 1 is tight")
+
+A claim known not to reproduce is recorded with ``expected="fails"`` and a reason; the tests
+assert that it still fails, so any change of outcome is noticed. A claim whose relation or
+tolerance was changed after a run had been seen is ``exploratory``: it is shown, never counted
+as reproduced. A claim is *fragile* when its numeric margin is below :data:`MIN_MARGIN` (its
+verdict is decided by rounding) or when it is decided by fewer samples than it states it needs;
+the test suite fails on any fragile claim.
 """
 from __future__ import annotations
 
@@ -12,14 +34,21 @@ import json
 import math
 import os
 import tempfile
-from dataclasses import asdict, dataclass, field
+from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Sequence
 
 import numpy as np
 
+KINDS = ("paper", "extension", "check")
 EXPECTATIONS = ("holds", "fails")
 CLAIMS_FILE = "claims.json"
+MIN_MARGIN = 1e-6
+"""A verdict whose relative margin is smaller than this is decided by rounding (fragile)."""
+
+
+class LedgerError(ValueError):
+    """A ``claims.json`` that is missing, unreadable or does not match the claim schema."""
 
 
 def to_jsonable(value: Any) -> Any:
@@ -42,55 +71,275 @@ def to_jsonable(value: Any) -> Any:
     return value
 
 
+# ----------------------------------------------------------------------------- checks
+@dataclass(frozen=True)
+class Check:
+    """A relation between our value and a target, with its verdict and margin.
+
+    Attributes
+    ----------
+    relation : str
+        The relation in words/symbols, e.g. ``"|ours − paper| ≤ tol"``.
+    ours, target : Any
+        What our run gives and what it is compared against (the paper's value, a bound).
+    threshold : float or None
+        The tolerance, bound or level that decides the verdict.
+    holds : bool
+    margin : float or None
+        Signed distance to flipping the verdict, relative to ``threshold`` (or the relation's
+        scale): > 0 holds, < 0 fails. ``None`` only for categorical outcomes.
+    samples : int or None
+        Number of independent samples (seeds, instances) that decide the verdict.
+    min_samples : int or None
+        The number of samples the claim states it needs; fewer makes it fragile.
+    """
+
+    relation: str
+    ours: Any
+    target: Any
+    threshold: float | None
+    holds: bool
+    margin: float | None
+    samples: int | None = None
+    min_samples: int | None = None
+
+
+def _worst(values, pick) -> float:
+    arr = np.asarray(values, dtype=float).ravel()
+    if arr.size == 0:
+        raise ValueError("a check needs at least one value")
+    if not np.all(np.isfinite(arr)):
+        return float("nan")
+    return float(pick(arr))
+
+
+def _clip(m: float) -> float:
+    if math.isnan(m):
+        return -1.0
+    return float(max(-1e12, min(1e12, m)))
+
+
+def _positive(name: str, value: float) -> float:
+    value = float(value)
+    if not math.isfinite(value) or value <= 0:
+        raise ValueError(f"{name} must be a finite positive number, got {value!r}")
+    return value
+
+
+def close(ours, target, tol: float, *, relative: bool = False) -> Check:
+    """``|ours − target| ≤ tol`` (the largest deviation for arrays; divided by ``|target|``
+    when ``relative``). Margin ``(tol − deviation)/tol``; a non-finite ``ours`` fails."""
+    tol = _positive("tol", tol)
+    o = np.asarray(ours, dtype=float)
+    t = np.asarray(target, dtype=float)
+    dev_arr = np.abs(o - t)
+    if relative:
+        dev_arr = dev_arr / np.maximum(np.abs(t), np.finfo(float).tiny)
+    dev = _worst(dev_arr, np.max)
+    holds = bool(dev <= tol) if math.isfinite(dev) else False
+    rel = "|ours − paper|/|paper| ≤ tol" if relative else "|ours − paper| ≤ tol"
+    return Check(rel, ours, target, tol, holds, _clip((tol - dev) / tol))
+
+
+def _scale(scale, *values) -> float:
+    if scale is not None:
+        return _positive("scale", scale)
+    s = max((abs(float(v)) for v in values if math.isfinite(float(v))), default=0.0)
+    return s if s > 0 else 1.0
+
+
+def at_most(ours, bound: float, *, scale: float | None = None) -> Check:
+    """``ours ≤ bound`` (the largest value for arrays). Margin ``(bound − ours)/scale`` with
+    ``scale`` defaulting to ``max(|bound|, |ours|)``."""
+    x = _worst(ours, np.max)
+    bound = float(bound)
+    holds = bool(x <= bound) if math.isfinite(x) else False
+    return Check("ours ≤ bound", ours, bound, bound, holds,
+                 _clip((bound - x) / _scale(scale, bound, x)) if math.isfinite(x) else -1.0)
+
+
+def at_least(ours, bound: float, *, scale: float | None = None) -> Check:
+    """``ours ≥ bound`` (the smallest value for arrays). Margin ``(ours − bound)/scale``."""
+    x = _worst(ours, np.min)
+    bound = float(bound)
+    holds = bool(x >= bound) if math.isfinite(x) else False
+    return Check("ours ≥ bound", ours, bound, bound, holds,
+                 _clip((x - bound) / _scale(scale, bound, x)) if math.isfinite(x) else -1.0)
+
+
+def between(ours, lo: float, hi: float) -> Check:
+    """``lo ≤ ours ≤ hi`` (every value for arrays). Margin: distance to the nearer end
+    relative to half the width of the band."""
+    lo, hi = float(lo), float(hi)
+    if not hi > lo:
+        raise ValueError(f"between needs lo < hi, got {lo!r}, {hi!r}")
+    xmin, xmax = _worst(ours, np.min), _worst(ours, np.max)
+    if not (math.isfinite(xmin) and math.isfinite(xmax)):
+        return Check("lo ≤ ours ≤ hi", ours, [lo, hi], None, False, -1.0)
+    half = (hi - lo) / 2
+    m = min(xmin - lo, hi - xmax) / half
+    return Check("lo ≤ ours ≤ hi", ours, [lo, hi], None, bool(xmin >= lo and xmax <= hi),
+                 _clip(m))
+
+
+def fraction(successes: int, n: int, *, at_least: float, min_samples: int = 1) -> Check:
+    """``successes / n ≥ at_least`` over ``n`` independent samples. Margin: the number of
+    samples that would have to change to flip the verdict, divided by ``n``."""
+    successes, n = int(successes), int(n)
+    if n < 1 or not 0 <= successes <= n:
+        raise ValueError(f"fraction needs 0 ≤ successes ≤ n and n ≥ 1, got {successes}/{n}")
+    if not 0 <= at_least <= 1:
+        raise ValueError(f"at_least must lie in [0, 1], got {at_least!r}")
+    needed = math.ceil(at_least * n - 1e-12)
+    holds = successes >= needed
+    flips = (successes - needed + 1) if holds else -(needed - successes)
+    return Check("successes / n ≥ level", f"{successes}/{n}", at_least, float(at_least),
+                 bool(holds), flips / n, samples=n, min_samples=min_samples)
+
+
+def _binom_tail(k: int, n: int) -> float:
+    """P(X ≥ k) for X ~ Binomial(n, 1/2)."""
+    return float(sum(math.comb(n, j) for j in range(k, n + 1)) / 2 ** n)
+
+
+def compare(ours, other, *, better: str = "lower", alpha: float = 0.05,
+            min_samples: int = 6, rtol: float = 1e-9) -> Check:
+    """Paired one-sided sign test over seeds/instances: ``ours`` is better than ``other``
+    (``better="lower"`` or ``"higher"``) at level ``alpha``. Pairs equal to within ``rtol``
+    are ties and dropped. Margin ``(alpha − p)/alpha``; ``samples`` counts the untied pairs."""
+    a = np.asarray(ours, dtype=float).ravel()
+    b = np.asarray(other, dtype=float).ravel()
+    if a.shape != b.shape or a.size == 0:
+        raise ValueError("compare needs two paired, non-empty samples of the same length")
+    if better not in ("lower", "higher"):
+        raise ValueError(f"better must be 'lower' or 'higher', got {better!r}")
+    diff = (b - a) if better == "lower" else (a - b)
+    tie = np.abs(diff) <= rtol * np.maximum(np.abs(a), np.abs(b))
+    n = int(np.sum(~tie & np.isfinite(diff)))
+    k = int(np.sum((diff > 0) & ~tie))
+    p = _binom_tail(k, n) if n else 1.0
+    return Check(f"sign test: ours {better} than other, p ≤ α ({k}/{n} pairs)",
+                 [float(np.median(a)), float(np.median(b))], f"p={p:.3g}", float(alpha),
+                 bool(p <= alpha), _clip((alpha - p) / alpha), samples=n,
+                 min_samples=min_samples)
+
+
+def monotone(values, *, increasing: bool = True) -> Check:
+    """Every step of ``values`` moves strictly in one direction. Margin: the smallest step in
+    that direction relative to the largest ``|value|`` (a step of rounding size is fragile)."""
+    v = np.asarray(values, dtype=float).ravel()
+    if v.size < 2:
+        raise ValueError("monotone needs at least two values")
+    if not np.all(np.isfinite(v)):
+        return Check("strictly monotone", v, "qualitative", None, False, -1.0)
+    steps = np.diff(v) if increasing else -np.diff(v)
+    m = float(steps.min() / max(np.abs(v).max(), np.finfo(float).tiny))
+    return Check("strictly increasing" if increasing else "strictly decreasing", v,
+                 "qualitative", None, bool(m > 0), _clip(m))
+
+
+def qualitative(holds: bool, *, ours: Any = None, margin: float | None = None,
+                samples: int | None = None, min_samples: int | None = None,
+                relation: str = "qualitative") -> Check:
+    """A yes/no outcome. Give ``margin`` when a number decides it; ``margin=None`` marks a
+    categorical outcome (a run converged, a status), never decided by rounding."""
+    if margin is not None:
+        margin = _clip(float(margin))
+        if (margin > 0 and not holds) or (margin < 0 and holds):
+            raise ValueError("the sign of margin must agree with holds")
+    return Check(relation, ours, "qualitative", None, bool(holds), margin, samples, min_samples)
+
+
+def all_of(*checks: Check, relation: str | None = None) -> Check:
+    """Every check holds. Margin and samples: the smallest over the parts."""
+    if not checks:
+        raise ValueError("all_of needs at least one check")
+    margins = [c.margin for c in checks if c.margin is not None]
+    samples = [c.samples for c in checks if c.samples is not None]
+    mins = [c.min_samples for c in checks if c.min_samples is not None]
+    return Check(relation or " and ".join(c.relation for c in checks),
+                 [c.ours for c in checks], [c.target for c in checks], None,
+                 all(c.holds for c in checks), min(margins) if margins else None,
+                 min(samples) if samples else None, max(mins) if mins else None)
+
+
+# ----------------------------------------------------------------------------- claims
 @dataclass(repr=False)
 class Claim:
-    """One checked statement of a paper.
+    """One checked statement, as stored in ``claims.json``.
 
-    Parameters
-    ----------
-    id : str
-        Dotted identifier, unique within the book (``"toy41.only_ours_converges"``).
-    statement : str
-        The claim in words.
-    paper : Any
-        The paper's value, or ``"qualitative"``.
-    ours : Any
-        What our run gives.
-    holds : bool
-        Whether our run satisfies the claim (within ``tol``).
-    tol : float or None
-        The tolerance used, if the claim is numeric.
-    expected : {"holds", "fails"}
-        What we expect; ``"fails"`` marks a claim known not to reproduce.
-    reason : str
-        Required when ``expected == "fails"``: why it does not reproduce.
-    chapter, profile : str
-        Filled in by the chapter that records the claim.
+    Build it with :func:`claim`; its verdict and margin come from a :class:`Check`.
+    ``paper`` is the target the check compared against (the paper's value, a bound, or
+    ``"qualitative"``); ``quote`` the paper's own wording (required for ``kind="paper"``).
     """
 
     id: str
     statement: str
+    kind: str
+    relation: str
     paper: Any
     ours: Any
+    threshold: float | None
     holds: bool
-    tol: float | None = None
+    margin: float | None
+    samples: int | None = None
+    min_samples: int | None = None
+    quote: str = ""
     expected: str = "holds"
     reason: str = ""
+    exploratory: bool = False
+    protocol: str = ""
     chapter: str = ""
     profile: str = ""
 
     def __post_init__(self) -> None:
         if not isinstance(self.id, str) or not self.id:
             raise ValueError("claim id must be a non-empty string")
+        if not isinstance(self.statement, str) or not self.statement:
+            raise ValueError(f"claim {self.id!r}: statement must be a non-empty string")
+        if self.kind not in KINDS:
+            raise ValueError(f"claim {self.id!r}: kind must be one of {KINDS}, got {self.kind!r}")
         if self.expected not in EXPECTATIONS:
-            raise ValueError(f"expected must be one of {EXPECTATIONS}, got {self.expected!r}")
+            raise ValueError(f"claim {self.id!r}: expected must be one of {EXPECTATIONS}, "
+                             f"got {self.expected!r}")
         if self.expected == "fails" and not self.reason:
             raise ValueError(f"claim {self.id!r}: a claim expected to fail needs a reason")
+        if self.exploratory and not self.reason:
+            raise ValueError(f"claim {self.id!r}: an exploratory claim needs a reason (what "
+                             "changed after the run was seen)")
+        if self.kind == "paper" and not self.quote:
+            raise ValueError(f"claim {self.id!r}: a paper claim quotes the paper (quote=...)")
+        if not isinstance(self.holds, (bool, np.bool_)):
+            raise ValueError(f"claim {self.id!r}: holds must be a boolean, got {self.holds!r}")
         self.holds = bool(self.holds)
+        if self.margin is not None:
+            if isinstance(self.margin, bool) or not isinstance(self.margin, (int, float,
+                                                                              np.floating)):
+                raise ValueError(f"claim {self.id!r}: margin must be a number or None")
+            self.margin = float(self.margin)
+            if not math.isfinite(self.margin):
+                raise ValueError(f"claim {self.id!r}: margin must be finite")
+            if (self.margin > 0 and not self.holds) or (self.margin < 0 and self.holds):
+                raise ValueError(f"claim {self.id!r}: margin {self.margin:g} disagrees with "
+                                 f"holds={self.holds}")
+        for name in ("samples", "min_samples"):
+            v = getattr(self, name)
+            if v is not None:
+                if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 0:
+                    raise ValueError(f"claim {self.id!r}: {name} must be a non-negative int")
+                setattr(self, name, int(v))
+        if self.threshold is not None:
+            if isinstance(self.threshold, (bool, str)):
+                raise ValueError(f"claim {self.id!r}: threshold must be a number or None")
+            self.threshold = float(self.threshold)
+        for name in ("relation", "quote", "reason", "protocol", "chapter", "profile"):
+            if not isinstance(getattr(self, name), str):
+                raise ValueError(f"claim {self.id!r}: {name} must be a string")
+        if not isinstance(self.exploratory, (bool, np.bool_)):
+            raise ValueError(f"claim {self.id!r}: exploratory must be a boolean")
+        self.exploratory = bool(self.exploratory)
         self.paper = to_jsonable(self.paper)
         self.ours = to_jsonable(self.ours)
-        if self.tol is not None:
-            self.tol = float(self.tol)
 
     @property
     def as_expected(self) -> bool:
@@ -98,20 +347,79 @@ class Claim:
         return self.holds == (self.expected == "holds")
 
     @property
+    def fragile(self) -> bool:
+        """Decided by rounding (``|margin| < MIN_MARGIN``) or by fewer samples than stated."""
+        if self.margin is not None and abs(self.margin) < MIN_MARGIN:
+            return True
+        return (self.samples is not None and self.min_samples is not None
+                and self.samples < self.min_samples)
+
+    @property
     def verdict(self) -> str:
-        """``reproduced``, ``not reproduced`` (expected), or ``UNEXPECTED ...``."""
-        if self.as_expected:
+        """``reproduced``/``not reproduced`` (paper claims), ``holds``/``fails`` (extensions
+        and checks), ``exploratory: …``, or ``UNEXPECTED: …``."""
+        if not self.as_expected:
+            return "UNEXPECTED: holds" if self.holds else "UNEXPECTED: fails"
+        if self.exploratory:
+            return "exploratory: " + ("holds" if self.holds else "fails")
+        if self.kind == "paper":
             return "reproduced" if self.holds else "not reproduced"
-        return "UNEXPECTED: holds" if self.holds else "UNEXPECTED: fails"
+        return "holds" if self.holds else "fails"
 
     def to_dict(self) -> dict:
         return asdict(self)
 
+    @classmethod
+    def from_dict(cls, item: Any) -> "Claim":
+        """Validate one stored claim against the schema; raise :class:`LedgerError`."""
+        if not isinstance(item, dict):
+            raise LedgerError(f"a claim must be an object, got {type(item).__name__}")
+        names = {f.name for f in fields(cls)}
+        required = {f.name for f in fields(cls)
+                    if f.default is MISSING and f.default_factory is MISSING}
+        missing = sorted(required - set(item))
+        unknown = sorted(set(item) - names)
+        if missing or unknown:
+            raise LedgerError(f"claim {item.get('id', '?')!r}: "
+                              + (f"missing {missing} " if missing else "")
+                              + (f"unknown {unknown}" if unknown else ""))
+        try:
+            return cls(**item)
+        except (TypeError, ValueError) as exc:
+            raise LedgerError(str(exc)) from None
+
     def __repr__(self) -> str:
-        tol = f", tol={self.tol:g}" if self.tol is not None else ""
+        m = f", margin={self.margin:.3g}" if self.margin is not None else ""
         why = f" — {self.reason}" if self.reason else ""
-        return (f"claim {self.id}: {self.verdict} (paper: {_short(self.paper)}; "
-                f"ours: {_short(self.ours)}{tol}){why}")
+        return (f"claim {self.id} [{self.kind}]: {self.verdict} (paper: {_short(self.paper)}; "
+                f"ours: {_short(self.ours)}; {self.relation}{m}){why}")
+
+
+def claim(id: str, statement: str, check: Check, *, kind: str, quote: str = "",
+          expected: str = "holds", reason: str = "", exploratory: bool = False,
+          protocol: str = "") -> Claim:
+    """Make a :class:`Claim` from a :class:`Check` (its verdict and margin are the check's).
+
+    Parameters
+    ----------
+    kind : {"paper", "extension", "check"}
+    quote : str
+        The paper's wording, equation or figure (required for ``kind="paper"``).
+    expected : {"holds", "fails"}
+        Fixed before the run; ``"fails"`` (with ``reason``) for a known non-reproduction.
+    exploratory : bool
+        The relation or tolerance was set after seeing a run (``reason`` says what changed).
+    protocol : str
+        Which protocol produced the outcome, where a chapter runs several.
+    """
+    if not isinstance(check, Check):
+        raise TypeError(f"claim {id!r}: check must be a Check (close, at_most, ...), "
+                        f"got {type(check).__name__}")
+    return Claim(id=id, statement=statement, kind=kind, relation=check.relation,
+                 paper=check.target, ours=check.ours, threshold=check.threshold,
+                 holds=check.holds, margin=check.margin, samples=check.samples,
+                 min_samples=check.min_samples, quote=quote, expected=expected,
+                 reason=reason, exploratory=exploratory, protocol=protocol)
 
 
 def _short(value: Any) -> str:
@@ -121,17 +429,23 @@ def _short(value: Any) -> str:
     return text if len(text) <= 80 else text[:77] + "..."
 
 
-def _atomic_write_text(path: Path, text: str) -> None:
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file and one rename (mode 0644)."""
+    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
+        os.chmod(tmp, 0o644)
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+_atomic_write_text = atomic_write_text  # backwards-compatible private name
 
 
 @dataclass
@@ -142,19 +456,39 @@ class Ledger:
     claims: dict[str, Claim] = field(default_factory=dict)
 
     def add(self, claim: Claim) -> Claim:
+        if claim.id in self.claims:
+            raise ValueError(f"claim {claim.id!r} recorded twice in one run")
         self.claims[claim.id] = claim
-        _atomic_write_text(self.path, json.dumps(
+        atomic_write_text(self.path, json.dumps(
             [c.to_dict() for c in self.claims.values()], indent=2, allow_nan=False))
         return claim
 
     @classmethod
     def load(cls, path: Path) -> "Ledger":
+        """Read and validate ``claims.json``; raise :class:`LedgerError` when it is missing,
+        not JSON, not a non-empty list of valid claims, or has duplicate ids."""
         path = Path(path)
         ledger = cls(path=path)
-        if path.exists():
-            for item in json.loads(path.read_text(encoding="utf-8")):
-                claim = Claim(**item)
-                ledger.claims[claim.id] = claim
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise LedgerError(f"{path}: missing") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise LedgerError(f"{path}: unreadable ({exc})") from None
+        try:
+            items = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise LedgerError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
+        if not isinstance(items, list) or not items:
+            raise LedgerError(f"{path}: must be a non-empty list of claims")
+        for item in items:
+            try:
+                c = Claim.from_dict(item)
+            except LedgerError as exc:
+                raise LedgerError(f"{path}: {exc}") from None
+            if c.id in ledger.claims:
+                raise LedgerError(f"{path}: claim {c.id!r} appears twice")
+            ledger.claims[c.id] = c
         return ledger
 
 
@@ -169,11 +503,29 @@ def load_claims(results_root: Path) -> list[Claim]:
 
 
 def summarize(claims: Iterable[Claim]) -> dict[str, int]:
-    """Counts of claims held, failed, and outcomes differing from their expectation."""
+    """Counts for the ledger headline.
+
+    ``reproduced`` / ``not_reproduced`` / ``unexpected`` count ``paper`` claims that are not
+    exploratory; ``extensions`` and ``checks`` are counted apart; ``exploratory`` and
+    ``fragile`` over all claims; ``total``/``held``/``failed`` over all claims."""
     claims = list(claims)
+    paper = [c for c in claims if c.kind == "paper" and not c.exploratory]
     return {
         "total": len(claims),
         "held": sum(c.holds for c in claims),
         "failed": sum(not c.holds for c in claims),
         "unexpected": sum(not c.as_expected for c in claims),
+        "paper": len(paper),
+        "reproduced": sum(c.as_expected and c.holds for c in paper),
+        "not_reproduced": sum(c.as_expected and not c.holds for c in paper),
+        "paper_unexpected": sum(not c.as_expected for c in paper),
+        "extensions": sum(c.kind == "extension" for c in claims),
+        "checks": sum(c.kind == "check" for c in claims),
+        "exploratory": sum(c.exploratory for c in claims),
+        "fragile": sum(c.fragile for c in claims),
     }
+
+
+def outcome_key(claims: Sequence[Claim]) -> dict[str, bool]:
+    """``{id: holds}`` -- what a second run under other numerics must reproduce exactly."""
+    return {c.id: c.holds for c in claims}
