@@ -93,6 +93,20 @@ class Chapter:
         c.paper = paper
         return self.add_claims([c])[0]
 
+    def record_timing(self, key: str, seconds: float) -> float:
+        """Keep a wall time out of the result tables: it goes to ``timings.json`` in the
+        output folder, which the runner moves into the manifest (so result files stay
+        byte-identical across reruns)."""
+        import json
+
+        from .claims import atomic_write_text
+
+        path = self.out_dir / "timings.json"
+        data = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+        data[str(key)] = float(seconds)
+        atomic_write_text(path, json.dumps(data, indent=2, sort_keys=True))
+        return float(seconds)
+
     def savefig(self, fig, name: str, *, glue_key: str | None = None, close: bool = True):
         """Save ``fig`` as ``<out_dir>/<name>.png`` and ``.pdf``; glue it under ``glue_key``
         (default ``name``) so the page shows it as a numbered ``{glue:figure}``; then close
