@@ -527,5 +527,5 @@ def summarize(claims: Iterable[Claim]) -> dict[str, int]:
 
 
 def outcome_key(claims: Sequence[Claim]) -> dict[str, bool]:
-    """``{id: holds}`` -- what a second run under other numerics must reproduce exactly."""
-    return {c.id: c.holds for c in claims}
+    """``{"chapter:id": holds}`` -- what a second run under other numerics must reproduce."""
+    return {f"{c.chapter}:{c.id}": c.holds for c in claims}
