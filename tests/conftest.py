@@ -10,27 +10,65 @@ import pytest
 matplotlib.use("Agg")
 
 
-@pytest.fixture(scope="session")
-def quick_results(tmp_path_factory):
-    """Run every chapter of the table of contents in the quick profile (once per session)
-    into a temporary results root; yields ``{chapter_id: RunRecord}``."""
+# Other CPU kernels and thread counts: each of these changes result bits on this machine
+# (numpy/scipy's OpenBLAS kernel, torch's vectorised kernels, one thread everywhere).
+CROSS_NUMERICS_ENV = {
+    "OPENBLAS_CORETYPE": "Prescott",
+    "ATEN_CPU_CAPABILITY": "default",
+    "OMP_NUM_THREADS": "1",
+    "OPENBLAS_NUM_THREADS": "1",
+    "MKL_NUM_THREADS": "1",
+}
+
+
+def _run_all_chapters(base, env_extra: dict[str, str]):
+    """Run every chapter of the table of contents in the quick profile into ``base``."""
     from bmlab.book import toc_chapters
     from bmlab.runner import discover, effective_parameters, run_many
 
-    base = tmp_path_factory.mktemp("pipeline")
-    saved = {k: os.environ.get(k) for k in ("BMLAB_RESULTS_ROOT", "BMLAB_BUILD_ROOT")}
+    keys = {"BMLAB_RESULTS_ROOT", "BMLAB_BUILD_ROOT", *env_extra}
+    saved = {k: os.environ.get(k) for k in keys}
     os.environ["BMLAB_RESULTS_ROOT"] = str(base / "results")
     os.environ["BMLAB_BUILD_ROOT"] = str(base / "_build")
+    os.environ.update(env_extra)
     try:
         chapters = discover()
         specs = [chapters[c] for c in toc_chapters()]
         params = {s.id: effective_parameters(s, {}, "quick") for s in specs}
         jobs = int(os.environ.get("BMLAB_TEST_JOBS", "2"))
         records = run_many(specs, params, force=True, jobs=jobs, progress=False)
-        yield {r.chapter: r for r in records}
+        return {r.chapter: r for r in records}
     finally:
         for k, v in saved.items():
             if v is None:
                 os.environ.pop(k, None)
             else:
                 os.environ[k] = v
+
+
+@pytest.fixture(scope="session")
+def quick_results(tmp_path_factory):
+    """Run every chapter of the table of contents in the quick profile (once per session)
+    into a temporary results root; yields ``{chapter_id: RunRecord}``. While it is in use,
+    ``BMLAB_RESULTS_ROOT``/``BMLAB_BUILD_ROOT`` point at that root."""
+    base = tmp_path_factory.mktemp("pipeline")
+    records = _run_all_chapters(base, {})
+    saved = {k: os.environ.get(k) for k in ("BMLAB_RESULTS_ROOT", "BMLAB_BUILD_ROOT")}
+    os.environ["BMLAB_RESULTS_ROOT"] = str(base / "results")
+    os.environ["BMLAB_BUILD_ROOT"] = str(base / "_build")
+    try:
+        yield records
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+@pytest.fixture(scope="session")
+def cross_numerics_results(tmp_path_factory):
+    """The same quick-profile run of every chapter under :data:`CROSS_NUMERICS_ENV`, into its
+    own results root; yields ``(results_root, {chapter_id: RunRecord})``."""
+    base = tmp_path_factory.mktemp("cross-numerics")
+    return base / "results", _run_all_chapters(base, CROSS_NUMERICS_ENV)

@@ -1,12 +1,14 @@
 """Every chapter of the book, executed in the quick profile through the real runner, with
-its claims asserted: a claim whose outcome differs from its expectation fails the test."""
+its claims asserted: a claim whose outcome differs from its expectation fails the test, and
+so does a fragile claim (decided by rounding or by too few samples) or a claim whose outcome
+changes when the chapter is re-run under other CPU kernels and thread counts."""
 from __future__ import annotations
 
 import pytest
 
 from bmlab import paths
 from bmlab.book import toc_chapters, toc_files
-from bmlab.claims import CLAIMS_FILE, Ledger
+from bmlab.claims import CLAIMS_FILE, Ledger, outcome_key
 from bmlab.runner import NOTEBOOK_FILE, discover, result_dir
 
 CHAPTERS = toc_chapters()
@@ -35,3 +37,21 @@ def test_chapter_quick_profile(chapter, quick_results):
     assert not unexpected, "\n".join(unexpected)
     for c in claims:
         assert c.profile == "quick" and c.chapter == chapter
+    fragile = [f"{c.id}: margin={c.margin}, samples={c.samples} (needs {c.min_samples})"
+               for c in claims if c.fragile]
+    assert not fragile, "fragile claims (decided by rounding or too few samples):\n" + \
+        "\n".join(fragile)
+
+
+@pytest.mark.chapter
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_chapter_cross_numerics(chapter, quick_results, cross_numerics_results):
+    """Second pass under OPENBLAS_CORETYPE=Prescott, ATEN_CPU_CAPABILITY=default and one
+    thread: every claim must come out the same."""
+    root, records = cross_numerics_results
+    assert records[chapter].status == "ok", records[chapter].error
+    first = outcome_key(Ledger.load(result_dir(chapter) / CLAIMS_FILE).claims.values())
+    second = outcome_key(Ledger.load(root / chapter / CLAIMS_FILE).claims.values())
+    assert sorted(first) == sorted(second), "the two passes recorded different claims"
+    flipped = [k for k in first if first[k] != second[k]]
+    assert not flipped, "outcome changed under other numerics: " + ", ".join(flipped)
