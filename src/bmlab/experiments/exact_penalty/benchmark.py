@@ -3,7 +3,7 @@ in the quick profile and under 20 minutes in the paper profile on 2 cores).
 
 Usage::
 
-    python -m bmlab.experiments.exact_penalty_benchmark [--profile quick|paper] [--out DIR]
+    python -m bmlab.experiments.exact_penalty.benchmark [--profile quick|paper] [--out DIR]
         [CHAPTER ...]
 
 Each chapter is converted with jupytext and executed with papermill (as the runner does) into a
@@ -60,7 +60,7 @@ def main(argv=None) -> int:
     unknown = [c for c in args.chapters if c not in CHAPTERS]
     if unknown:
         ap.error(f"unknown chapter(s) {unknown}; valid: {', '.join(CHAPTERS)}")
-    root = Path(__file__).resolve().parents[3]
+    root = Path(__file__).resolve().parents[4]
     out = args.out or Path(tempfile.mkdtemp(prefix="ep-bench-"))
     out.mkdir(parents=True, exist_ok=True)
     rows = []

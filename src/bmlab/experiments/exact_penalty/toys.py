@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from ..problems.scalar_toys import as_factor
-from ..solvers.alternating import (AccuracyPenalty, AdaptivePenalty, AlgorithmDependentPenalty,
+from ...problems.scalar_toys import as_factor
+from ...solvers.alternating import (AccuracyPenalty, AdaptivePenalty, AlgorithmDependentPenalty,
                                    ExactPenalty, alternating_minimization)
-from ..solvers.base import SolverResult
+from ...solvers.base import SolverResult
 
 __all__ = [
     "StrategyParams", "run_strategies", "strategy_table", "is_exact", "fixed_lambda_sweep",
@@ -187,105 +187,3 @@ def bisect_threshold(problem, lo: float, hi: float, *, x0: float, y0: float, max
 # ---------------------------------------------------------------------------------------------
 # figures
 # ---------------------------------------------------------------------------------------------
-
-def plot_strategies(results: dict[str, SolverResult], *, objective_offset: float = 0.0):
-    r"""Three panels against the sweep :math:`k` (log vertical scales): :math:`|x^k - y^k|`,
-    :math:`|F_{\lambda_k}(x^k, y^k) - F^\star|` (hollow markers where the difference is
-    negative, as along the diverging direction :math:`x = -y`) and :math:`\lambda_k`
-    (symmetric log scale so that :math:`\lambda = 0` shows). A cross marks the last finite
-    iterate of a run that diverged, a square a stalled run."""
-    import matplotlib.pyplot as plt
-
-    from ..plotting import color
-
-    fig, axes = plt.subplots(1, 3, figsize=(12.5, 3.8))
-    for name, res in results.items():
-        h = res.history
-        k = h["iter"]
-        col = color(name)
-        obj = h["objective"] - objective_offset
-        series = [np.abs(h["gap"]), np.abs(obj), h["lam"]]
-        for i, (ax, y) in enumerate(zip(axes, series)):
-            ax.plot(k, y, color=col, label=f"{name} ({res.status})", marker=".", ms=4)
-            if i == 1 and np.any(obj < 0):
-                neg = obj < 0
-                ax.plot(k[neg], y[neg], ls="none", marker="o", ms=5, mfc="white", color=col)
-            if res.status in ("diverged", "stalled"):
-                ax.plot(k[-1], y[-1], marker="x" if res.diverged else "s", color=col, ms=9, mew=2)
-    axes[0].set_yscale("log")
-    axes[0].set_ylabel(r"$|x^k - y^k|$")
-    axes[1].set_yscale("log")
-    axes[1].set_ylabel(r"$|F_{\lambda_k}(x^k, y^k) - F^\star|$ (hollow: negative)")
-    axes[2].set_yscale("symlog", linthresh=1e-4)
-    axes[2].set_ylabel(r"penalty $\lambda_k$")
-    for ax in axes:
-        ax.set_xlabel("sweep $k$")
-    axes[0].legend(loc="best")
-    fig.tight_layout()
-    return fig
-
-
-def plot_sweeps(panels):
-    r"""One panel per toy. ``panels`` is a list of dicts with keys ``title``, ``sweep``
-    (a :func:`fixed_lambda_sweep` frame), ``bound``, ``threshold`` and optionally ``theory``
-    (a callable :math:`\lambda \mapsto` predicted limit gap :math:`|x - y|`). Plotted: the
-    final :math:`|x - y|` of runs that converged (filled: at :math:`x^\star`, open: elsewhere)
-    and the number of sweeps (right axis), against :math:`\lambda` / bound."""
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(1, len(panels), figsize=(6.2 * len(panels), 4.0), squeeze=False)
-    for ax, p in zip(axes[0], panels):
-        df, b = p["sweep"], p["bound"]
-        t = df["lam"] / b
-        conv = df["status"] == "converged"
-        ax2 = ax.twinx()
-        ax2.plot(t, df["sweeps"], color="0.6", lw=1, label="sweeps run")
-        ax2.set_yscale("log")
-        ax2.set_ylabel("sweeps run (grey)")
-        ax2.grid(False)
-        gap = np.maximum(df["gap"], 1e-16)
-        ax.scatter(t[conv & df["exact"]], gap[conv & df["exact"]], color="#0072B2", s=18,
-                   label=r"converged to $x=y=x^\star$", zorder=3)
-        ax.scatter(t[conv & ~df["exact"]], gap[conv & ~df["exact"]], facecolor="none",
-                   edgecolor="#D55E00", s=24, label="converged, asymmetric", zorder=3)
-        other = ~conv
-        ax.scatter(t[other], np.full(other.sum(), 1e-15), marker="x", color="#CC79A7", s=24,
-                   label="diverged / max-iter (drawn at $10^{-15}$)", zorder=3)
-        if p.get("theory") is not None:
-            tt = np.linspace(t.min(), 1.0, 400)
-            ax.plot(tt, np.maximum(p["theory"](tt * b), 1e-16), color="#D55E00", lw=1,
-                    ls="--", label=r"$2u$, $u^2 = -m - 2\lambda$")
-        ax.axvline(1.0, color="k", lw=1, ls=":", label="Theorem 1 bound (10)")
-        ax.axvline(p["threshold"] / b, color="#009E73", lw=1, ls="--", label="empirical threshold")
-        ax.set_xscale("log")
-        ax.set_yscale("log")
-        ax.set_ylim(1e-16, 10)
-        ax.set_xlabel(r"$\lambda$ / bound")
-        ax.set_ylabel(r"final $|x - y|$")
-        ax.set_title(p["title"])
-        ax.legend(loc="center right", fontsize="x-small")
-    fig.tight_layout()
-    return fig
-
-
-def plot_conditioning(sweep: pd.DataFrame, x_star: float, *, max_iter: int):
-    r"""Fixed-:math:`\lambda` AM on a toy: the final error :math:`\max(|x - x^\star|, |y - x^\star|)`
-    after at most ``max_iter`` sweeps (left, log) and the sweeps used (right, log) against
-    :math:`\lambda` (log)."""
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6.4, 3.8))
-    err = np.maximum(np.abs(sweep["x"] - x_star), np.abs(sweep["y"] - x_star))
-    ax.plot(sweep["lam"], np.maximum(err, 1e-16), marker="o", ms=3, color="#0072B2",
-            label=r"final error $\max(|x - x^\star|, |y - x^\star|)$")
-    ax.set(xscale="log", yscale="log", xlabel=r"fixed penalty $\lambda$", ylabel="final error")
-    ax2 = ax.twinx()
-    ax2.plot(sweep["lam"], sweep["sweeps"], color="0.5", ls="--", label="sweeps used")
-    ax2.axhline(max_iter, color="0.5", lw=0.8, ls=":")
-    ax2.set(yscale="log", ylabel=f"sweeps used (cap {max_iter}, dotted)")
-    ax2.grid(False)
-    h1, l1 = ax.get_legend_handles_labels()
-    h2, l2 = ax2.get_legend_handles_labels()
-    ax.legend(h1 + h2, l1 + l2, loc="center left", fontsize="x-small")
-    fig.tight_layout()
-    return fig

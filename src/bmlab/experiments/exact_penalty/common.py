@@ -1,4 +1,4 @@
-r"""Experiments behind the theory chapters of paper 000 (Prop. 1, Theorem 1, Corollaries 1–2).
+r"""Shared helpers of the part "Exact penalties" (paper 000) (Prop. 1, Theorem 1, Corollaries 1–2).
 
 * :func:`make_family`: the instance families (matrix sensing, sensing with a ridge regulariser,
   sNMF with PSD and with indefinite :math:`M`).
@@ -9,17 +9,23 @@ r"""Experiments behind the theory chapters of paper 000 (Prop. 1, Theorem 1, Cor
 """
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pandas as pd
 
-from ..factorizations.asymmetric import (kkt_residual, penalized_hessian, penalized_value,
+from ...bounds.exact_penalty import inequality9, theorem1_bound
+from ...factorizations.asymmetric import (kkt_residual, penalized_hessian, penalized_value,
                                          symmetric_grad, symmetric_kkt_residual, symmetric_value)
-from ..problems.quadratic import sensing_instance
-from ..problems.snmf import SymmetricNMF, random_indefinite_nonneg, random_psd_nonneg
-from ..solvers.gd import gradient_descent
+from ...problems.quadratic import sensing_instance
+from ...problems.snmf import SymmetricNMF, random_indefinite_nonneg, random_psd_nonneg
+from ...solvers.alternating import alternating_minimization
+from ...solvers.gd import gradient_descent
 
-__all__ = ["balance_stats", "plot_corollary2", "corollary1_instance", "plot_corollary1", "FAMILIES", "make_family", "random_point", "biconvexity_check", "plot_biconvexity",
-           "symmetric_critical_point", "lifting_check"]
+__all__ = ["balance_stats", "corollary1_instance", "FAMILIES", "make_family", "random_point",
+           "biconvexity_check", "THEOREM1_FAMILIES", "make_theorem1_family", "critical_point_runs",
+           "summarize_family", "asym_threshold",
+           "symmetric_critical_point", "lifting_check", "publish"]
 
 #: Instance families used across the part.
 FAMILIES = ("sensing", "sensing-ridge", "snmf-psd", "snmf-indefinite")
@@ -89,45 +95,6 @@ def lifting_check(problem, X: np.ndarray, lams) -> pd.DataFrame:
                          for lam in lams])
 
 
-def plot_biconvexity(checks: dict, lifts: dict):
-    r"""Three panels. (a) the smallest eigenvalue of the block Hessians (min over the random
-    points) against :math:`\lambda + \mu/2`, with the line of equality; (b) the smallest
-    eigenvalue of the joint Hessian (symmetric log scale); (c) the KKT residual of (5) at a
-    critical point :math:`(X^\star, X^\star)` of (3) against :math:`\lambda`."""
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(1, 3, figsize=(13, 3.9))
-    markers = dict(zip(FAMILIES, "osD^"))
-    for fam, df in checks.items():
-        g = df.groupby("lam")
-        s = (g["lam"].first() + g["mu"].first() / 2).to_numpy()
-        blk = np.minimum(g["lmin_XX"].min(), g["lmin_YY"].min()).to_numpy()
-        axes[0].plot(s, blk, marker=markers.get(fam, "o"), label=fam)
-        axes[1].scatter(df["lam"] * np.exp(0.08 * (list(checks).index(fam) - 1.5)), df["lmin_joint"],
-                        s=10, marker=markers.get(fam, "o"), label=fam)
-    svals = np.concatenate([(d["lam"] + d["mu"] / 2).to_numpy() for d in checks.values()])
-    t = np.logspace(np.log10(svals.min()), np.log10(svals.max()), 10)
-    axes[0].plot(t, t, "k--", lw=1, label=r"$\lambda + \mu/2$")
-    axes[0].set(xscale="log", yscale="log", xlabel=r"$\lambda + \mu/2$",
-                ylabel=r"min $\lambda_{\min}(\nabla^2_{XX}F), \lambda_{\min}(\nabla^2_{YY}F)$",
-                title="(a) each block is strongly convex")
-    axes[1].axhline(0, color="k", lw=1)
-    axes[1].set_yscale("symlog", linthresh=1e-2)
-    axes[1].set(xscale="log", xlabel=r"$\lambda$",
-                ylabel=r"$\lambda_{\min}(\nabla^2 F_\lambda)$ (joint)", title="(b) jointly: indefinite")
-    for fam, lf in lifts.items():
-        axes[2].plot(lf["lam"], np.maximum(lf["kkt_split"], 1e-18), marker=markers.get(fam, "o"), label=fam)
-    axes[2].axhline(1e-9, color="k", ls=":", lw=1, label="tolerance $10^{-9}$")
-    axes[2].set_ylim(1e-13, 1e-7)
-    axes[2].set(xscale="log", yscale="log", xlabel=r"$\lambda$",
-                ylabel=r"KKT residual of (5) at $(X^\star, X^\star)$",
-                title="(c) symmetric critical points lift")
-    axes[0].legend(fontsize="x-small")
-    axes[2].legend(fontsize="x-small")
-    fig.tight_layout()
-    return fig
-
-
 def balance_stats(X: np.ndarray, Y: np.ndarray) -> dict:
     r"""Column and Gram balance of a pair (Corollary 2(a), (d)): the largest
     :math:`|\|x_j\|^2 - \|y_j\|^2|` and :math:`\|X^\top X - Y^\top Y\|_F`, both divided by
@@ -136,43 +103,6 @@ def balance_stats(X: np.ndarray, Y: np.ndarray) -> dict:
     col = np.abs(np.sum(X * X, 0) - np.sum(Y * Y, 0)).max() / s
     gram = float(np.linalg.norm(X.T @ X - Y.T @ Y)) / s
     return {"col_imbalance": float(col), "gram_imbalance": gram}
-
-
-def plot_corollary2(limits: pd.DataFrame, scalar: pd.DataFrame):
-    r"""(a) column against Gram imbalance at every converged limit (log–log), by family,
-    crosses for asymmetric limits; (b) :math:`\|X - Y\|_F` at each limit against
-    :math:`2\lambda + \lambda_{\min}(M)` (symmetric limits drawn at :math:`10^{-12}`);
-    (c) the bisected threshold of the scalar example against :math:`-m/2`."""
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(1, 3, figsize=(13, 3.9))
-    for fam, d in limits.groupby("family", sort=False):
-        a = d[d["asym"]]
-        s = d[~d["asym"]]
-        l0 = axes[0].scatter(np.maximum(s["col_imbalance"], 1e-16), np.maximum(s["gram_imbalance"], 1e-16),
-                             s=10, alpha=0.6, label=fam)
-        axes[0].scatter(np.maximum(a["col_imbalance"], 1e-16), np.maximum(a["gram_imbalance"], 1e-16),
-                        s=30, marker="x", color=l0.get_facecolor()[0])
-        axes[1].scatter(2 * d["lam"] + d["lambda_min"], np.maximum(d["gap"], 1e-12), s=12,
-                        marker="o", alpha=0.7, label=fam)
-    axes[0].set(xscale="log", yscale="log", xlabel=r"column imbalance $\max_j |\|x_j\|^2 - \|y_j\|^2|$",
-                ylabel=r"Gram imbalance $\|X^\top X - Y^\top Y\|_F$",
-                title="(a) balance at KKT points (x: asymmetric)")
-    axes[0].legend(fontsize="x-small")
-    axes[1].axvline(0, color="k", ls=":", lw=1)
-    axes[1].set(yscale="log", xlabel=r"$2\lambda + \lambda_{\min}(M)$", ylabel=r"$\|X - Y\|_F$ at the limit",
-                title=r"(b) asymmetric only if $2\lambda + \lambda_{\min}(M) \leq 0$")
-    axes[1].set_xscale("symlog", linthresh=1e-2)
-    axes[1].legend(fontsize="x-small")
-    ax = axes[2]
-    ax.plot(-scalar["m"] / 2, scalar["threshold"], "o", label="bisected threshold")
-    t = np.linspace(0, (-scalar["m"] / 2).max() * 1.1, 10)
-    ax.plot(t, t, "k--", lw=1, label=r"$-m/2$")
-    ax.set(xlabel=r"$-m/2$", ylabel=r"empirical threshold on $\lambda$",
-           title=r"(c) scalar example, $m < 0$")
-    ax.legend(fontsize="x-small")
-    fig.tight_layout()
-    return fig
 
 
 def corollary1_instance(problem, X0: np.ndarray, grid, *, max_iter: int = 5000, tol: float = 1e-9,
@@ -188,9 +118,9 @@ def corollary1_instance(problem, X0: np.ndarray, grid, *, max_iter: int = 5000, 
     """
     import time
 
-    from ..bounds.exact_penalty import (corollary1_bound11, corollary1_bound12, theorem1_bound,
+    from ...bounds.exact_penalty import (corollary1_bound11, corollary1_bound12, theorem1_bound,
                                         zhu_bound)
-    from ..solvers.alternating import StartBoundPenalty, alternating_minimization
+    from ...solvers.alternating import StartBoundPenalty, alternating_minimization
 
     Z0 = X0 @ X0.T
     f0 = problem.f(Z0)
@@ -225,31 +155,110 @@ def corollary1_instance(problem, X0: np.ndarray, grid, *, max_iter: int = 5000, 
     return row, {"fixed": fixed, "decreasing": dec}
 
 
-def plot_corollary1(table: pd.DataFrame, decreasing: dict):
-    r"""(a) per instance, the bounds (11), (12), Zhu et al.'s, bound (10) at the limit and the
-    empirical threshold (log scale); (b) the decreasing-penalty variant on one instance:
-    :math:`\lambda_k` and :math:`\|X^k - Y^k\|_F` against the sweep."""
-    import matplotlib.pyplot as plt
+# ----------------------------------------------------------------- Theorem 1 on instance families
+#: Families of the Theorem 1 chapter.
+THEOREM1_FAMILIES = ("snmf-psd", "snmf-indefinite", "sensing", "sensing-ridge")
 
-    fig, axes = plt.subplots(1, 2, figsize=(12, 4.0), gridspec_kw={"width_ratios": [1.6, 1]})
-    ax = axes[0]
-    x = np.arange(len(table))
-    cols = [("bound (11)", "s"), ("Zhu et al.", "^"), ("bound (12)", "o"),
-            ("bound (10) at limit", "D"), ("empirical threshold", "x")]
-    floor = 1e-4
-    for j, (c, mk) in enumerate(cols):
-        ax.scatter(x + (j - 2) * 0.08, np.maximum(table[c].astype(float), floor), marker=mk, s=30, label=c)
-    ax.set_xticks(x, table["instance"], rotation=30, ha="right", fontsize="x-small")
-    ax.set(yscale="log", ylabel=fr"$\lambda$ (values below $10^{{-4}}$ drawn at $10^{{-4}}$)",
-           title="(a) bounds from the start vs. at the limit")
-    ax.legend(fontsize="x-small", ncol=2)
-    ax = axes[1]
-    for (name, res), col in zip(decreasing.items(), ["#0072B2", "#D55E00", "#009E73"]):
-        k = res.history["iter"]
-        ax.plot(k, res.history["lam"], color=col, label=fr"$\lambda_k$ ({name})")
-        ax.plot(k, np.maximum(res.history["gap"], 1e-16), color=col, ls="--",
-                label=fr"$\|X^k - Y^k\|_F$ ({name})")
-    ax.set(yscale="log", xlabel="sweep $k$", title="(b) fixed (12) vs. decreasing penalty")
-    ax.legend(fontsize="x-small")
-    fig.tight_layout()
-    return fig
+
+def make_theorem1_family(name: str, rng: np.random.Generator, *, n: int = 8, r: int = 2,
+                         mu: float = 0.2):
+    r"""An instance of a Theorem 1 family. The sensing families measure an *indefinite* truth
+    :math:`M^* = u_1u_1^\top - u_2u_2^\top` (plus a PSD part of rank :math:`r - 1`) with
+    :math:`m = 4n^2` measurements, so that asymmetric critical points exist for small
+    :math:`\lambda` (with a PSD truth they are rare)."""
+    if name == "snmf-psd":
+        return SymmetricNMF(random_psd_nonneg(n, r, rng), r)
+    if name == "snmf-indefinite":
+        return SymmetricNMF(random_indefinite_nonneg(n, rng), r)
+    if name in ("sensing", "sensing-ridge"):
+        signs = np.r_[np.ones(r), -1.0]
+        return sensing_instance(n, r, 4 * n * n, rng, r_true=r + 1, signs=signs,
+                                mu=mu if name == "sensing-ridge" else 0.0)[0]
+    raise ValueError(f"family must be one of {THEOREM1_FAMILIES}, got {name!r}")
+
+
+def critical_point_runs(problem, lams, n_starts: int, rng: np.random.Generator, *,
+                        max_iter: int = 5000, tol: float = 1e-9, block: str = "exact",
+                        keep: bool = False) -> pd.DataFrame:
+    """Run fixed-lambda AM from ``n_starts`` random asymmetric starts for each ``lam``; one row
+    per run (see the module docstring). ``keep=True`` adds the limit ``(X, Y)`` in column ``XY``."""
+    rows = []
+    mu = problem.reg.mu
+    for lam in np.asarray(lams, dtype=float):
+        for s in range(n_starts):
+            X0, Y0 = random_point(problem, rng), random_point(problem, rng)
+            t0 = time.perf_counter()
+            res = alternating_minimization(problem, X0, Y0, penalty=float(lam), max_iter=max_iter,
+                                           tol=tol, block=block, record_every=max_iter)
+            wall = time.perf_counter() - t0
+            X, Y = res.x
+            G = problem.grad_f(X @ Y.T)
+            ineq = inequality9(problem, X, Y, lam)
+            dn = ineq["D_norm"]
+            res_norm = kkt_residual(problem, X, Y, lam)
+            row = {
+                "lam": lam, "start": s, "status": res.status, "sweeps": res.n_iter, "time": wall,
+                "residual": res_norm, "gap": dn,
+                "asym": bool(dn > 1e-6 * max(1.0, np.linalg.norm(X))),
+                "bound": theorem1_bound(G, mu),
+                "lhs9": ineq["lhs"], "mid9": ineq["mid"], "rhs9": ineq["rhs"],
+                # inequality (9) holds at exact critical points; allow the residual's effect
+                "slack_tol9": 10 * res_norm * (1 + dn) + 1e-10,
+                "h_mid": symmetric_value(problem, 0.5 * (X + Y)),
+            }
+            if keep:
+                row["XY"] = (X, Y)
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def asym_threshold(df: pd.DataFrame) -> float:
+    """Largest lambda at which a converged run ended asymmetric (0 if none)."""
+    a = df[(df["status"] == "converged") & df["asym"]]
+    return float(a["lam"].max()) if len(a) else 0.0
+
+
+def summarize_family(df: pd.DataFrame) -> dict:
+    r"""Theorem 1 bookkeeping over the converged runs of one instance:
+
+    ``n_conv``, ``n_asym``; ``thm1_violations`` (asymmetric limits with :math:`\lambda > b`
+    beyond the slack that the KKT residual allows, ``slack_tol9`` / (2 ``gap``:sup:`2`));
+    ``ineq9_violations``; ``lam_emp`` the empirical threshold (:func:`asym_threshold`);
+    ``bound_cert`` the largest :math:`b` among asymmetric limits at ``lam_emp``;
+    ``bound_sup`` the largest :math:`b` over all converged limits;
+    ``ratio_cert = lam_emp / bound_cert`` and ``ratio_sup = lam_emp / bound_sup`` (both
+    :math:`\le 1` by Theorem 1; nan/0 when no asymmetric limit was found);
+    ``max_lam_over_b`` the largest :math:`\lambda / b` over asymmetric limits (1 when (10) is
+    attained).
+    """
+    c = df[df["status"] == "converged"]
+    a = c[c["asym"]]
+    # at an approximate critical point (KKT residual res) inequality (9) holds up to the slack
+    # ``slack_tol9``; divided by 2 ||D||^2 it is the matching slack on lambda <= b
+    viol = a[a["lam"] > a["bound"] + a["slack_tol9"] / (2 * a["gap"] ** 2)]
+    tol = c["slack_tol9"]
+    iv = c[(c["lhs9"] > c["mid9"] + tol) | (c["mid9"] > c["rhs9"] + tol)]
+    lam_emp = asym_threshold(df)
+    at = a[a["lam"] == lam_emp]
+    bound_cert = float(at["bound"].max()) if len(at) else float("nan")
+    bound_sup = float(c["bound"].max()) if len(c) else float("nan")
+    return {
+        "n_runs": len(df), "n_conv": len(c), "n_asym": len(a),
+        "thm1_violations": len(viol), "ineq9_violations": len(iv),
+        "lam_emp": lam_emp, "bound_cert": bound_cert, "bound_sup": bound_sup,
+        "ratio_cert": lam_emp / bound_cert if len(at) else float("nan"),
+        "max_lam_over_b": float((a["lam"] / a["bound"]).max()) if len(a) else float("nan"),
+        "ratio_sup": lam_emp / bound_sup if bound_sup > 0 else float("nan"),
+    }
+
+
+def publish(ch, *, tables: dict | None = None, glue: dict | None = None,
+            timings: dict | None = None) -> None:
+    """Save ``tables`` (``{name: DataFrame}``), glue ``glue`` (``{key: value}``) and record
+    ``timings`` (``{key: seconds}``, kept out of the result tables) on the chapter ``ch``."""
+    for name, df in (tables or {}).items():
+        ch.save_table(df, name)
+    for key, value in (glue or {}).items():
+        ch.glue(key, value)
+    for key, seconds in (timings or {}).items():
+        ch.record_timing(key, seconds)

@@ -4,9 +4,13 @@ import pytest
 
 matplotlib.use("Agg")
 
-from bmlab.experiments.exact_penalty_toys import (StrategyParams, bisect_threshold,  # noqa: E402
-                                                  fixed_lambda_sweep, plot_strategies, plot_sweeps,
+from bmlab.experiments.exact_penalty.toys import (StrategyParams, bisect_threshold,  # noqa: E402
+                                                  fixed_lambda_sweep,
                                                   run_strategies, strategy_table)
+from bmlab.experiments.exact_penalty.plots import (plot_algorithms, plot_biconvexity,  # noqa: E402
+                                                  plot_clustering, plot_conditioning,
+                                                  plot_corollary1, plot_corollary2,
+                                                  plot_strategies, plot_sweeps, plot_theorem1)
 from bmlab.problems.scalar_toys import LinearToy, ShiftedSquareToy  # noqa: E402
 from bmlab.sdp.penalty import scalar_toy_sdp  # noqa: E402
 
@@ -48,8 +52,8 @@ def test_scalar_sdp():
 
 def test_theory_helpers():
     import numpy as np
-    from bmlab.experiments.exact_penalty_theory import (FAMILIES, biconvexity_check, lifting_check,
-                                                        make_family, plot_biconvexity,
+    from bmlab.experiments.exact_penalty.common import (FAMILIES, biconvexity_check, lifting_check,
+                                                        make_family,
                                                         symmetric_critical_point)
     rng = np.random.default_rng(0)
     checks, lifts = {}, {}
@@ -67,8 +71,8 @@ def test_theory_helpers():
 
 def test_theorem1_driver_and_sdp():
     import numpy as np
-    from bmlab.experiments.exact_penalty_theorem1 import (critical_point_runs, make_theorem1_family,
-                                                          plot_theorem1, summarize_family)
+    from bmlab.experiments.exact_penalty.common import (critical_point_runs, make_theorem1_family,
+                                                          summarize_family)
     from bmlab.sdp.penalty import compare_with_sdp, split_problem_sdp
     rng = np.random.default_rng(1)
     runs = {}
@@ -88,7 +92,7 @@ def test_theorem1_driver_and_sdp():
 
 
 def test_toy42_strategies_and_conditioning_plot():
-    from bmlab.experiments.exact_penalty_toys import plot_conditioning
+
     p = ShiftedSquareToy(1.0, nonneg=True)
     res = run_strategies(p, StrategyParams(x0=0.5, y0=0.2, eps=0.5, pca_cap=1e4, max_iter=300))
     t = strategy_table(res, p).set_index("method")
@@ -101,7 +105,7 @@ def test_toy42_strategies_and_conditioning_plot():
 def test_corollary2_helpers():
     import numpy as np
     import pandas as pd
-    from bmlab.experiments.exact_penalty_theory import balance_stats, plot_corollary2
+    from bmlab.experiments.exact_penalty.common import balance_stats
     from bmlab.problems.snmf import SymmetricNMF, random_indefinite_nonneg
     X = np.array([[1.0, 0.0], [0.0, 2.0]])
     assert balance_stats(X, X) == {"col_imbalance": 0.0, "gram_imbalance": 0.0}
@@ -121,7 +125,7 @@ def test_corollary2_helpers():
 
 def test_corollary1_instance():
     import numpy as np
-    from bmlab.experiments.exact_penalty_theory import corollary1_instance, plot_corollary1
+    from bmlab.experiments.exact_penalty.common import corollary1_instance
     from bmlab.problems.snmf import SymmetricNMF, random_indefinite_nonneg
     rng = np.random.default_rng(0)
     p = SymmetricNMF(random_indefinite_nonneg(6, rng), 2)
@@ -134,7 +138,7 @@ def test_corollary1_instance():
 
 def test_compare_algorithms_small():
     import numpy as np
-    from bmlab.experiments.exact_penalty_algorithms import compare_algorithms, plot_algorithms
+    from bmlab.experiments.exact_penalty.algorithms import compare_algorithms
     from bmlab.problems.snmf import SymmetricNMF, random_indefinite_nonneg
     rng = np.random.default_rng(0)
     p = SymmetricNMF(random_indefinite_nonneg(6, rng), 2)
@@ -145,7 +149,7 @@ def test_compare_algorithms_small():
 
 def test_clustering_helpers():
     import numpy as np
-    from bmlab.experiments.exact_penalty_snmf_app import clustering_accuracy, kuang_start, run_clustering
+    from bmlab.experiments.exact_penalty.snmf_clustering import clustering_accuracy, kuang_start, run_clustering
     assert clustering_accuracy([0, 0, 1, 1], [1, 1, 0, 0]) == 1.0
     assert clustering_accuracy([0, 0, 1, 1], [0, 1, 0, 1]) == 0.5
     from bmlab.problems.snmf import digits_similarity
@@ -157,7 +161,7 @@ def test_clustering_helpers():
 
 
 def test_benchmark_rejects_unknown_chapter():
-    from bmlab.experiments.exact_penalty_benchmark import CHAPTERS, main
+    from bmlab.experiments.exact_penalty.benchmark import CHAPTERS, main
     assert "toy-tight-bound" in CHAPTERS
     with pytest.raises(SystemExit):
         main(["no-such-chapter"])

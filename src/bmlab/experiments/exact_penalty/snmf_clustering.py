@@ -8,11 +8,11 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import linear_sum_assignment
 
-from ..bounds.exact_penalty import corollary1_bound12
-from ..problems.snmf import SymmetricNMF
-from ..solvers.alternating import ExactPenalty, FixedPenalty, alternating_minimization
+from ...bounds.exact_penalty import corollary1_bound12
+from ...problems.snmf import SymmetricNMF
+from ...solvers.alternating import ExactPenalty, FixedPenalty, alternating_minimization
 
-__all__ = ["clustering_accuracy", "kuang_start", "run_clustering", "plot_clustering"]
+__all__ = ["clustering_accuracy", "kuang_start", "run_clustering"]
 
 
 def clustering_accuracy(labels, pred) -> float:
@@ -90,25 +90,3 @@ def run_clustering(M: np.ndarray, labels, r: int, rng: np.random.Generator, *, n
                      "time [s]": wall, "status": "n/a", "iterations": np.nan, "|X-Y| (rel)": np.nan,
                      "X": None})
     return pd.DataFrame(rows)
-
-
-def plot_clustering(df: pd.DataFrame, M: np.ndarray, labels, X: np.ndarray):
-    r"""(a) accuracy per method and start; (b) the similarity matrix and
-    :math:`XX^\top` of the best sNMF run, rows sorted by class."""
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(1, 3, figsize=(13, 3.9), gridspec_kw={"width_ratios": [1.3, 1, 1]})
-    methods = list(dict.fromkeys(df["method"]))
-    for i, m in enumerate(methods):
-        d = df[df["method"] == m]
-        axes[0].scatter(np.full(len(d), i), d["accuracy"], s=30)
-    axes[0].set_xticks(range(len(methods)), methods, rotation=25, ha="right", fontsize="small")
-    axes[0].set(ylabel="clustering accuracy", title="(a) accuracy per start", ylim=(0, 1.02))
-    order = np.argsort(labels, kind="stable")
-    axes[1].imshow(M[np.ix_(order, order)], cmap="viridis")
-    axes[1].set(title="(b) similarity $M$ (sorted by digit)", xticks=[], yticks=[])
-    Z = X @ X.T
-    axes[2].imshow(Z[np.ix_(order, order)], cmap="viridis")
-    axes[2].set(title=r"(c) $XX^\top$, best sNMF run", xticks=[], yticks=[])
-    fig.tight_layout()
-    return fig

@@ -7,13 +7,13 @@ import time
 import numpy as np
 import pandas as pd
 
-from ..bounds.exact_penalty import corollary1_bound12
-from ..factorizations.asymmetric import symmetric_kkt_residual, symmetric_value
-from ..solvers.alternating import (AccuracyPenalty, AdaptivePenalty, AlgorithmDependentPenalty,
+from ...bounds.exact_penalty import corollary1_bound12
+from ...factorizations.asymmetric import symmetric_kkt_residual, symmetric_value
+from ...solvers.alternating import (AccuracyPenalty, AdaptivePenalty, AlgorithmDependentPenalty,
                                    ExactPenalty, FixedPenalty, alternating_minimization,
                                    nonconvex_admm)
 
-__all__ = ["rule_set", "compare_algorithms", "plot_algorithms"]
+__all__ = ["rule_set", "compare_algorithms"]
 
 
 def rule_set(lam_start: float, *, lam0_small: float = 1e-3, eps: float = 0.01, rho: float = 1.05,
@@ -67,33 +67,3 @@ def compare_algorithms(problem, X0, *, rhos=(0.01, 0.1, 1.0, 10.0), max_iter: in
     df = pd.DataFrame(rows)
     df["h - h_best"] = df["h"] - df["h"].min()
     return df, results
-
-
-def plot_algorithms(results: dict, labels, *, title: str = ""):
-    r""":math:`\|X^k - Y^k\|_F` (left) and the symmetric objective at :math:`(X^k + Y^k)/2` minus
-    the best final value (right) against the iteration, log scales."""
-    import matplotlib.pyplot as plt
-
-    from ..plotting import color
-
-    fig, axes = plt.subplots(1, 2, figsize=(12, 4.0))
-    hbest = min(float(np.min(results[k].history["sym_value"])) for k in labels)
-    n_admm = 0
-    for k in labels:
-        h = results[k].history
-        name = k.split(" ", 1)[1] if k.startswith(("AM ", "HAM ")) else "nADMM"
-        base = name.split(" ")[0]
-        ls = "--" if k.startswith("HAM") else (":" if k.startswith("nADMM") else "-")
-        col = color(base) if base in ("AMagd", "AMadp", "AMpca", "AMour") else color("fixed")
-        if base == "nADMM":
-            col = ["#56B4E9", "#000000", "#999999", "#F0E442"][n_admm % 4]
-            n_admm += 1
-        axes[0].plot(h["iter"], np.maximum(h["gap"], 1e-16), ls=ls, color=col, label=k)
-        axes[1].plot(h["iter"], np.maximum(np.asarray(h["sym_value"]) - hbest, 1e-16), ls=ls, color=col)
-    axes[0].set(xscale="log", yscale="log", xlabel="iteration (sweep)", ylabel=r"$\|X^k - Y^k\|_F$",
-                title=title)
-    axes[1].set(xscale="log", yscale="log", xlabel="iteration (sweep)",
-                ylabel=r"$h((X^k + Y^k)/2) - h_{\rm best}$")
-    axes[0].legend(fontsize="xx-small", ncol=2)
-    fig.tight_layout()
-    return fig
