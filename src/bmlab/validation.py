@@ -16,7 +16,8 @@ from typing import Any, Iterable
 import numpy as np
 
 __all__ = ["check_real", "check_int", "check_bool", "check_choice", "check_array",
-           "check_symmetric", "check_psd", "check_same_shape", "check_callable"]
+           "check_symmetric", "check_psd", "check_same_shape", "check_callable",
+           "check_array_in", "check_rng", "check_attrs"]
 
 
 def _range_text(lo, hi, lo_open, hi_open) -> str:
@@ -137,4 +138,39 @@ def check_same_shape(names: tuple[str, str], a: np.ndarray, b: np.ndarray) -> No
 def check_callable(name: str, value: Any) -> Any:
     if not callable(value):
         raise TypeError(f"{name} must be callable, got {type(value).__name__}")
+    return value
+
+
+def check_array_in(name: str, value: Any, *, lo: float | None = None, hi: float | None = None,
+                   lo_open: bool = False, hi_open: bool = False, **array_kw) -> np.ndarray:
+    """:func:`check_array` (``array_kw`` passed on) plus every entry within ``[lo, hi]`` (ends
+    excluded when ``lo_open``/``hi_open``); for vectorised scalar arguments."""
+    arr = check_array(name, value, **array_kw)
+    bad = np.zeros(arr.shape, dtype=bool)
+    if lo is not None:
+        bad |= (arr <= lo) if lo_open else (arr < lo)
+    if hi is not None:
+        bad |= (arr >= hi) if hi_open else (arr > hi)
+    if np.any(bad):
+        first = float(arr[bad].ravel()[0])
+        rng = _range_text(lo, hi, lo_open, hi_open or hi is None).replace("a number in ", "")
+        raise ValueError(f"{name} must have every entry in {rng}, got {first!r}")
+    return arr
+
+
+def check_rng(name: str, value: Any, *, optional: bool = False) -> np.random.Generator | None:
+    """A :class:`numpy.random.Generator` (``None`` too when ``optional``)."""
+    if value is None and optional:
+        return None
+    if not isinstance(value, np.random.Generator):
+        raise TypeError(f"{name} must be a numpy.random.Generator, got {type(value).__name__}")
+    return value
+
+
+def check_attrs(name: str, value: Any, attrs: Iterable[str]) -> Any:
+    """An object providing every attribute/method in ``attrs`` (duck-typed problems)."""
+    missing = [a for a in attrs if not hasattr(value, a)]
+    if missing:
+        raise TypeError(f"{name} must provide {', '.join(attrs)}; {type(value).__name__} "
+                        f"lacks {', '.join(missing)}")
     return value

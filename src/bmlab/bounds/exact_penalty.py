@@ -13,12 +13,15 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..validation import check_array, check_callable, check_real
+
 __all__ = ["sym", "theorem1_bound", "inequality9", "rayleigh_quantity", "hu_kwok_bound",
            "corollary1_bound12", "corollary1_bound11", "zhu_bound"]
 
 
 def sym(B: np.ndarray) -> np.ndarray:
     r""":math:`\operatorname{sym}(B) = \tfrac12 (B + B^\top)`."""
+    B = check_array("B", B, square=True)
     return 0.5 * (B + B.T)
 
 
@@ -26,7 +29,8 @@ def theorem1_bound(G: np.ndarray, mu: float = 0.0) -> float:
     r"""Bound (10): :math:`\tfrac12\lambda_{\max}(\operatorname{sym} G) - \mu/4` with
     :math:`G = \nabla f(X^\star Y^{\star\top})`. Above it every critical point has
     :math:`X^\star = Y^\star`."""
-    G = np.atleast_2d(np.asarray(G, dtype=float))
+    G = check_array("G", np.atleast_2d(check_array("G", G, ndim=(0, 1, 2))), square=True)
+    mu = check_real("mu", mu, lo=0)
     return 0.5 * float(np.linalg.eigvalsh(sym(G))[-1]) - mu / 4.0
 
 
@@ -40,6 +44,9 @@ def inequality9(problem, X: np.ndarray, Y: np.ndarray, lam: float) -> dict[str, 
     point of (5), ``lhs <= mid <= rhs`` (``sigma`` is taken from ``problem.sigma`` if present,
     else 0).
     """
+    X = check_array("X", X, ndim=2)
+    Y = check_array("Y", Y, shape=X.shape)
+    lam = check_real("lam", lam)
     D = X - Y
     Z = X @ Y.T
     A = Z - Z.T
@@ -57,6 +64,11 @@ def inequality9(problem, X: np.ndarray, Y: np.ndarray, lam: float) -> dict[str, 
 
 def rayleigh_quantity(G: np.ndarray, D: np.ndarray, mu: float = 0.0) -> float:
     r""":math:`\langle G, DD^\top\rangle / (2\|D\|_F^2) - \mu/4` (needs :math:`D \ne 0`)."""
+    G = check_array("G", G, square=True)
+    D = check_array("D", D, ndim=2)
+    if D.shape[0] != G.shape[0]:
+        raise ValueError(f"D must have {G.shape[0]} rows (the size of G), got shape {D.shape}")
+    mu = check_real("mu", mu, lo=0)
     d2 = float(np.vdot(D, D))
     if d2 == 0.0:
         raise ValueError("the Rayleigh quantity needs D = X - Y != 0")
@@ -65,6 +77,8 @@ def rayleigh_quantity(G: np.ndarray, D: np.ndarray, mu: float = 0.0) -> float:
 
 def hu_kwok_bound(L: float, sigma: float) -> float:
     r""":math:`\tfrac14 (L - \sigma)_+` (FOUND, spec 000 [S3])."""
+    L = check_real("L", L, lo=0)
+    sigma = check_real("sigma", sigma)
     return 0.25 * max(float(L) - float(sigma), 0.0)
 
 
@@ -81,6 +95,11 @@ def corollary1_bound12(f_val: float, D_norm: float, L: float, *, f_inf: float = 
     :math:`\lambda = (Ld^2 + \sqrt{L^2 d^4 + 32L(f - f_{\inf})})/8`; for sNMF with
     :math:`X^0 = Y^0` this is :math:`\tfrac12\|M - X^0X^{0\top}\|_F`. With :math:`\mu > 0` the
     root of :math:`(\lambda + \mu/4)^2 = \tfrac L2(f - f_{\inf} + \tfrac\lambda2 d^2)` is used."""
+    f_val = check_real("f_val", f_val)
+    D_norm = check_real("D_norm", D_norm, lo=0)
+    L = check_real("L", L, lo=0)
+    f_inf = check_real("f_inf", f_inf)
+    mu = check_real("mu", mu, lo=0)
     e = max(float(f_val) - f_inf, 0.0)
     d2 = float(D_norm) ** 2
     if mu == 0:
@@ -99,6 +118,14 @@ def corollary1_bound11(G0: np.ndarray, f_val: float, D_norm: float, L: float, *,
     :math:`S_\alpha(f)`; default :math:`2\sqrt{2\alpha}` (a ball of radius :math:`\sqrt{2\alpha}`:
     :math:`f = \tfrac12\|M - Z\|_F^2`). As :math:`\bar\alpha_0` grows with :math:`\lambda`, the
     smallest :math:`\lambda` is found by bisection."""
+    G0 = check_array("G0", np.atleast_2d(check_array("G0", G0, ndim=(0, 1, 2))), square=True)
+    f_val = check_real("f_val", f_val)
+    D_norm = check_real("D_norm", D_norm, lo=0)
+    L = check_real("L", L, lo=0)
+    mu = check_real("mu", mu, lo=0)
+    if diameter is not None:
+        check_callable("diameter", diameter)
+        check_real("diameter(f_val)", diameter(f_val), lo=0)
     a = float(np.linalg.eigvalsh(sym(np.atleast_2d(G0)))[-1])
     diam = diameter or (lambda alpha: 2.0 * np.sqrt(2.0 * max(alpha, 0.0)))
     d2 = float(D_norm) ** 2
@@ -120,5 +147,9 @@ def corollary1_bound11(G0: np.ndarray, f_val: float, D_norm: float, L: float, *,
 def zhu_bound(M: np.ndarray, U0: np.ndarray) -> float:
     r"""Zhu et al.'s sNMF bound as recalled in spec 000 §2 (**unverified**):
     :math:`\lambda > \tfrac12(\|M\|_2 + \|M - U^0U^{0\top}\|_F - \sigma_n(M))`."""
+    M = check_array("M", M, square=True)
+    U0 = check_array("U0", U0, ndim=2)
+    if U0.shape[0] != M.shape[0]:
+        raise ValueError(f"U0 must have {M.shape[0]} rows (the size of M), got shape {U0.shape}")
     s = np.linalg.svd(M, compute_uv=False)
     return 0.5 * (s[0] + float(np.linalg.norm(M - U0 @ U0.T)) - s[-1])

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..validation import check_array, check_array_in, check_bool, check_int, check_real
+
 __all__ = [
     "theory_init_scale", "theory_step", "t_total", "t_flow", "t0_stage_one",
     "scalar_flow_s", "scalar_flow_time", "init_constant", "p_lower_bound",
@@ -18,20 +20,27 @@ __all__ = [
 
 
 def _pos(name, value):
-    value = float(value)
-    if not (np.isfinite(value) and value > 0):
-        raise ValueError(f"{name} must be a positive finite number, got {value!r}")
-    return value
+    return check_real(name, value, lo=0, lo_open=True)
+
+
+def _pos_arr(name, value):
+    return check_array_in(name, value, lo=0, lo_open=True)
+
+
+def _dim_arr(name, value):
+    return check_array_in(name, value, lo=1)
 
 
 def theory_init_scale(sigma_1: float, sigma_d: float, d: int, m: int, n: int) -> float:
     r""":math:`\varepsilon = \sigma_d/\sqrt{d^3\sigma_1(m+n)}` (Theorem 1.1, FOUND; the
     :math:`\tilde O` constant and logarithms taken as 1)."""
+    d, m, n = (check_int(k, v, lo=1) for k, v in (("d", d), ("m", m), ("n", n)))
     return _pos("sigma_d", sigma_d) / np.sqrt(d ** 3 * _pos("sigma_1", sigma_1) * (m + n))
 
 
 def theory_step(eps: float, sigma_1: float, sigma_d: float, d: int) -> float:
     r""":math:`\eta = \sigma_d\varepsilon^2/(d\sigma_1^3)` (Theorem 1.1, FOUND; constant 1)."""
+    d = check_int("d", d, lo=1)
     return _pos("sigma_d", sigma_d) * _pos("eps", eps) ** 2 / (d * _pos("sigma_1", sigma_1) ** 3)
 
 
@@ -39,7 +48,9 @@ def t_total(eta, eps, sigma_d, delta, d) -> np.ndarray:
     r""":math:`T_{\rm total} = \frac{1}{\eta\sigma_d}\ln\frac{d\sigma_d}{\varepsilon}
     + \frac{1}{\eta\sigma_d}\ln\frac{\sigma_d}{\delta}` (Theorem 1.1, FOUND; constant 1).
     Vectorised over its arguments."""
-    eta, eps, sigma_d, delta, d = (np.asarray(a, dtype=float) for a in (eta, eps, sigma_d, delta, d))
+    eta, eps, sigma_d, delta = (_pos_arr(k, v) for k, v in (("eta", eta), ("eps", eps),
+                                                             ("sigma_d", sigma_d), ("delta", delta)))
+    d = _dim_arr("d", d)
     return (np.log(d * sigma_d / eps) + np.log(sigma_d / delta)) / (eta * sigma_d)
 
 
@@ -52,7 +63,8 @@ def t_flow(eps, sigma_d, delta, d) -> np.ndarray:
 def t0_stage_one(eta, eps, sigma_d, d) -> np.ndarray:
     r""":math:`T_0 = \frac{1}{\eta\sigma_d}\ln\frac{d\sigma_d}{\varepsilon^2}` (Theorem 3.1, FOUND;
     constant 1)."""
-    eta, eps, sigma_d, d = (np.asarray(a, dtype=float) for a in (eta, eps, sigma_d, d))
+    eta, eps, sigma_d = (_pos_arr(k, v) for k, v in (("eta", eta), ("eps", eps), ("sigma_d", sigma_d)))
+    d = _dim_arr("d", d)
     return np.log(d * sigma_d / eps ** 2) / (eta * sigma_d)
 
 
@@ -63,7 +75,11 @@ def scalar_flow_s(t, sigma: float, a0: float) -> np.ndarray:
     .. math:: s_t = \frac{\sigma e^{2\sigma t}}{e^{2\sigma t} + \sigma/a_0^2 - 1},
 
     evaluated as :math:`\sigma/(1 + (\sigma/a_0^2 - 1)e^{-2\sigma t})` (no overflow)."""
-    t = np.asarray(t, dtype=float)
+    t = check_array("t", t, min_size=0)
+    sigma = _pos("sigma", sigma)
+    a0 = check_real("a0", a0)
+    if a0 == 0:
+        raise ValueError("a0 must be a non-zero finite number, got 0.0")
     return sigma / (1.0 + (sigma / a0 ** 2 - 1.0) * np.exp(-2.0 * sigma * t))
 
 
@@ -71,7 +87,11 @@ def scalar_flow_time(sigma: float, a0: float, delta) -> np.ndarray:
     r"""First time with :math:`|\sigma - s_t| \le \delta` for :math:`a_0^2 < \sigma` (from the
     formula above): :math:`t = \frac1{2\sigma}\ln\big(\frac{\sigma c}{\delta} - c\big)`,
     :math:`c = \sigma/a_0^2 - 1`; zero when already within :math:`\delta`."""
-    delta = np.asarray(delta, dtype=float)
+    delta = _pos_arr("delta", delta)
+    sigma = _pos("sigma", sigma)
+    a0 = check_real("a0", a0)
+    if a0 == 0:
+        raise ValueError("a0 must be a non-zero finite number, got 0.0")
     c = sigma / a0 ** 2 - 1.0
     arg = sigma * c / delta - c
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -85,7 +105,14 @@ def init_constant(U: np.ndarray, V: np.ndarray, J: np.ndarray, K: np.ndarray, ep
     :math:`\|B/\varepsilon\|_F \le cd`, :math:`\|J/\varepsilon\| \le c\sqrt{\max(m', d)}`,
     :math:`\|K/\varepsilon\| \le c\sqrt{\max(n', d)}`, with :math:`A=(U+V)/2`, :math:`B=(U-V)/2`
     the :math:`d\times d` blocks of the rotated initialization."""
+    U = check_array("U", U, square=True)
+    V = check_array("V", V, shape=U.shape)
+    J = check_array("J", J, ndim=2, min_size=0)
+    K = check_array("K", K, ndim=2, min_size=0)
+    eps = _pos("eps", eps)
     d = U.shape[0]
+    if J.size and J.shape[1] != d or K.size and K.shape[1] != d:
+        raise ValueError(f"J and K must have d={d} columns, got shapes {J.shape} and {K.shape}")
     A, B = (U + V) / (2 * eps), (U - V) / (2 * eps)
     sA = np.linalg.svd(A, compute_uv=False)
     cands = [1.0 / (np.sqrt(d) * sA[-1]), sA[0] / np.sqrt(d), np.linalg.norm(B) / d]
@@ -99,6 +126,8 @@ def init_constant(U: np.ndarray, V: np.ndarray, J: np.ndarray, K: np.ndarray, ep
 def p_lower_bound(eps: float, m: int, n: int, d: int, kappa: float, c: float) -> float:
     r"""Eq. (17) with constant 1: :math:`\lambda_d(P_t) \ge -e_b^2\varepsilon^2(m+n)d\kappa`,
     :math:`e_b = 2c` (FOUND up to the constant)."""
+    eps, kappa, c = _pos("eps", eps), check_real("kappa", kappa, lo=1), _pos("c", c)
+    m, n, d = (check_int(k, v, lo=1) for k, v in (("m", m), ("n", n), ("d", d)))
     e_b = 2.0 * c
     return -(e_b ** 2) * eps ** 2 * (m + n) * d * kappa
 
@@ -106,7 +135,8 @@ def p_lower_bound(eps: float, m: int, n: int, d: int, kappa: float, c: float) ->
 def stage_two_envelope(t, eta: float, sigma_d: float) -> np.ndarray:
     r"""Stage-two condition 2: :math:`\Delta_t \le (1 - \eta\sigma_d/2)^t\,\tfrac25\sigma_d`,
     :math:`t` counted from :math:`T_0` (FOUND)."""
-    t = np.asarray(t, dtype=float)
+    t = check_array("t", t, min_size=0)
+    eta, sigma_d = _pos("eta", eta), _pos("sigma_d", sigma_d)
     return (1.0 - eta * sigma_d / 2.0) ** t * 0.4 * sigma_d
 
 
@@ -115,6 +145,9 @@ def stage_one_bounds(eps: float, sigma_1: float, sigma_d: float, d: int, m: int,
     r"""Reference lines of Theorem 3.1 (FOUND, with the universal constant :math:`c` and
     :math:`e_b = 2c`): lower/upper bounds on :math:`\sigma_d(A)`, :math:`\|B\|_F`,
     :math:`\|J\|`, :math:`\|K\|`, and the targets :math:`\sqrt{\sigma_d/2}`, :math:`\sigma_d/4`."""
+    eps, sigma_1, sigma_d, c = (_pos(k, v) for k, v in (("eps", eps), ("sigma_1", sigma_1),
+                                                         ("sigma_d", sigma_d), ("c", c)))
+    d, m, n = (check_int(k, v, lo=1) for k, v in (("d", d), ("m", m), ("n", n)))
     return {
         "sd_A_low": eps / (c * np.sqrt(d)),
         "sd_A_high": np.sqrt(2.0 * sigma_1),
@@ -133,6 +166,7 @@ def stage_one_bounds(eps: float, sigma_1: float, sigma_d: float, d: int, m: int,
 
 def lemma_constant(beta: float) -> float:
     r""":math:`(8 + 6\beta)/(1 - \beta)`, the constant of Lemmas 3.2 and 3.3 (FOUND)."""
+    beta = check_real("beta", beta, lo=0, hi=1, lo_open=True, hi_open=True)
     return (8.0 + 6.0 * beta) / (1.0 - beta)
 
 
@@ -142,6 +176,13 @@ def check_lemma_hypotheses(M: np.ndarray, Sigma: np.ndarray, eta: float, beta: f
     :math:`(\sigma_1, \sigma_d)` of :math:`\Sigma`: :math:`\Sigma \succ 0` symmetric,
     :math:`\|M\| \le 2\sigma_1`, :math:`M \succeq 0` for 3.2, :math:`0 < \beta < 1`,
     :math:`\eta \le \beta/(8\sigma_1)`. Raises ``ValueError`` naming the violated one."""
+    Sigma = check_array("Sigma", Sigma, square=True)
+    if np.abs(Sigma - Sigma.T).max(initial=0.0) > 1e-10 * max(np.abs(Sigma).max(initial=0.0), 1.0):
+        raise ValueError("Sigma must be symmetric positive definite, got a non-symmetric matrix")
+    M = check_array("M", M, shape=Sigma.shape)
+    eta = check_real("eta", eta)
+    beta = check_real("beta", beta)
+    check_bool("psd", psd)
     lam = np.linalg.eigvalsh(Sigma)
     s1, sd = float(lam[-1]), float(lam[0])
     if sd <= 0:
@@ -166,6 +207,7 @@ def lemma32_slack(S: np.ndarray, Sigma: np.ndarray, eta: float, beta: float) -> 
               - \tfrac{8+6\beta}{1-\beta}\sigma_1^3\eta^2\Big],
 
     which the lemma says is :math:`\ge 0`."""
+    S = check_array("S", S, square=True, shape=np.shape(Sigma))
     s1, sd = check_lemma_hypotheses(S, Sigma, eta, beta, psd=True)
     I = np.eye(S.shape[0])
     M = I + eta * (Sigma - S)
@@ -181,6 +223,7 @@ def lemma33_slack(P: np.ndarray, Sigma: np.ndarray, eta: float, beta: float) -> 
     :math:`p = \lambda_d(P)`, return :math:`\lambda_d(P') - \text{rhs}` where rhs is
     :math:`(1-\eta\sigma_d)^2p - \tfrac{8+6\beta}{1-\beta}\sigma_1^3\eta^2` if :math:`p<0` and
     :math:`0` if :math:`p \ge 0`; the lemma says it is :math:`\ge 0`."""
+    P = check_array("P", P, square=True, shape=np.shape(Sigma))
     s1, sd = check_lemma_hypotheses(P, Sigma, eta, beta, psd=False)
     I = np.eye(P.shape[0])
     M = I - eta * (Sigma - P)

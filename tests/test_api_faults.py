@@ -1,0 +1,162 @@
+"""Fault suite for the package API (issue 11, items 13-14).
+
+Every public function of the maths layers (problems, bounds, factorizations, sdp, solvers,
+landscape, fixed_points, nn) validates its inputs once, at the boundary, through
+:mod:`bmlab.validation`. Each case below is a bad input that used to return garbage (a number
+computed from NaN, a silently truncated shape, a negative bound ...) or to fail with an unclear
+error (``LinAlgError`` with LAPACK noise on stderr, ``ZeroDivisionError``, ``IndexError``, a raw
+broadcast error). Each must now raise ``ValueError``/``TypeError`` whose message names the
+argument, before any work (no RuntimeWarning, nothing on stderr).
+"""
+from __future__ import annotations
+
+import re
+import warnings
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import numpy as np
+import pytest
+
+NAN, INF = float("nan"), float("inf")
+
+
+@dataclass
+class Case:
+    id: str
+    call: Callable[[], Any]
+    exc: type
+    name: str            # the argument the message must name
+
+    @property
+    def pattern(self) -> str:
+        return r"(?<![A-Za-z0-9_])" + re.escape(self.name) + r"(?![A-Za-z0-9_])"
+
+
+CASES: list[Case] = []
+
+
+def case(id_, exc, name, call):
+    CASES.append(Case(id_, call, exc, name))
+
+
+def rng():
+    return np.random.default_rng(0)
+
+
+def eye(n=3):
+    return np.eye(n)
+
+
+def with_nan(a, idx=(0,)):
+    a = np.array(a, dtype=float)
+    a[idx] = NAN
+    return a
+
+
+# ---------------------------------------------------------------------------------------------
+# bounds.exact_penalty
+# ---------------------------------------------------------------------------------------------
+from bmlab.bounds import exact_penalty as ep  # noqa: E402
+
+G0 = np.array([[1.0, 0.5], [0.5, -2.0]])
+case("cor1_bound11-L-nan", ValueError, "L", lambda: ep.corollary1_bound11(G0, 1.0, 0.5, NAN))
+case("cor1_bound11-L-neg", ValueError, "L", lambda: ep.corollary1_bound11(G0, 1.0, 0.5, -1.0))
+case("cor1_bound11-G0-nan", ValueError, "G0", lambda: ep.corollary1_bound11(with_nan(G0), 1.0, 0.5, 1.0))
+case("cor1_bound11-G0-rect", ValueError, "G0", lambda: ep.corollary1_bound11(np.ones((2, 3)), 1.0, 0.5, 1.0))
+case("cor1_bound11-D_norm-neg", ValueError, "D_norm", lambda: ep.corollary1_bound11(G0, 1.0, -0.5, 1.0))
+case("cor1_bound11-f_val-inf", ValueError, "f_val", lambda: ep.corollary1_bound11(G0, INF, 0.5, 1.0))
+case("cor1_bound11-mu-neg", ValueError, "mu", lambda: ep.corollary1_bound11(G0, 1.0, 0.5, 1.0, mu=-1.0))
+case("cor1_bound11-diameter-type", TypeError, "diameter", lambda: ep.corollary1_bound11(G0, 1.0, 0.5, 1.0, diameter=3.0))
+case("cor1_bound11-diameter-nan", ValueError, "diameter", lambda: ep.corollary1_bound11(G0, 1.0, 0.5, 1.0, diameter=lambda a: NAN))
+case("cor1_bound12-L-nan", ValueError, "L", lambda: ep.corollary1_bound12(1.0, 0.5, NAN))
+case("cor1_bound12-L-neg", ValueError, "L", lambda: ep.corollary1_bound12(1.0, 0.5, -1.0))
+case("cor1_bound12-f_val-nan", ValueError, "f_val", lambda: ep.corollary1_bound12(NAN, 0.5, 1.0))
+case("cor1_bound12-mu-neg", ValueError, "mu", lambda: ep.corollary1_bound12(1.0, 0.5, 1.0, mu=-2.0))
+case("cor1_bound12-f_inf-str", TypeError, "f_inf", lambda: ep.corollary1_bound12(1.0, 0.5, 1.0, f_inf="0"))
+case("theorem1_bound-mu-neg", ValueError, "mu", lambda: ep.theorem1_bound(G0, mu=-5.0))
+case("theorem1_bound-G-inf", ValueError, "G", lambda: ep.theorem1_bound(with_nan(G0) * 0 + INF))
+case("theorem1_bound-G-nan", ValueError, "G", lambda: ep.theorem1_bound(with_nan(G0)))
+case("theorem1_bound-G-rect", ValueError, "G", lambda: ep.theorem1_bound(np.ones((2, 3))))
+case("hu_kwok-L-nan", ValueError, "L", lambda: ep.hu_kwok_bound(NAN, 0.0))
+case("hu_kwok-sigma-nan", ValueError, "sigma", lambda: ep.hu_kwok_bound(1.0, NAN))
+case("rayleigh-D-shape", ValueError, "D", lambda: ep.rayleigh_quantity(G0, np.ones((3, 1))))
+case("rayleigh-G-nan", ValueError, "G", lambda: ep.rayleigh_quantity(with_nan(G0), np.ones((2, 1))))
+case("rayleigh-mu-nan", ValueError, "mu", lambda: ep.rayleigh_quantity(G0, np.ones((2, 1)), NAN))
+case("zhu_bound-M-nan", ValueError, "M", lambda: ep.zhu_bound(with_nan(eye()), np.ones((3, 1))))
+case("zhu_bound-U0-rows", ValueError, "U0", lambda: ep.zhu_bound(eye(), np.ones((2, 1))))
+case("sym-B-rect", ValueError, "B", lambda: ep.sym(np.ones((2, 3))))
+
+# ---------------------------------------------------------------------------------------------
+# bounds.gd_asymmetric
+# ---------------------------------------------------------------------------------------------
+from bmlab.bounds import gd_asymmetric as ga  # noqa: E402
+
+case("t_total-eta-0", ValueError, "eta", lambda: ga.t_total(0.0, 1e-3, 1.0, 1e-3, 3))
+case("t_total-delta-neg", ValueError, "delta", lambda: ga.t_total(0.1, 1e-3, 1.0, -1e-3, 3))
+case("t_total-d-0", ValueError, "d", lambda: ga.t_total(0.1, 1e-3, 1.0, 1e-3, 0))
+case("t_total-eps-nan", ValueError, "eps", lambda: ga.t_total(0.1, NAN, 1.0, 1e-3, 3))
+case("t_total-eta-array-0", ValueError, "eta", lambda: ga.t_total([0.1, 0.0], 1e-3, 1.0, 1e-3, 3))
+case("t_total-sigma_d-str", TypeError, "sigma_d", lambda: ga.t_total(0.1, 1e-3, "1", 1e-3, 3))
+case("t_flow-delta-0", ValueError, "delta", lambda: ga.t_flow(1e-3, 1.0, 0.0, 3))
+case("t0_stage_one-eta-0", ValueError, "eta", lambda: ga.t0_stage_one(0.0, 1e-3, 1.0, 3))
+case("t0_stage_one-d-0", ValueError, "d", lambda: ga.t0_stage_one(0.1, 1e-3, 1.0, 0))
+case("theory_init_scale-d-0", ValueError, "d", lambda: ga.theory_init_scale(2.0, 1.0, 0, 5, 5))
+case("theory_step-d-float", TypeError, "d", lambda: ga.theory_step(1e-3, 2.0, 1.0, 2.5))
+case("scalar_flow_s-a0-0", ValueError, "a0", lambda: ga.scalar_flow_s(1.0, 1.0, 0.0))
+case("scalar_flow_s-sigma-neg", ValueError, "sigma", lambda: ga.scalar_flow_s(1.0, -1.0, 0.1))
+case("scalar_flow_s-t-nan", ValueError, "t", lambda: ga.scalar_flow_s([0.0, NAN], 1.0, 0.1))
+case("scalar_flow_time-delta-0", ValueError, "delta", lambda: ga.scalar_flow_time(1.0, 0.1, 0.0))
+case("init_constant-eps-0", ValueError, "eps", lambda: ga.init_constant(eye(2), eye(2), np.zeros((0, 2)), np.zeros((0, 2)), 0.0))
+case("init_constant-V-shape", ValueError, "V", lambda: ga.init_constant(eye(2), eye(3), np.zeros((0, 2)), np.zeros((0, 2)), 0.1))
+case("init_constant-U-nan", ValueError, "U", lambda: ga.init_constant(with_nan(eye(2)), eye(2), np.zeros((0, 2)), np.zeros((0, 2)), 0.1))
+case("p_lower_bound-kappa-nan", ValueError, "kappa", lambda: ga.p_lower_bound(0.1, 5, 5, 2, NAN, 1.0))
+case("stage_two_envelope-eta-neg", ValueError, "eta", lambda: ga.stage_two_envelope([0, 1], -0.1, 1.0))
+case("stage_one_bounds-c-0", ValueError, "c", lambda: ga.stage_one_bounds(0.1, 2.0, 1.0, 2, 5, 5, 0.0))
+case("lemma_constant-beta-1", ValueError, "beta", lambda: ga.lemma_constant(1.0))
+case("lemma32-S-nan", ValueError, "S", lambda: ga.lemma32_slack(with_nan(eye(2)), eye(2), 0.01, 0.5))
+case("lemma32-Sigma-nonsym", ValueError, "Sigma", lambda: ga.lemma32_slack(eye(2), np.array([[2.0, 1.0], [0.0, 1.0]]), 0.01, 0.5))
+case("lemma33-P-shape", ValueError, "P", lambda: ga.lemma33_slack(eye(3), eye(2), 0.01, 0.5))
+case("check_lemma-eta-str", TypeError, "eta", lambda: ga.check_lemma_hypotheses(eye(2), eye(2), "0.01", 0.5, True))
+
+# ---------------------------------------------------------------------------------------------
+# bounds.strict_saddle
+# ---------------------------------------------------------------------------------------------
+from bmlab.bounds import strict_saddle as ss  # noqa: E402
+
+MS = np.diag([2.0, 1.0, 0.0])
+case("C_l-l-2.5", TypeError, "l", lambda: ss.C_l(2.5, 4))
+case("theorem3_bound-tr_M-0", ValueError, "tr_M", lambda: ss.theorem3_bound(1.0, 0.5, 0, 0.2))
+case("theorem3_bound-D-nan", ValueError, "D", lambda: ss.theorem3_bound(NAN, 0.5, 3.0, 0.2))
+case("theorem3_condition-sigma_r-neg", ValueError, "sigma_r", lambda: ss.theorem3_condition(1.0, -0.5, 3.0, 0.2))
+case("theorem6_bound-lam-neg", ValueError, "lam", lambda: ss.theorem6_bound(1.0, 0.5, 3.0, 0.2, -1.0, 4, 9))
+case("theorem6_bound-l-float", TypeError, "l", lambda: ss.theorem6_bound(1.0, 0.5, 3.0, 0.2, 1.0, 2.5, 9))
+case("theorem6_threshold-lam-nan", ValueError, "lam", lambda: ss.theorem6_threshold(1.0, 0.5, 3.0, 0.2, NAN, 4, 9))
+case("theorem6_condition-tr_M-neg", ValueError, "tr_M", lambda: ss.theorem6_condition(1.0, 0.5, -3.0, 0.2, 1.0, 4, 9))
+case("theorem5_lhs-M_star-not-psd", ValueError, "M_star", lambda: ss.theorem5_lhs(np.diag([1.0, -1.0]), 1))
+case("theorem5_lhs-r_star-big", ValueError, "r_star", lambda: ss.theorem5_lhs(MS, 4))
+case("theorem5_lhs-r_star-rank", ValueError, "r_star", lambda: ss.theorem5_lhs(MS, 3))
+case("theorem5_rhs-r-0", ValueError, "r", lambda: ss.theorem5_rhs(0, 0.2))
+case("theorem5_condition-M_star-nan", ValueError, "M_star", lambda: ss.theorem5_condition(with_nan(MS), 1, 1, 0.2))
+case("point_quantities-M_star-not-psd", ValueError, "M_star", lambda: ss.point_quantities(np.ones((2, 1)), np.diag([1.0, -1.0])))
+case("point_quantities-X-rank", ValueError, "X", lambda: ss.point_quantities(np.ones((2, 3)), eye(2)))
+case("point_quantities-X-nan", ValueError, "X", lambda: ss.point_quantities(with_nan(np.ones((2, 1))), eye(2)))
+
+
+# ---------------------------------------------------------------------------------------------
+# the tests
+# ---------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("c", CASES, ids=[c.id for c in CASES])
+def test_bad_input_is_refused_with_a_named_argument(c: Case, capfd):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")          # no RuntimeWarning on the way to the error
+        with pytest.raises(c.exc) as info:
+            c.call()
+    assert re.search(c.pattern, str(info.value)), f"message does not name {c.name!r}: {info.value}"
+    assert capfd.readouterr().err == ""         # no LAPACK or other noise on stderr
+
+
+def test_case_ids_are_unique():
+    ids = [c.id for c in CASES]
+    assert len(ids) == len(set(ids))
