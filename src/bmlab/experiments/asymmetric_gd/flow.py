@@ -127,8 +127,8 @@ def gd_symmetric_S(Sigma, X0, eta: float, times):
     from :math:`\mathbf U_0 = \mathbf V_0 = X_0` (symmetric :math:`\Sigma`, so the iterates stay
     equal: :math:`\mathbf U_t = \mathbf V_t`), at the steps :math:`\mathrm{round}(t/\eta)` of the
     given flow ``times``. Runs the shared loop (:func:`bmlab.experiments.asymmetric_gd.run_gd`)."""
-    from ..problems.factorization import AsymmetricFactorization
-    from .asymmetric_gd import run_gd
+    from ...problems.factorization import AsymmetricFactorization
+    from .common import run_gd
 
     steps = np.rint(np.asarray(times, float) / eta).astype(int)
     want = {int(k): i for i, k in enumerate(steps)}

@@ -4,8 +4,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..bounds.gd_asymmetric import lemma32_slack, lemma33_slack, lemma_constant
-from .asymmetric_gd import named_matrices, p_update_eq12
+from ...bounds.gd_asymmetric import lemma32_slack, lemma33_slack, lemma_constant
+from .common import named_matrices, p_update_eq12
 
 __all__ = ["sample_lemma_instance", "lemma_slacks", "eq12_errors"]
 

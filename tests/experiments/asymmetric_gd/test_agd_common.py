@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from bmlab.experiments import asymmetric_gd as ag
-from bmlab.experiments import asymmetric_gd_flow as fl
+from bmlab.experiments.asymmetric_gd import common as ag
+from bmlab.experiments.asymmetric_gd import flow as fl
 
 
 def _setup(seed=0, m=9, n=7, sig=(3.0, 2.0, 1.0), scale=0.3):
@@ -171,7 +171,7 @@ def test_modifications_compare_small():
 
 
 def test_lemma_slacks_and_eq12_errors():
-    from bmlab.experiments import asymmetric_gd_lemmas as lm
+    from bmlab.experiments.asymmetric_gd import lemmas as lm
     df = lm.lemma_slacks(200, np.random.default_rng(0))
     assert (df["slack32"] >= -1e-12 * df["sigma_1"]).all()
     assert (df["slack33"] >= -1e-12 * df["sigma_1"]).all()

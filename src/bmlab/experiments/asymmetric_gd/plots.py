@@ -5,7 +5,7 @@ import matplotlib.pyplot as plt
 import matplotlib.ticker as mticker
 import numpy as np
 
-from ..plotting import color
+from ...plotting import color
 
 __all__ = ["plot_seed_curves", "plot_eta_sweep", "plot_scaling", "plot_stages", "plot_balance", "plot_flow", "plot_lemmas", "plot_modifications"]
 
@@ -102,7 +102,7 @@ def plot_stages(df, refs, *, T1, T0, eta, sigma_d, p_low):
 
     ``refs`` is :func:`bmlab.bounds.gd_asymmetric.stage_one_bounds`; ``p_low`` the bound (17).
     """
-    from ..bounds.gd_asymmetric import stage_two_envelope
+    from ...bounds.gd_asymmetric import stage_two_envelope
 
     t = df["iter"].to_numpy()
     fig, axes = plt.subplots(3, 3, figsize=(12, 9.5), sharex=True)
@@ -158,7 +158,7 @@ def plot_stages(df, refs, *, T1, T0, eta, sigma_d, p_low):
     a = ax[8]
     labels = {"P2": r"$\|P\|_F^2$", "Q2": r"$\|Q\|_F^2$", "UK2": r"$\|UK^\top\|_F^2$",
               "JV2": r"$\|JV^\top\|_F^2$", "JK2": r"$\|JK^\top\|_F^2$"}
-    from ..plotting import CYCLE
+    from ...plotting import CYCLE
     for i, (k, lab) in enumerate(labels.items()):
         a.plot(t, df[k], label=lab, color=CYCLE[i], lw=1.2)
     a.set_yscale("log"); a.set_ylim(bottom=1e-32)
@@ -178,7 +178,7 @@ def plot_balance(df, trackers, flow_t, flow_dist):
     r"""Left: :math:`\|D_t - D_0\|_F` against the flow time :math:`\eta t` for each step size
     and for the gradient flow. Right: final drift and largest one-step drift against
     :math:`\eta` (log–log) with slope-1 and slope-2 guides."""
-    from ..plotting import CYCLE
+    from ...plotting import CYCLE
 
     fig, (a, b) = plt.subplots(1, 2, figsize=(11, 4))
     floor = 1e-17
@@ -214,7 +214,7 @@ def plot_flow(errs, gd_err, times_scalar, time_matrix, time_over):
     time_matrix : (sigma_d, deltas, T) for the exactly parametrised case
     time_over : (deltas, T) for the over-parametrised case
     """
-    from ..plotting import CYCLE
+    from ...plotting import CYCLE
 
     fig, ax = plt.subplots(2, 2, figsize=(11, 8))
     a = ax[0, 0]
@@ -256,7 +256,7 @@ def plot_flow(errs, gd_err, times_scalar, time_matrix, time_over):
 def plot_lemmas(slacks, eq12):
     r"""Left: empirical CDF of the lemmas' slack divided by their :math:`\eta^2` term. Right:
     error of eq. (12) with the corrected and the printed sign against :math:`\eta`."""
-    from ..plotting import CYCLE
+    from ...plotting import CYCLE
 
     fig, (a, b) = plt.subplots(1, 2, figsize=(11, 4))
     for i, (col, lab) in enumerate((("slack32_scaled", "Lemma 3.2"),
@@ -315,4 +315,34 @@ def plot_modifications(df, starts):
     b.set_ylabel(r"final $\|\mathbf{U}^\top\mathbf{U}-\mathbf{V}^\top\mathbf{V}\|_F$ (median)")
     a.legend(fontsize="x-small", loc="upper left")
     fig.tight_layout()
+    return fig
+
+
+# ---------------------------------------------------------------------------------------------
+# chapter figures from a chapter Result (the notebooks call these)
+# ---------------------------------------------------------------------------------------------
+
+def fig_global_seeds(result):
+    """Chapter global-convergence: loss curves of every seed with the stage-two rate anchored
+    where the slowest seed's loss is 1e-3."""
+    p, curves = result.params, result.curves
+    fig, ax = plt.subplots(figsize=(7, 4.2))
+    long_run = int(result.runs["iterations"].idxmax())
+    it_ref, f_ref = (np.asarray(v) for v in curves[long_run])
+    k = int(np.searchsorted(-f_ref, -1e-3))
+    plot_seed_curves(curves, delta=p.delta, eta=p.eta, sigma_d=p.sigmas[-1], ax=ax,
+                     ref_anchor=(it_ref[k], f_ref[k]))
+    ax.set_title(rf"$m={p.m}$, $n={p.n}$, $\sigma=({', '.join(f'{v:g}' for v in p.sigmas)})$, "
+                 rf"$\varepsilon={p.eps:g}$, $\eta={p.eta:g}$, {p.n_seeds} seeds")
+    return fig
+
+
+def fig_global_eta(result):
+    """Chapter global-convergence: the step-size sweep with the line :math:`1/\\sigma_1`."""
+    sweep, s1 = result.sweep, result.params.sigmas[0]
+    fig, ax = plt.subplots(figsize=(6.4, 4))
+    small = sweep[sweep["eta"] == sweep["eta"].min()]
+    plot_eta_sweep(sweep, flow_time=float((small["eta"] * small["iterations"]).median()), ax=ax)
+    ax.axvline(1 / s1, color="grey", ls=":", lw=1)
+    ax.text(1 / s1, ax.get_ylim()[0], r" $1/\sigma_1$", va="bottom", fontsize="small")
     return fig

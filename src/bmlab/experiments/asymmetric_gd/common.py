@@ -14,15 +14,15 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from ..problems.factorization import AsymmetricFactorization, low_rank_matrix
-from ..solvers.base import SolverResult
-from ..solvers.gd import gradient_descent
+from ...problems.factorization import AsymmetricFactorization, low_rank_matrix
+from ...solvers.base import SolverResult
+from ...solvers.gd import gradient_descent
 
 __all__ = [
     "Instance", "make_instance", "geometric_sigmas", "gaussian_init", "run_gd",
     "blocks", "named_matrices", "residual_split", "balance_step_drift", "p_update_eq12",
     "BlockTracker", "stage_times", "SeedSweepParams", "seed_sweep", "ScalingParams",
-    "scaling_grid", "slope_table", "linear_rate", "eta_sweep", "fit_r2", "tracked_runs", "SPLIT_TERMS", "BalanceTracker", "balance_drift_runs", "MOD_METHODS", "modifications_compare",
+    "scaling_grid", "WarmupClock", "slope_table", "linear_rate", "eta_sweep", "fit_r2", "tracked_runs", "SPLIT_TERMS", "BalanceTracker", "balance_drift_runs", "MOD_METHODS", "modifications_compare",
 ]
 
 
@@ -176,7 +176,7 @@ def p_update_eq12(Ub, Vb, J, K, sigmas, eta: float, sign: int = -1) -> np.ndarra
 SPLIT_TERMS = ("P2", "Q2", "UK2", "JV2", "JK2")
 TRACKED = ("iter", "loss", "rel_loss", "sd_A", "AA_over_Sigma", "B_F", "J_op", "K_op", "P_op",
            "lam_min_P", "Q_F", "Delta", "min_sd_UV", "split_err", "balance", "drift_err",
-           "drift") + SPLIT_TERMS
+           "drift", "U_op2", "V_op2") + SPLIT_TERMS
 
 
 @dataclass
@@ -190,7 +190,9 @@ class BlockTracker:
     :math:`\min(\sigma_d(U), \sigma_d(V))`, :math:`\lambda_{\max}(\Sigma^{-1/2}AA^\top\Sigma^{-1/2})`
     (``AA_over_Sigma``; :math:`AA^\top \preceq 2\Sigma` iff it is at most 2), the loss, the five
     terms of the residual split (``P2`` ... ``JK2``) and the error of the split
-    (relative to :math:`\|\boldsymbol\Sigma\|_F^2`), the balance
+    (relative to :math:`\|\boldsymbol\Sigma\|_F^2`), :math:`\|\mathbf U\|^2` and
+    :math:`\|\mathbf V\|^2` (``U_op2``, ``V_op2``: the largest eigenvalues of
+    :math:`U^\top U + J^\top J` and :math:`V^\top V + K^\top K`), the balance
     :math:`\|\mathbf U^\top\mathbf U-\mathbf V^\top\mathbf V\|_F`. With ``eta`` given it also
     checks, at **every** step, the one-step balance drift formula: ``drift_err`` is the
     largest :math:`\|\Delta D_{\rm actual} - \Delta D_{\rm formula}\|_F` relative to
@@ -257,6 +259,9 @@ class BlockTracker:
         r["balance"].append(np.linalg.norm(self._problem.imbalance(x)))
         r["drift_err"].append(self._drift_err)
         r["drift"].append(self._drift)
+        # ||U||^2 = lambda_max(U^T U + J^T J), ||V||^2 = lambda_max(V^T V + K^T K) (rotation-invariant)
+        r["U_op2"].append(np.linalg.norm(x[0], 2) ** 2)
+        r["V_op2"].append(np.linalg.norm(x[1], 2) ** 2)
         self._drift_err = 0.0
 
     def frame(self) -> pd.DataFrame:
@@ -280,7 +285,7 @@ def tracked_runs(p: SeedSweepParams, seeds, rng_for, n_iter: int, every: int = 1
     """GD with a :class:`BlockTracker` for each seed (fixed number of iterations). Returns a list
     of dicts with the instance, the init constant ``c`` (:func:`init_constant`), the tracker frame
     and the stage times."""
-    from ..bounds.gd_asymmetric import init_constant
+    from ...bounds.gd_asymmetric import init_constant
 
     out = []
     for s in seeds:
@@ -364,11 +369,30 @@ def _config(p: ScalingParams, knob: str, value) -> dict:
     return c
 
 
+class WarmupClock:
+    r"""A ``callback`` of :func:`run_gd` that notes :math:`T_1`, the first iteration with
+    :math:`\sigma_d(A_t) \ge \sqrt{\sigma_d/2}`, :math:`A = (U + V)/2` the symmetrised principal
+    block (the end of the warm-up in Theorem 3.1; NaN until reached). Call it on the start."""
+
+    def __init__(self, inst: Instance):
+        d = inst.d
+        self._Phi, self._Psi = inst.Phi[:, :d].T, inst.Psi[:, :d].T
+        self._target = np.sqrt(inst.sigmas[-1] / 2)
+        self.T1 = np.nan
+
+    def __call__(self, k: int, x) -> None:
+        if np.isfinite(self.T1):
+            return
+        A = (self._Phi @ x[0] + self._Psi @ x[1]) / 2
+        if np.linalg.svd(A, compute_uv=False)[-1] >= self._target:
+            self.T1 = float(k)
+
+
 def scaling_grid(p: ScalingParams, knob: str, values, seeds, rng_for) -> pd.DataFrame:
     r"""Iterations to :math:`f \le \delta` for each value of ``knob`` and each seed. For a
     seed, the instance's singular vectors and the unit-scale Gaussian draws are shared by all
     values of ``eta``, ``eps``, ``sigma_d`` and ``delta`` (common random numbers)."""
-    from ..bounds.gd_asymmetric import t_total
+    from ...bounds.gd_asymmetric import t_total
 
     rows = []
     for s in seeds:
@@ -378,10 +402,13 @@ def scaling_grid(p: ScalingParams, knob: str, values, seeds, rng_for) -> pd.Data
             sig = geometric_sigmas(c["d"], c["sigma_d"], c["kappa"])
             inst = make_instance(c["m"], c["n"], sig, rng)
             x0 = gaussian_init(c["m"], c["n"], c["d"], c["eps"], rng)
+            t1 = WarmupClock(inst)
+            t1(0, x0)
             res = run_gd(inst.problem(), x0, eta=c["eta"], max_iter=p.max_iter,
-                         delta=c["delta"], relative=False, record_every=p.max_iter)
+                         delta=c["delta"], relative=False, record_every=p.max_iter, callback=t1)
             T = res.n_iter if res.status == "converged" else np.nan
-            rows.append({"knob": knob, "value": float(v), "seed": s, "T": T, "status": res.status,
+            rows.append({"knob": knob, "value": float(v), "seed": s, "T": T, "T1": t1.T1,
+                         "status": res.status,
                          "T_pred": float(t_total(c["eta"], c["eps"], c["sigma_d"], c["delta"], c["d"])),
                          **{k: c[k] for k in ("eta", "eps", "sigma_d", "delta", "d")},
                          "m+n": c["m"] + c["n"], "time_s": res.wall_time})
@@ -419,7 +446,7 @@ def _axes(df, knob, col):
     return x, y
 
 
-def slope_table(df: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
+def slope_table(df: pd.DataFrame, level: float = 0.95, col: str = "T") -> pd.DataFrame:
     """Per knob: the slope fitted on each seed (mean, t confidence interval over seeds) beside
     the slope of the prediction :func:`bmlab.bounds.gd_asymmetric.t_total` on the same grid."""
     from scipy import stats
@@ -428,7 +455,7 @@ def slope_table(df: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
     for knob, g in df.groupby("knob", sort=False):
         per_seed = []
         for _, gs in g.groupby("seed"):
-            per_seed.append(_slope(*_axes(gs, knob, "T")))
+            per_seed.append(_slope(*_axes(gs, knob, col)))
         per_seed = np.asarray(per_seed)
         per_seed = per_seed[np.isfinite(per_seed)]
         k = per_seed.size
@@ -469,12 +496,13 @@ def eta_sweep(p: SeedSweepParams, etas, seeds, rng_for, horizon: float = 150.0) 
     return pd.DataFrame(rows)
 
 
-def fit_r2(df: pd.DataFrame, knob: str) -> float:
+def fit_r2(df: pd.DataFrame, knob: str, col: str = "T") -> float:
     """Smallest, over seeds, coefficient of determination of the straight-line fit used by
-    :func:`slope_table` for ``knob`` (how well the predicted functional form fits)."""
+    :func:`slope_table` for ``knob`` (how well the predicted functional form fits), of column
+    ``col`` (``"T"``, or ``"T1"`` for the warm-up alone)."""
     out = []
     for _, gs in df[df["knob"] == knob].groupby("seed"):
-        x, y = _axes(gs, knob, "T")
+        x, y = _axes(gs, knob, col)
         ok = np.isfinite(x) & np.isfinite(y)
         if ok.sum() < 3:
             continue
@@ -555,7 +583,7 @@ def modifications_compare(p: SeedSweepParams, eps_list, seeds, rng_for, *, balan
     rank), and the stopping rule is relative to :math:`f^\star` of the truncated SVD.
     Every run is measured against the truncated-SVD optimum :math:`\Sigma_d`. From the zero
     start, GD and GD + balancing (which cannot leave it) run 1000 steps only."""
-    from ..problems.factorization import truncated_svd_optimum
+    from ...problems.factorization import truncated_svd_optimum
 
     rows = []
     for s in seeds:
@@ -584,3 +612,50 @@ def modifications_compare(p: SeedSweepParams, eps_list, seeds, rng_for, *, balan
                     "dist_to_svd": float(np.linalg.norm(x[0] @ x[1].T - Sd) / np.linalg.norm(Sd)),
                     "balance_0": D0, "balance_end": float(np.linalg.norm(prob.imbalance(x)))})
     return pd.DataFrame(rows)
+
+
+# ---------------------------------------------------------------------------------------------
+# helpers of the chapter modules (parameters, random streams, claim checks)
+# ---------------------------------------------------------------------------------------------
+
+def rng_family(rng: np.random.Generator):
+    r"""``rng_for(*keys)``: independent, reproducible generators keyed by integers, all derived
+    from one draw of ``rng`` (so a chapter's ``run(params, rng)`` can give each seed, and each
+    configuration of a seed, its own stream; equal keys give equal streams)."""
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
+    base = int(rng.integers(2 ** 62))
+    return lambda *keys: np.random.default_rng([base, *(int(k) for k in keys)])
+
+
+def check_sigmas(name: str, sigmas) -> tuple:
+    """Positive finite singular values, returned sorted from largest to smallest."""
+    from ...validation import check_array
+
+    arr = check_array(name, sigmas, ndim=1)
+    if np.any(arr <= 0):
+        raise ValueError(f"{name} must be positive, got {arr.tolist()}")
+    return tuple(float(v) for v in np.sort(arr)[::-1])
+
+
+def check_grid(name: str, values, *, lo: float | None = None, hi: float | None = None,
+               lo_open: bool = True, min_size: int = 2) -> tuple:
+    """A grid of at least ``min_size`` distinct finite numbers within the given range."""
+    from ...validation import check_array, check_real
+
+    arr = check_array(name, values, ndim=1)
+    if arr.size < min_size or np.unique(arr).size != arr.size:
+        raise ValueError(f"{name} must hold at least {min_size} distinct values, got {arr.tolist()}")
+    for v in arr:
+        check_real(f"{name} entry", float(v), lo=lo, hi=hi, lo_open=lo_open)
+    return tuple(float(v) for v in arr)
+
+
+def rounding_check(min_rel_slack: float, rtol: float):
+    r"""An inequality that holds up to a rounding allowance: ``min_rel_slack`` (the smallest
+    slack over every instance/step, relative to the bound) must be ``>= -rtol``. The margin is
+    measured in units of the allowance, ``(min_rel_slack + rtol) / rtol``: an inequality that is
+    tight by construction (slack exactly 0) has margin 1, never a rounding-decided verdict."""
+    from ...claims import at_least
+
+    return at_least(min_rel_slack, -rtol, scale=rtol)
