@@ -144,6 +144,89 @@ case("point_quantities-X-nan", ValueError, "X", lambda: ss.point_quantities(with
 
 
 # ---------------------------------------------------------------------------------------------
+# problems
+# ---------------------------------------------------------------------------------------------
+from bmlab.problems import completion as pc  # noqa: E402
+from bmlab.problems import factorization as pf  # noqa: E402
+from bmlab.problems import phase_retrieval as pr  # noqa: E402
+from bmlab.problems import quadratic as pq  # noqa: E402
+from bmlab.problems import scalar_toys as st  # noqa: E402
+from bmlab.problems import sensing as se  # noqa: E402
+from bmlab.problems import snmf as sn  # noqa: E402
+
+S54 = np.arange(20.0).reshape(5, 4) / 10
+case("truncated_svd-d-neg", ValueError, "d", lambda: pf.truncated_svd_optimum(S54, -1))
+case("truncated_svd-d-too-big", ValueError, "d", lambda: pf.truncated_svd_optimum(S54, 10))
+case("truncated_svd-d-float", TypeError, "d", lambda: pf.truncated_svd_optimum(S54, 2.0))
+case("truncated_svd-Sigma-nan", ValueError, "Sigma", lambda: pf.truncated_svd_optimum(with_nan(S54), 2))
+case("truncated_svd-Sigma-inf", ValueError, "Sigma", lambda: pf.truncated_svd_optimum(S54 + INF, 2))
+case("truncated_svd-Sigma-1d", ValueError, "Sigma", lambda: pf.truncated_svd_optimum(np.ones(4), 1))
+case("low_rank_matrix-sigmas-nan", ValueError, "sigmas", lambda: pf.low_rank_matrix(5, 4, [1.0, NAN], rng()))
+case("low_rank_matrix-sigmas-inf", ValueError, "sigmas", lambda: pf.low_rank_matrix(5, 4, [INF, 1.0], rng()))
+case("low_rank_matrix-m-float", TypeError, "m", lambda: pf.low_rank_matrix(5.5, 4, [1.0], rng()))
+case("AsymmetricFactorization-Sigma-nan", ValueError, "Sigma", lambda: pf.AsymmetricFactorization(with_nan(S54)))
+case("AsymmetricFactorization-optimum-d", ValueError, "d", lambda: pf.AsymmetricFactorization(S54).optimum(7))
+case("QuadraticSensing-mu-nan", ValueError, "mu", lambda: pq.QuadraticSensing(np.ones((3, 2, 2)), np.ones(3), 1, mu=NAN))
+case("QuadraticSensing-mu-inf", ValueError, "mu", lambda: pq.QuadraticSensing(np.ones((3, 2, 2)), np.ones(3), 1, mu=INF))
+case("QuadraticSensing-A-nan", ValueError, "A", lambda: pq.QuadraticSensing(with_nan(np.ones((3, 2, 2))), np.ones(3), 1))
+case("QuadraticSensing-b-nan", ValueError, "b", lambda: pq.QuadraticSensing(np.ones((3, 2, 2)), with_nan(np.ones(3)), 1))
+case("sensing_instance-noise-nan", ValueError, "noise", lambda: pq.sensing_instance(3, 1, 10, rng(), noise=NAN))
+case("sensing_instance-mu-nan", ValueError, "mu", lambda: pq.sensing_instance(3, 1, 10, rng(), mu=NAN))
+case("sensing_instance-rng-seed", TypeError, "rng", lambda: pq.sensing_instance(3, 1, 10, 0))
+case("sensing_instance-signs-nan", ValueError, "signs", lambda: pq.sensing_instance(3, 1, 10, rng(), signs=[NAN]))
+case("LinearToy-c-inf", ValueError, "c", lambda: st.LinearToy(INF))
+case("ShiftedSquareToy-spurious_u-lam-nan", ValueError, "lam", lambda: st.ShiftedSquareToy(-1.0).spurious_u(NAN))
+case("as_factor-x-nan", ValueError, "x", lambda: st.as_factor(NAN))
+case("make_completion-noise-nan", ValueError, "noise", lambda: pc.make_completion(10, 2, rng=rng(), noise=NAN))
+case("make_completion-noise-inf", ValueError, "noise", lambda: pc.make_completion(10, 2, rng=rng(), noise=INF))
+case("make_completion-rank-too-big", ValueError, "rank", lambda: pc.make_completion(5, 10, rng=rng()))
+case("make_completion-rng-missing", TypeError, "rng", lambda: pc.make_completion(10, 2, rng=None))
+case("make_completion-m-float", TypeError, "m", lambda: pc.make_completion(10, 2, 30.5, rng=rng()))
+case("make_completion-truth", ValueError, "truth", lambda: pc.make_completion(10, 2, rng=rng(), truth="x"))
+case("completion_truth-n-float", TypeError, "n", lambda: pc.completion_truth(5.5, 2, rng()))
+case("MatrixCompletion-b-nan", ValueError, "b", lambda: pc.MatrixCompletion(3, [0, 1], [1, 2], [1.0, NAN]))
+case("MatrixCompletion-rows-float", TypeError, "rows", lambda: pc.MatrixCompletion(3, [0.5, 1], [1, 2], [1.0, 2.0]))
+case("MatrixCompletion-X_true-shape", ValueError, "X_true", lambda: pc.MatrixCompletion(3, [0, 1], [1, 2], [1.0, 2.0], X_true=eye(2)))
+case("MatrixCompletion-relative_error-X", ValueError, "X", lambda: pc.MatrixCompletion(3, [0, 1], [1, 2], [1.0, 2.0], X_true=eye(3)).relative_error(eye(2)))
+case("SymmetricNMF-M-nan", ValueError, "M", lambda: sn.SymmetricNMF(with_nan(eye()), 1))
+case("SymmetricNMF-nonneg-str", TypeError, "nonneg", lambda: sn.SymmetricNMF(eye(), 1, nonneg="yes"))
+case("nnls_gram-Q-indefinite", ValueError, "Q", lambda: sn.nnls_gram(-eye(2), np.ones((3, 2))))
+case("nnls_gram-Q-nan", ValueError, "Q", lambda: sn.nnls_gram(with_nan(eye(2)), np.ones((3, 2))))
+case("nnls_gram-B-shape", ValueError, "B", lambda: sn.nnls_gram(eye(2), np.ones((3, 3))))
+case("random_psd_nonneg-rng", TypeError, "rng", lambda: sn.random_psd_nonneg(4, 2, 1))
+case("random_indefinite_nonneg-n-0", ValueError, "n", lambda: sn.random_indefinite_nonneg(0, rng()))
+case("digits_similarity-classes", ValueError, "classes", lambda: sn.digits_similarity(2, classes=(1, 12)))
+case("DenseSensing-A-nan", ValueError, "A", lambda: se.DenseSensing(with_nan(np.ones((2, 3, 3)))))
+case("WeightedEntrywiseSensing-weights-inf", ValueError, "weights", lambda: se.WeightedEntrywiseSensing(eye() + INF))
+case("gaussian_sensing-std-inf", ValueError, "std", lambda: se.gaussian_sensing(3, 5, rng(), std=INF))
+case("gaussian_sensing-n-float", TypeError, "n", lambda: se.gaussian_sensing(3.5, 5, rng()))
+case("HighOrderLoss-M_star-not-psd", ValueError, "M_star", lambda: se.HighOrderLoss(se.WeightedEntrywiseSensing(np.ones((2, 2))), np.diag([1.0, -1.0])))
+case("HighOrderLoss-M_star-nan", ValueError, "M_star", lambda: se.HighOrderLoss(se.WeightedEntrywiseSensing(np.ones((2, 2))), with_nan(eye(2))))
+case("HighOrderLoss-lam-inf", ValueError, "lam", lambda: se.HighOrderLoss(se.WeightedEntrywiseSensing(np.ones((2, 2))), eye(2), lam=INF))
+case("HighOrderLoss-scale-inf", ValueError, "scale", lambda: se.HighOrderLoss(se.WeightedEntrywiseSensing(np.ones((2, 2))), eye(2), scale=INF))
+case("HighOrderLoss-Z-shape", ValueError, "Z", lambda: se.HighOrderLoss(se.WeightedEntrywiseSensing(np.ones((2, 2))), eye(2), Z=np.ones((3, 1))))
+case("yalcin_instance-lam-inf", ValueError, "lam", lambda: se.yalcin_instance(4, lam=INF))
+case("alternating_start-magnitude-nan", ValueError, "magnitude", lambda: se.alternating_start(4, NAN))
+case("yalcin_truth_spectrum-eps-2", ValueError, "eps", lambda: se.yalcin_truth_spectrum(4, 2.0))
+case("yalcin_n3_spurious-eps-2", ValueError, "eps", lambda: se.yalcin_n3_spurious(2.0))
+case("weighted_rip_delta-eps-nan", ValueError, "eps", lambda: se.weighted_rip_delta(NAN))
+case("rip_delta-hi-inf", ValueError, "hi", lambda: se.rip_delta(0.5, INF))
+case("rip_ratio_range-op", TypeError, "op", lambda: se.rip_ratio_range(np.ones((2, 3, 3)), 1, rng()))
+case("rip_ratio_range-restarts-0", ValueError, "restarts", lambda: se.rip_ratio_range(se.WeightedEntrywiseSensing(np.ones((3, 3))), 1, rng(), restarts=0))
+case("image_signal-img-nan", ValueError, "img", lambda: pr.image_signal(with_nan(eye(4))))
+case("image_signal-factor-0", ValueError, "factor", lambda: pr.image_signal(eye(4), 0))
+case("recover_signal-d-shape", ValueError, "d", lambda: pr.recover_signal(np.ones((4, 2)), np.ones(3)))
+case("recover_signal-U-nan", ValueError, "U", lambda: pr.recover_signal(with_nan(np.ones((4, 2)))))
+case("signal_error-x_true-shape", ValueError, "x_true", lambda: pr.signal_error(np.ones(4), np.ones(3)))
+case("GaussianPR.make-x-nan", ValueError, "x", lambda: pr.GaussianPR.make(with_nan(np.ones(4)), rng=rng()))
+case("GaussianPR.make-rng", TypeError, "rng", lambda: pr.GaussianPR.make(np.ones(4), rng=3))
+case("GaussianPR-b-shape", ValueError, "b", lambda: pr.GaussianPR(A=np.ones((3, 5)), b=np.ones(4)))
+case("fp_object-upsample-0", ValueError, "upsample", lambda: pr.fp_object(eye(4), 0))
+case("FourierPtychography.make-noise-nan", ValueError, "noise", lambda: pr.FourierPtychography.make(np.ones((16, 16)), M=4, grid=1, noise=NAN, rng=rng()))
+case("FourierPtychography.make-overlap-1", ValueError, "overlap", lambda: pr.FourierPtychography.make(np.ones((16, 16)), M=4, grid=1, overlap=1.0, rng=rng()))
+
+
+# ---------------------------------------------------------------------------------------------
 # the tests
 # ---------------------------------------------------------------------------------------------
 

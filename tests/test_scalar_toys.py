@@ -90,9 +90,10 @@ def test_bounds_and_spurious_pair():
     assert math.isnan(q.spurious_u(0.6))
 
 
-@pytest.mark.parametrize("bad", [0, -1.0, "a"])
-def test_linear_toy_validates_c(bad):
-    with pytest.raises(ValueError, match="c must be"):
+@pytest.mark.parametrize("bad, exc", [(0, ValueError), (-1.0, ValueError), (float("inf"), ValueError),
+                                      ("a", TypeError)])
+def test_linear_toy_validates_c(bad, exc):
+    with pytest.raises(exc, match="c must be"):
         LinearToy(bad)
 
 

@@ -31,6 +31,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import scipy.sparse as sp
 
+from ..validation import check_array, check_choice, check_int, check_real, check_rng
+
 #: How :meth:`MatrixCompletion.forward_factored` evaluates :math:`(UDU^\top)_\Omega`:
 #: "gather" (row gathers, :math:`O(mr)`), "dense" (BLAS product then sampling,
 #: :math:`O(n^2r)`, faster for small n because gathers are memory-bound), "auto" (dense when
@@ -54,8 +56,9 @@ def completion_truth(n: int, rank: int, rng: np.random.Generator, kind: str = "c
     """
     if kind not in TRUTHS:
         raise ValueError(f"kind must be one of {TRUTHS}, got {kind!r}")
-    if not 1 <= rank <= n:
-        raise ValueError(f"rank must be in [1, n={n}], got {rank!r}")
+    n = check_int("n", n, lo=1)
+    rank = check_int("rank", rank, lo=1, hi=n)
+    check_rng("rng", rng)
     G = rng.standard_normal((n, rank))
     if kind == "code":
         Q, _ = np.linalg.qr(G)
@@ -93,9 +96,17 @@ class MatrixCompletion:
     _perm: np.ndarray = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        self.rows = np.asarray(self.rows, dtype=np.int64)
-        self.cols = np.asarray(self.cols, dtype=np.int64)
-        self.b = np.asarray(self.b, dtype=float)
+        self.n = check_int("n", self.n, lo=1)
+        for name in ("rows", "cols"):
+            idx = check_array(name, getattr(self, name), ndim=1, dtype=None, min_size=0)
+            if idx.size and idx.dtype.kind not in "iu":
+                raise TypeError(f"{name} must be an integer array, got dtype {idx.dtype}")
+            setattr(self, name, idx.astype(np.int64, copy=False))
+        self.b = check_array("b", self.b, ndim=1, min_size=0)
+        if self.X_true is not None:
+            self.X_true = check_array("X_true", self.X_true, shape=(self.n, self.n))
+        if self.b_clean is not None:
+            self.b_clean = check_array("b_clean", self.b_clean, shape=self.b.shape)
         if self.forward_mode not in FORWARD_MODES:
             raise ValueError(f"forward_mode must be one of {FORWARD_MODES}, got {self.forward_mode!r}")
         m = self.rows.size
@@ -162,6 +173,7 @@ class MatrixCompletion:
         """:math:`\\|X - X_\\natural\\|_F / \\|X_\\natural\\|_F`."""
         if self.X_true is None:
             raise ValueError("this instance has no ground truth X_true")
+        X = check_array("X", X, shape=(self.n, self.n))
         return float(np.linalg.norm(X - self.X_true) / np.linalg.norm(self.X_true))
 
 
@@ -185,12 +197,17 @@ def make_completion(n: int = 100, rank: int = 3, m: int | None = None, *,
     truth : {"code", "gaussian"}
         Ground-truth construction (see :func:`completion_truth`).
     """
+    n = check_int("n", n, lo=1)
+    rank = check_int("rank", rank, lo=1, hi=n)
+    check_rng("rng", rng)
+    check_choice("truth", truth, TRUTHS)
+    noise = check_real("noise", noise, lo=0)
     if m is None:
         m = 3 * rank * n
-    if not 1 <= m <= n * n:
-        raise ValueError(f"m must be in [1, n^2={n * n}], got {m!r}")
-    if noise < 0:
-        raise ValueError(f"noise must be non-negative, got {noise!r}")
+        if m > n * n:
+            raise ValueError(f"the default m = 3 rank n = {m} exceeds n^2 = {n * n} (rank={rank}, "
+                             f"n={n}); pass m in [1, n^2] or a smaller rank")
+    m = check_int("m", m, lo=1, hi=n * n)
     X, _ = completion_truth(n, rank, rng, truth)
     idx = rng.choice(n * n, size=m, replace=False)
     rows, cols = np.divmod(idx, n)

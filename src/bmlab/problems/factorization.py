@@ -32,6 +32,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..validation import check_array, check_int, check_real, check_rng
+
 __all__ = ["AsymmetricFactorization", "low_rank_matrix", "truncated_svd_optimum"]
 
 
@@ -48,10 +50,10 @@ def low_rank_matrix(m: int, n: int, sigmas, rng: np.random.Generator):
         Full orthogonal factors, so that :math:`\Phi^\top\boldsymbol\Sigma\Psi` is the diagonal
         :math:`\Sigma'` of §2.1 of the paper.
     """
-    sigmas = np.sort(np.asarray(sigmas, dtype=float))[::-1]
+    m, n = check_int("m", m, lo=1), check_int("n", n, lo=1)
+    sigmas = np.sort(check_array("sigmas", sigmas, ndim=(0, 1)).ravel())[::-1]
     d = sigmas.size
-    if not isinstance(rng, np.random.Generator):
-        raise TypeError("rng must be a numpy.random.Generator")
+    check_rng("rng", rng)
     if d < 1 or d > min(m, n):
         raise ValueError(f"need 1 <= len(sigmas) <= min(m, n), got d={d}, m={m}, n={n}")
     if np.any(sigmas <= 0):
@@ -78,6 +80,8 @@ def truncated_svd_optimum(Sigma: np.ndarray, d: int):
     U, V : ndarray
     f_star : float
     """
+    Sigma = check_array("Sigma", Sigma, ndim=2)
+    d = check_int("d", d, lo=1, hi=min(Sigma.shape))
     P, s, Qt = np.linalg.svd(Sigma, full_matrices=False)
     r = np.sqrt(s[:d])
     U, V = P[:, :d] * r, Qt[:d].T * r
@@ -102,12 +106,8 @@ class AsymmetricFactorization:
     balance: float = 0.0
 
     def __post_init__(self) -> None:
-        self.Sigma = np.asarray(self.Sigma, dtype=float)
-        if self.Sigma.ndim != 2:
-            raise ValueError(f"Sigma must be a matrix, got shape {self.Sigma.shape}")
-        if not (np.isfinite(self.balance) and self.balance >= 0):
-            raise ValueError(f"balance must be a finite non-negative float, got {self.balance!r}")
-        self.balance = float(self.balance)
+        self.Sigma = check_array("Sigma", self.Sigma, ndim=2)
+        self.balance = check_real("balance", self.balance, lo=0)
         self.f0 = 0.5 * float(np.sum(self.Sigma ** 2))   # f(0, 0), the relative scale
 
     @property

@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import paths
+from ..validation import check_array, check_bool, check_int, check_real, check_rng
 
 __all__ = ["GaussianPR", "FourierPtychography", "load_image", "image_signal", "recover_signal",
            "signal_error", "fp_object", "load_fp_dataset", "IMAGE_FILE"]
@@ -45,6 +46,8 @@ def image_signal(img: np.ndarray, factor: int = 1) -> np.ndarray:
     r"""Signal of A.2.1: the image (optionally averaged down by ``factor``) scaled to
     :math:`[-1, 1]`, vectorised column-major (as MATLAB's ``(:)``), normalised to
     :math:`\|x\|_2 = 1` (FOUND-code)."""
+    img = check_array("img", img, ndim=2)
+    factor = check_int("factor", factor, lo=1, hi=min(img.shape))
     if factor > 1:
         h, w = img.shape
         img = img[: h // factor * factor, : w // factor * factor]
@@ -58,6 +61,11 @@ def image_signal(img: np.ndarray, factor: int = 1) -> np.ndarray:
 def recover_signal(U: np.ndarray, d: np.ndarray | None = None, x_true: np.ndarray | None = None):
     r"""Top singular vector of :math:`X = UDU^{\mathsf H}` (computed from the factor), with the
     global phase (sign) matched to ``x_true`` when given (FOUND-code)."""
+    U = check_array("U", U, ndim=2, dtype=None)
+    if d is not None:
+        d = check_array("d", d, shape=(U.shape[1],))
+    if x_true is not None:
+        x_true = check_array("x_true", x_true, shape=(U.shape[0],), dtype=None)
     Ut = U if d is None else U * np.sqrt(np.maximum(d, 0))
     Q, s, _ = np.linalg.svd(Ut, full_matrices=False)
     v = Q[:, 0]
@@ -70,6 +78,10 @@ def recover_signal(U: np.ndarray, d: np.ndarray | None = None, x_true: np.ndarra
 
 def signal_error(v: np.ndarray, x_true: np.ndarray) -> float:
     r""":math:`\min_{|c|=1}\|c\,v - x\|_2/\|x\|_2` for unit vectors (global phase removed)."""
+    v = check_array("v", v, ndim=1, dtype=None)
+    x_true = check_array("x_true", x_true, shape=v.shape, dtype=None)
+    if not np.any(v) or not np.any(x_true):
+        raise ValueError("v and x_true must be non-zero vectors")
     z = np.vdot(v, x_true)
     c = z / abs(z) if abs(z) > 0 else 1.0
     return float(np.linalg.norm(c * v / np.linalg.norm(v) * np.linalg.norm(x_true) - x_true)
@@ -84,15 +96,22 @@ class GaussianPR:
     b: np.ndarray            # measurements y
     x_true: np.ndarray | None = None
 
+    def __post_init__(self) -> None:
+        self.A = check_array("A", self.A, ndim=2)
+        self.b = check_array("b", self.b, shape=(self.A.shape[1],))
+        if self.x_true is not None:
+            self.x_true = check_array("x_true", self.x_true, shape=(self.A.shape[0],))
+
     @classmethod
     def make(cls, x: np.ndarray, m: int | None = None, *, rng: np.random.Generator,
              normalize_rows: bool = True) -> "GaussianPR":
         """A.2.1 (FOUND-code): :math:`m = \\lceil 2n \\rceil`, Gaussian :math:`A`, each row of the
         :math:`n\\times m` matrix scaled to unit norm."""
+        x = check_array("x", x, ndim=1)
         n = x.size
-        m = int(np.ceil(2 * n)) if m is None else int(m)
-        if m < 1:
-            raise ValueError(f"m must be positive, got {m!r}")
+        m = int(np.ceil(2 * n)) if m is None else check_int("m", m, lo=1)
+        check_rng("rng", rng)
+        check_bool("normalize_rows", normalize_rows)
         A = rng.standard_normal((n, m))
         if normalize_rows:
             A /= np.linalg.norm(A, axis=1, keepdims=True)
@@ -127,6 +146,9 @@ class GaussianPR:
 def fp_object(img: np.ndarray, upsample: int = 2, phase_max: float = np.pi / 2) -> np.ndarray:
     r"""A complex test object: amplitude from the image (rescaled to [0.2, 1]), phase a smooth
     bump of height ``phase_max`` plus the transposed image, both upsampled by ``upsample``."""
+    img = check_array("img", img, square=True)
+    upsample = check_int("upsample", upsample, lo=1)
+    phase_max = check_real("phase_max", phase_max)
     a = np.kron(img, np.ones((upsample, upsample)))
     a = 0.2 + 0.8 * (a - a.min()) / max(a.max() - a.min(), 1e-12)
     N = a.shape[0]
@@ -163,6 +185,14 @@ class FourierPtychography:
         """Build a system with a ``grid × grid`` square array of illuminations whose spectrum
         shifts overlap by ``overlap`` of the pupil diameter, and simulate noisy intensities
         (Gaussian, std ``noise`` times the mean intensity)."""
+        obj = check_array("obj", obj, ndim=2, dtype=None)
+        M = check_int("M", M, lo=2)
+        grid = check_int("grid", grid, lo=1)
+        if pupil_radius is not None:
+            pupil_radius = check_real("pupil_radius", pupil_radius, lo=0, lo_open=True)
+        overlap = check_real("overlap", overlap, lo=0, hi=1, hi_open=True)
+        noise = check_real("noise", noise, lo=0)
+        check_rng("rng", rng)
         N = obj.shape[0]
         if obj.shape != (N, N) or not 2 <= M <= N:
             raise ValueError(f"obj must be square N x N with 2 <= M <= N, got {obj.shape}, M={M}")

@@ -18,6 +18,7 @@ import numpy as np
 from scipy.linalg import cho_factor, cho_solve
 
 from ..factorizations.asymmetric import NoReg, Ridge, UnboundedSubproblem
+from ..validation import check_array, check_int, check_real, check_rng
 
 __all__ = ["QuadraticSensing", "sensing_instance"]
 
@@ -38,16 +39,13 @@ class QuadraticSensing:
     """
 
     def __init__(self, A, b, r: int, mu: float = 0.0) -> None:
-        A = np.asarray(A, dtype=float)
-        if A.ndim != 3 or A.shape[1] != A.shape[2]:
+        A = check_array("A", A, ndim=3)
+        if A.shape[1] != A.shape[2]:
             raise ValueError(f"A must have shape (m, n, n), got {A.shape}")
-        b = np.asarray(b, dtype=float)
-        if b.shape != (A.shape[0],):
-            raise ValueError(f"b must have shape ({A.shape[0]},), got {b.shape}")
+        b = check_array("b", b, shape=(A.shape[0],))
         if not (isinstance(r, (int, np.integer)) and r >= 1):
             raise ValueError(f"r must be a positive integer, got {r!r}")
-        if mu < 0:
-            raise ValueError(f"mu must be non-negative, got {mu!r}")
+        mu = check_real("mu", mu, lo=0)
         self.A = 0.5 * (A + A.transpose(0, 2, 1))
         self.b = b
         self.m, self.n = A.shape[0], A.shape[1]
@@ -102,8 +100,12 @@ def sensing_instance(n: int, r: int, m: int, rng: np.random.Generator, *, r_true
     r"""Gaussian symmetric sensing of :math:`M^* = U\operatorname{diag}(s)U^\top` (:math:`U`
     Gaussian with ``r_true`` columns, default ``r``; ``signs`` :math:`s`, default all 1, i.e. a
     PSD truth), :math:`A_i = (G_i + G_i^\top)/(2\sqrt m)`. Returns ``(problem, M_star)``."""
-    r_true = r if r_true is None else r_true
-    s = np.ones(r_true) if signs is None else np.asarray(signs, dtype=float)
+    n, r, m = (check_int(k, v, lo=1) for k, v in (("n", n), ("r", r), ("m", m)))
+    check_rng("rng", rng)
+    r_true = r if r_true is None else check_int("r_true", r_true, lo=1)
+    mu = check_real("mu", mu, lo=0)
+    noise = check_real("noise", noise, lo=0)
+    s = np.ones(r_true) if signs is None else check_array("signs", signs, ndim=(0, 1))
     if s.shape != (r_true,):
         raise ValueError(f"signs must have length r_true={r_true}, got {s.shape}")
     G = rng.standard_normal((m, n, n))

@@ -26,13 +26,14 @@ import math
 import numpy as np
 
 from ..factorizations.asymmetric import NoReg, NonNeg, UnboundedSubproblem
+from ..validation import check_array, check_bool, check_real
 
 __all__ = ["LinearToy", "ShiftedSquareToy", "as_factor"]
 
 
 def as_factor(x) -> np.ndarray:
     """A scalar (or array) as a float64 ``(1, 1)`` factor."""
-    a = np.asarray(x, dtype=float)
+    a = check_array("x", x, ndim=(0, 1, 2))
     if a.size != 1:
         raise ValueError(f"a scalar toy factor has one entry, got shape {a.shape}")
     return a.reshape(1, 1)
@@ -65,9 +66,7 @@ class LinearToy(_ScalarToy):
     curvature = 0.0
 
     def __init__(self, c: float = 1.0) -> None:
-        if not (isinstance(c, (int, float, np.floating)) and c > 0):
-            raise ValueError(f"c must be a positive number, got {c!r}")
-        self.c = float(c)
+        self.c = check_real("c", c, lo=0, lo_open=True)
         self._G = np.full((1, 1), self.c)
         self.reg = NoReg()
         self.x_star = 0.0
@@ -112,11 +111,8 @@ class ShiftedSquareToy(_ScalarToy):
     curvature = 1.0
 
     def __init__(self, m: float = -1.0, nonneg: bool = False) -> None:
-        if not isinstance(m, (int, float, np.floating)) or not math.isfinite(m):
-            raise ValueError(f"m must be a finite number, got {m!r}")
-        if not isinstance(nonneg, (bool, np.bool_)):
-            raise TypeError(f"nonneg must be a bool, got {nonneg!r}")
-        self.m = float(m)
+        self.m = check_real("m", m)
+        check_bool("nonneg", nonneg)
         self.reg = NonNeg() if nonneg else NoReg()
         self.x_star = math.sqrt(self.m) if self.m > 0 else 0.0
         self.z_star = max(self.m, 0.0)
@@ -146,5 +142,6 @@ class ShiftedSquareToy(_ScalarToy):
     def spurious_u(self, lam: float) -> float:
         r""":math:`u` of the asymmetric critical pair :math:`(u, -u)`, :math:`u^2 = -m - 2\lambda`
         (nan when none exists, i.e. :math:`\lambda \ge -m/2`)."""
+        lam = check_real("lam", lam)
         u2 = -self.m - 2.0 * lam
         return math.sqrt(u2) if u2 > 0 else float("nan")

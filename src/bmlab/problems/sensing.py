@@ -36,6 +36,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..validation import check_array, check_bool, check_int, check_psd, check_real, check_rng
+
 __all__ = [
     "SensingOperator", "DenseSensing", "WeightedEntrywiseSensing", "HighOrderLoss",
     "gaussian_sensing", "yalcin_weights", "yalcin_instance", "alternating_start",
@@ -97,8 +99,8 @@ class DenseSensing(SensingOperator):
     """
 
     def __init__(self, A: np.ndarray) -> None:
-        A = np.asarray(A, dtype=float)
-        if A.ndim != 3 or A.shape[1] != A.shape[2]:
+        A = check_array("A", A, ndim=3)
+        if A.shape[1] != A.shape[2]:
             raise ValueError(f"A must have shape (m, n, n), got {A.shape}")
         self.A = A
         self.m, self.n = A.shape[0], A.shape[1]
@@ -138,9 +140,7 @@ class WeightedEntrywiseSensing(SensingOperator):
     """
 
     def __init__(self, weights: np.ndarray) -> None:
-        a = np.asarray(weights, dtype=float)
-        if a.ndim != 2 or a.shape[0] != a.shape[1]:
-            raise ValueError(f"weights must be a square matrix, got shape {a.shape}")
+        a = check_array("weights", weights, square=True)
         self.weights = a
         self.n = a.shape[0]
         self.m = self.n * self.n
@@ -185,13 +185,10 @@ def gaussian_sensing(n: int, m: int, rng: np.random.Generator, *, std: float = 0
     (``symmetric=True``), as in the authors' scripts, which use ``normal/5``, i.e.
     :math:`\sigma = 0.2`, for every ``n`` (spec 003 §5, FOUND-code).
     """
-    if not isinstance(rng, np.random.Generator):
-        raise TypeError("rng must be a numpy.random.Generator")
-    if n < 1 or m < 1:
-        raise ValueError(f"n and m must be positive, got n={n!r}, m={m!r}")
-    if not std > 0:
-        raise ValueError(f"std must be positive, got {std!r}")
-    std = float(std)
+    check_rng("rng", rng)
+    n, m = check_int("n", n, lo=1), check_int("m", m, lo=1)
+    std = check_real("std", std, lo=0, lo_open=True)
+    check_bool("symmetric", symmetric)
     G = std * rng.standard_normal((m, n, n))
     A = 0.5 * (G + G.transpose(0, 2, 1)) if symmetric else G
     return DenseSensing(A)
@@ -203,8 +200,8 @@ def yalcin_weights(n: int, eps: float) -> np.ndarray:
     With 0-based indices, :math:`a_{ij} = 1` if :math:`i=j`, :math:`i+1 = 2(j+1)` or
     :math:`2(i+1) = j+1`, and :math:`\varepsilon` otherwise.
     """
-    if not 0 < eps <= 1:
-        raise ValueError(f"eps must be in (0, 1], got {eps!r}")
+    n = check_int("n", n, lo=1)
+    eps = check_real("eps", eps, lo=0, hi=1, lo_open=True)
     i, j = np.indices((n, n))
     one = (i == j) | (i + 1 == 2 * (j + 1)) | (2 * (i + 1) == j + 1)
     return np.where(one, 1.0, float(eps))
@@ -243,16 +240,14 @@ class HighOrderLoss:
     def __post_init__(self) -> None:
         if not isinstance(self.op, SensingOperator):
             raise TypeError("op must be a SensingOperator")
-        self.M_star = np.asarray(self.M_star, dtype=float)
-        if self.M_star.shape != (self.op.n, self.op.n):
-            raise ValueError(f"M_star must have shape ({self.op.n}, {self.op.n}), "
-                             f"got {self.M_star.shape}")
+        self.M_star = check_array("M_star", self.M_star, shape=(self.op.n, self.op.n))
+        check_psd("M_star", self.M_star)
         if not (isinstance(self.l, (int, np.integer)) and self.l >= 2):
             raise ValueError(f"l must be an integer >= 2, got {self.l!r}")
-        if not self.lam >= 0:
-            raise ValueError(f"lam must be non-negative, got {self.lam!r}")
-        if not self.scale > 0:
-            raise ValueError(f"scale must be positive, got {self.scale!r}")
+        check_real("lam", self.lam, lo=0)
+        check_real("scale", self.scale, lo=0, lo_open=True)
+        if self.Z is not None:
+            self.Z = check_array("Z", self.Z, shape=(self.op.n, None))
         self.b = self.op.apply(self.M_star)
 
     @property
@@ -341,6 +336,7 @@ def yalcin_instance(n: int, eps: float = 0.3, lam: float = 0.0, l: int = 4) -> H
     """
     if not isinstance(n, (int, np.integer)) or n < 2:
         raise ValueError(f"n must be an integer >= 2, got {n!r}")
+    check_real("lam", lam, lo=0)
     z = np.zeros((n, 1))
     z[::2, 0] = 1.0
     op = WeightedEntrywiseSensing(yalcin_weights(n, eps))
@@ -351,6 +347,8 @@ def alternating_start(n: int, magnitude: float = 1.0) -> np.ndarray:
     r"""Start of the GD run that finds :math:`\hat X` (spec 003 §4.2, INFERRED): magnitude
     times :math:`(1, 0, -1, 0, 1, 0, -1, \dots)` — alternating signs on the support of
     :math:`z`, zero elsewhere. Shape ``(n, 1)``."""
+    n = check_int("n", n, lo=1)
+    magnitude = check_real("magnitude", magnitude)
     x = np.zeros((n, 1))
     k = np.arange(0, n, 2)
     x[k, 0] = magnitude * (-1.0) ** (np.arange(k.size))
@@ -363,8 +361,8 @@ def yalcin_truth_spectrum(n: int, eps: float) -> tuple[float, float]:
     with :math:`w = \varepsilon^2`, :math:`s = \lceil n/2\rceil`,
     :math:`\lambda_{\max} = 4 + 4(s-1)w` and :math:`\lambda_{\min} = 2(1+w)` for
     :math:`n = 3`, :math:`2sw` for :math:`n \ge 4`."""
-    if n < 3:
-        raise ValueError(f"the closed form needs n >= 3, got {n!r}")
+    n = check_int("n", n, lo=3)
+    eps = check_real("eps", eps, lo=0, hi=1, lo_open=True)
     w, s = eps ** 2, math.ceil(n / 2)
     lmax = 4 + 4 * (s - 1) * w
     lmin = 2 * (1 + w) if n == 3 else 2 * s * w
@@ -375,6 +373,7 @@ def yalcin_n3_spurious(eps: float) -> tuple[np.ndarray, float, float]:
     r"""The :math:`n=3`, :math:`\lambda=0` spurious point in closed form (spec 003 §4.4,
     DERIVED): :math:`\hat x = (a, 0, -a)` with :math:`a^2 = (1-w)/(1+w)`, and its spectrum
     :math:`\lambda_{\min} = 2(1-w)`, :math:`\lambda_{\max} = 4(1-w)`, :math:`w=\varepsilon^2`."""
+    eps = check_real("eps", eps, lo=0, hi=1, lo_open=True)
     w = eps ** 2
     a = math.sqrt((1 - w) / (1 + w))
     return np.array([[a], [0.0], [-a]]), 2 * (1 - w), 4 * (1 - w)
@@ -390,7 +389,7 @@ def weighted_rip_delta(eps: float) -> float:
     :math:`\|\mathcal A(M)\|^2/\|M\|_F^2` fills :math:`[\varepsilon^2, 1]` on rank-:math:`\le 2`
     matrices, so :math:`\delta = (1-\varepsilon^2)/(1+\varepsilon^2)`, for every rank
     :math:`\ge 2` and :math:`n \ge 3`."""
-    w = float(eps) ** 2
+    w = check_real("eps", eps, lo=0, hi=1, lo_open=True) ** 2
     return (1 - w) / (1 + w)
 
 
@@ -399,6 +398,7 @@ def rip_delta(lo: float, hi: float) -> tuple[float, float]:
     :math:`\|\mathcal A(M)\|^2/\|M\|_F^2`: with the best rescaling
     :math:`\mathcal A \to \sqrt{c}\,\mathcal A`, :math:`c = 2/(L+U)`, the constant is
     :math:`\delta = (U-L)/(U+L)`. Returns ``(delta, sqrt(c))``."""
+    lo, hi = check_real("lo", lo, lo=0), check_real("hi", hi, lo=0, lo_open=True)
     if not (0 <= lo <= hi and hi > 0):
         raise ValueError(f"need 0 <= lo <= hi, hi > 0; got lo={lo!r}, hi={hi!r}")
     return (hi - lo) / (hi + lo), math.sqrt(2.0 / (hi + lo))
@@ -466,8 +466,13 @@ def rip_ratio_range(op: SensingOperator, rank: int, rng: np.random.Generator | N
     small Gram matrix. For ``rank >= n`` the answer is exact (:math:`U = I`); otherwise the
     returned :math:`\delta` is a lower bound of the true constant.
     """
+    if not isinstance(op, SensingOperator):
+        raise TypeError(f"op must be a SensingOperator, got {type(op).__name__}")
     if not isinstance(rank, (int, np.integer)) or rank < 1:
         raise ValueError(f"rank must be a positive integer, got {rank!r}")
+    check_rng("rng", rng, optional=True)
+    restarts = check_int("restarts", restarts, lo=1)
+    iters = check_int("iters", iters, lo=1)
     n = op.n
     k = min(int(rank), n)
     if k == n:

@@ -24,6 +24,7 @@ from scipy.linalg import solve_triangular
 from scipy.optimize import nnls
 
 from ..factorizations.asymmetric import NoReg, NonNeg, UnboundedSubproblem
+from ..validation import check_array, check_bool, check_int, check_rng
 
 __all__ = ["SymmetricNMF", "nnls_gram", "random_psd_nonneg", "random_indefinite_nonneg", "digits_similarity"]
 
@@ -46,9 +47,8 @@ class SymmetricNMF:
     L = 1.0
 
     def __init__(self, M, r: int, nonneg: bool = True) -> None:
-        M = np.asarray(M, dtype=float)
-        if M.ndim != 2 or M.shape[0] != M.shape[1]:
-            raise ValueError(f"M must be a square matrix, got shape {M.shape}")
+        M = check_array("M", M, square=True)
+        check_bool("nonneg", nonneg)
         if not np.allclose(M, M.T, atol=1e-12 * (1 + np.abs(M).max())):
             raise ValueError("M must be symmetric (Assumption 2(b))")
         if not (isinstance(r, (int, np.integer)) and r >= 1):
@@ -93,7 +93,7 @@ class SymmetricNMF:
             if not self.reg.is_indicator:
                 np.linalg.cholesky(Q)
                 return np.linalg.solve(Q, B.T).T
-            return nnls_gram(Q, B)
+            return _nnls_gram(Q, B)
         except np.linalg.LinAlgError as exc:
             raise UnboundedSubproblem(f"W^T W + lam I is not positive definite (lam={lam:g})") from exc
 
@@ -122,6 +122,18 @@ def nnls_gram(Q: np.ndarray, B: np.ndarray, *, max_enum: int = 6) -> np.ndarray:
     satisfying the KKT conditions is kept; otherwise :func:`scipy.optimize.nnls` on the
     Cholesky form is used row by row.
     """
+    Q = check_array("Q", Q, square=True)
+    B = check_array("B", B, shape=(None, Q.shape[0]))
+    max_enum = check_int("max_enum", max_enum, lo=0)
+    try:
+        np.linalg.cholesky(Q)
+    except np.linalg.LinAlgError:
+        raise ValueError("Q must be symmetric positive definite") from None
+    return _nnls_gram(Q, B, max_enum=max_enum)
+
+
+def _nnls_gram(Q: np.ndarray, B: np.ndarray, *, max_enum: int = 6) -> np.ndarray:
+    """:func:`nnls_gram` without the input checks (the AM inner loop)."""
     r = Q.shape[0]
     Lc = np.linalg.cholesky(Q)  # raises LinAlgError unless Q is positive definite
     X = np.linalg.solve(Q, B.T).T
@@ -161,6 +173,9 @@ def nnls_gram(Q: np.ndarray, B: np.ndarray, *, max_enum: int = 6) -> np.ndarray:
 def random_psd_nonneg(n: int, r_true: int, rng: np.random.Generator) -> np.ndarray:
     r""":math:`M = UU^\top` with :math:`U \ge 0` uniform (PSD, completely positive, rank
     ``r_true``), scaled to :math:`\|M\|_2 = 1`."""
+    n = check_int("n", n, lo=1)
+    r_true = check_int("r_true", r_true, lo=1)
+    check_rng("rng", rng)
     U = rng.uniform(size=(n, r_true))
     M = U @ U.T
     return M / np.linalg.norm(M, 2)
@@ -169,6 +184,8 @@ def random_psd_nonneg(n: int, r_true: int, rng: np.random.Generator) -> np.ndarr
 def random_indefinite_nonneg(n: int, rng: np.random.Generator) -> np.ndarray:
     r"""Symmetric non-negative :math:`M` with i.i.d. uniform entries (indefinite), scaled to
     :math:`\|M\|_2 = 1`."""
+    n = check_int("n", n, lo=1)
+    check_rng("rng", rng)
     A = rng.uniform(size=(n, n))
     M = np.triu(A) + np.triu(A, 1).T
     return M / np.linalg.norm(M, 2)
@@ -185,6 +202,12 @@ def digits_similarity(n_per_class: int, classes=(0, 1, 2, 3, 4, 5, 6, 7, 8, 9), 
     :math:`D^{-1/2} S D^{-1/2}` (the graph used by Kuang et al. and Zhu et al. for sNMF
     clustering). Returns ``(M, labels)``.
     """
+    n_per_class = check_int("n_per_class", n_per_class, lo=1)
+    k = check_int("k", k, lo=1)
+    check_rng("rng", rng, optional=True)
+    classes = tuple(classes)
+    if not classes or any(isinstance(c, bool) or c not in range(10) for c in classes):
+        raise ValueError(f"classes must be a non-empty collection of digits 0..9, got {classes!r}")
     from sklearn.datasets import load_digits
 
     data = load_digits()
