@@ -1,6 +1,7 @@
 import numpy as np
 
-from bmlab.experiments.udu_phase_retrieval import plot_pr, run_pr_pair
+from bmlab.experiments.implicit_bias.plots import plot_pr
+from bmlab.experiments.implicit_bias.pr_common import run_pr_pair
 from bmlab.problems.phase_retrieval import GaussianPR, image_signal, load_image
 
 

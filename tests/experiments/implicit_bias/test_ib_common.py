@@ -1,8 +1,9 @@
 import numpy as np
 import pytest
 
-from bmlab.experiments.udu_completion import (CompletionParams, numerical_rank_from_spectrum,
-                                              plot_sweep, run_completion_sweep)
+from bmlab.experiments.implicit_bias.common import (CompletionParams, numerical_rank_from_spectrum,
+                                                    run_completion_sweep)
+from bmlab.experiments.implicit_bias.plots import plot_sweep
 
 
 def test_small_sweep_and_plot():

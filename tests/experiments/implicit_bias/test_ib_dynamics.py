@@ -1,8 +1,9 @@
 import numpy as np
 
-from bmlab.experiments.udu_completion import CompletionParams, run_completion_sweep
-from bmlab.experiments.udu_dynamics import (column_orthogonality, plot_columns, surviving_columns,
-                                            switch_on_times)
+from bmlab.experiments.implicit_bias.common import CompletionParams, run_completion_sweep
+from bmlab.experiments.implicit_bias.dynamics import (column_orthogonality, surviving_columns,
+                                                      switch_on_times)
+from bmlab.experiments.implicit_bias.plots import plot_columns
 
 
 def test_helpers():

@@ -1,0 +1,194 @@
+r"""Chapter ``implicit-bias/completion-step-size``: paper 001, §2.2.1, Figure 1 (left).
+
+BM and UDU on one noiseless rank-3 completion instance for the step sizes of the profile at
+:math:`\rho = 10^{-2}`; two more BM runs at :math:`\eta = 10^{-2}` from :math:`\rho = 1` and
+:math:`\rho = 10^{-4}` give the scale against which "no clear correlation" with the step size is
+judged; the trace-minimisation SDP (CVXPY/SCS) is the convex cross-check.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+import pandas as pd
+
+from ...claims import Claim, all_of, at_most, claim, qualitative
+from ...validation import check_int, check_real
+from ..base import ExperimentParams
+from .common import (QUOTE_STEP, CompletionParams, CompletionSweep, budget_line, log_monotone,
+                     rank_above, rank_equals, run_completion_sweep)
+
+__all__ = ["Params", "Result", "run", "claims", "table", "sdp_table"]
+
+TRUE_RANK = 3
+
+
+@dataclass(frozen=True)
+class Params(ExperimentParams):
+    """Settings (FOUND-code: rank 3, m = 9n, r = n, D₀ = I, α = 1; ρ fixed at 1e-2)."""
+
+    n: int = 50
+    max_iter: int = 10_000
+    etas: tuple = (1e-1, 1e-2)
+    rho: float = 1e-2
+    contrast_rhos: tuple = (1.0, 1e-4)   # BM at η = 1e-2: the scale of the ρ-effect
+    sdp_eps: float = 1e-9
+    sdp_max_iters: int = 200_000
+    PRESETS: ClassVar[dict[str, dict[str, Any]]] = {
+        "quick": {"n": 50, "max_iter": 10_000, "etas": (1e-1, 1e-2)},
+        "paper": {"n": 100, "max_iter": 200_000, "etas": (1e-1, 1e-2, 1e-3)},
+    }
+
+    def validate(self) -> None:
+        check_int("n", self.n, lo=8)
+        check_int("max_iter", self.max_iter, lo=1)
+        check_real("rho", self.rho, lo=0, lo_open=True)
+        if len(self.etas) < 2 or any(not e > 0 for e in self.etas):
+            raise ValueError(f"etas must be at least two positive step sizes, got {self.etas!r}")
+        if 1e-2 not in self.etas:
+            raise ValueError("etas must contain 1e-2 (the cell shared with the ρ contrast)")
+        if any(not r > 0 for r in self.contrast_rhos) or len(self.contrast_rhos) < 1:
+            raise ValueError(f"contrast_rhos must be positive, got {self.contrast_rhos!r}")
+
+
+@dataclass
+class Result:
+    params: Params
+    sweep: CompletionSweep          # BM and UDU at every η, ρ = params.rho
+    contrast: CompletionSweep       # BM at η = 1e-2 from the contrast ρ values
+    sdp: Any                        # SDPResult of the trace minimisation
+    timings: dict
+
+
+def run(params: Params, rng: np.random.Generator) -> Result:
+    """The sweep, the ρ contrast (same instance and direction) and the SDP."""
+    import time
+
+    from ...sdp.completion import trace_min_completion
+
+    p = params
+    sweep = run_completion_sweep(CompletionParams(n=p.n, etas=tuple(p.etas), rhos=(p.rho,),
+                                                  max_iter=p.max_iter), rng)
+    contrast = run_completion_sweep(
+        CompletionParams(n=p.n, etas=(1e-2,), rhos=tuple(p.contrast_rhos), methods=("BM",),
+                         max_iter=p.max_iter), np.random.default_rng(0), problem=sweep.problem,
+        direction=sweep.direction)
+    t0 = time.perf_counter()
+    sdp = trace_min_completion(sweep.problem, solver="SCS", eps=p.sdp_eps,
+                               max_iters=p.sdp_max_iters)
+    return Result(p, sweep, contrast, sdp, {"sweep": sweep.seconds(),
+                                            "contrast": contrast.seconds(),
+                                            "sdp": time.perf_counter() - t0})
+
+
+def table(result: Result) -> pd.DataFrame:
+    t = result.sweep.frame()
+    return t[["method", "eta", "residual", "rel_error", "rank", "sigma_next_rel"]].rename(
+        columns={"eta": "η", "residual": "‖A(X)−b‖²", "rel_error": "‖X−X♮‖/‖X♮‖",
+                 "rank": "rank (1e-6)", "sigma_next_rel": "σ₄/σ₁"})
+
+
+def _sdp_numbers(result: Result) -> dict:
+    from ...sdp.core import numerical_rank, relative_error
+
+    P, sdp = result.sweep.problem, result.sdp
+    ok = bool(sdp.ok)
+    return {"ok": ok, "status": sdp.status,
+            "err": relative_error(sdp.Z, P.X_true) if ok else float("nan"),
+            "rank6": numerical_rank(sdp.Z, 1e-6) if ok else -1,
+            "rank3": numerical_rank(sdp.Z, 1e-3) if ok else -1,
+            "trace": float(np.trace(sdp.Z)) if ok else float("nan"),
+            "trace_true": float(np.trace(P.X_true)),
+            "feas": float(np.abs(P.apply(sdp.Z) - P.b).max()) if ok else float("inf")}
+
+
+def sdp_table(result: Result) -> pd.DataFrame:
+    """The convex baseline beside BM and UDU at η = 1e-2."""
+    from ...sdp.core import numerical_rank
+
+    s = _sdp_numbers(result)
+    rows = [{"method": "SDP (trace min, SCS)", "status": s["status"], "‖X−X♮‖/‖X♮‖": s["err"],
+             "rank (1e-6)": s["rank6"], "rank (1e-3)": s["rank3"]}]
+    for method in ("BM", "UDU"):
+        run_ = result.sweep.get(method, 1e-2, result.params.rho)
+        rows.append({"method": f"{method} (η = 0.01)", "status": run_.status,
+                     "‖X−X♮‖/‖X♮‖": run_.rel_error, "rank (1e-6)": run_.rank,
+                     "rank (1e-3)": numerical_rank(run_.X, 1e-3)})
+    return pd.DataFrame(rows)
+
+
+def glue_values(result: Result) -> dict:
+    p, s = result.params, _sdp_numbers(result)
+    udu = result.sweep.get("UDU", 1e-2, p.rho)
+    return {"n": p.n, "m": result.sweep.problem.m, "max_iter": f"{p.max_iter:,}", "rho": p.rho,
+            "budget": budget_line(p.max_iter, p.etas), "bm_spread": _spreads(result)[0],
+            "rho_spread": _spreads(result)[1], "sdp_err": s["err"], "sdp_rank3": s["rank3"],
+            "tr_sdp": s["trace"], "tr_true": s["trace_true"], "udu_err": udu.rel_error,
+            "sdp_verdict": "recovers" if s["err"] < 1e-3 else "does not recover"}
+
+
+def _spreads(result: Result) -> tuple[float, float, float, float]:
+    """BM's σ₄/σ₁: max/min ratio over η and over ρ (with ρ = params.rho at η = 1e-2), and
+    the decades of η and of ρ they span."""
+    k = TRUE_RANK
+    bm = [r for r in result.sweep.runs if r.method == "BM"]
+    q_eta = np.array([r.spectrum[k] / r.spectrum[0] for r in bm])
+    rho_runs = list(result.contrast.runs) + [result.sweep.get("BM", 1e-2, result.params.rho)]
+    q_rho = np.array([r.spectrum[k] / r.spectrum[0] for r in rho_runs])
+    etas = np.array([r.eta for r in bm])
+    rhos = np.array([r.rho for r in rho_runs])
+    return (float(q_eta.max() / q_eta.min()), float(q_rho.max() / q_rho.min()),
+            float(np.log10(etas.max() / etas.min())), float(np.log10(rhos.max() / rhos.min())))
+
+
+def claims(result: Result) -> list[Claim]:
+    """The pre-registered claims of the chapter."""
+    p, sw = result.params, result.sweep
+    udu = [r for r in sw.runs if r.method == "UDU"]
+    bm = [r for r in sw.runs if r.method == "BM"]
+    out = [
+        claim("ib.mc.step.udu_rank",
+              f"UDU's numerical rank (rtol 1e-6) equals the true rank 3 for every η tried "
+              f"{list(p.etas)}", rank_equals([r.spectrum for r in udu], TRUE_RANK),
+              kind="paper", quote=QUOTE_STEP),
+        claim("ib.mc.step.bm_approx",
+              "BM's solutions are only approximately low-rank: more than 3 singular values above "
+              "1e-6·σ₁ for every η", rank_above([r.spectrum for r in bm], TRUE_RANK),
+              kind="paper", quote=QUOTE_STEP),
+    ]
+    s_eta, s_rho, dec_eta, dec_rho = _spreads(result)
+    out.append(claim(
+        "ib.mc.step.no_correlation_band",
+        "No clear correlation between step size and BM's spectral decay: σ₄/σ₁ of BM varies by "
+        "less than a factor 10 across η (ours: max/min ratio)",
+        at_most(s_eta, 10.0), kind="paper", quote=QUOTE_STEP, exploratory=True,
+        reason="the factor-10 band is ours and was chosen with the results in view; the "
+               "pre-registered relation is ib.mc.step.no_correlation"))
+    per_eta = np.log10(s_eta) / dec_eta
+    per_rho = np.log10(s_rho) / dec_rho
+    out.append(claim(
+        "ib.mc.step.no_correlation",
+        "No clear correlation between step size and BM's spectral decay, judged against the "
+        "effect the paper does call clear (the initial scale ρ): BM's σ₄/σ₁ changes by fewer "
+        "decades per decade of η (over the η of the sweep) than per decade of ρ (over "
+        f"ρ ∈ {sorted({*p.contrast_rhos, p.rho}, reverse=True)} at η = 1e-2, same instance "
+        "and direction); ours: [decades per decade of η, of ρ]",
+        at_most(per_eta, per_rho), kind="paper", quote=QUOTE_STEP))
+    order = [r for r in sorted(sw.runs, key=lambda r: -r.eta)]
+    checks = [log_monotone([r.residual[-1] for r in order if r.method == m], increasing=True)
+              for m in ("BM", "UDU")]
+    out.append(claim(
+        "ib.mc.step.smaller_slower",
+        "A smaller step slows convergence: the final residual ‖A(X_T)−b‖² after the same number "
+        "of iterations increases strictly as η decreases, for both models (log10 residuals, "
+        "η descending)", all_of(*checks), kind="paper", quote=QUOTE_STEP))
+    s = _sdp_numbers(result)
+    out.append(claim(
+        "ib.mc.step.sdp_solved",
+        "Cross-check: SCS solves the trace-minimisation SDP (status optimal, max |X_Ω − b| ≤ "
+        "1e-5) and its trace is at most tr X♮ + 1e-5 (X♮ is feasible, so this only checks the "
+        "solver)",
+        all_of(qualitative(s["ok"], ours=s["status"]), at_most(s["feas"], 1e-5, scale=1e-5),
+               at_most(s["trace"], s["trace_true"] + 1e-5, scale=1e-5)), kind="check"))
+    return out
