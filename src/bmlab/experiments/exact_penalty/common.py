@@ -15,8 +15,9 @@ import numpy as np
 import pandas as pd
 
 from ...bounds.exact_penalty import inequality9, theorem1_bound
-from ...factorizations.asymmetric import (kkt_residual, penalized_hessian, penalized_value,
-                                         symmetric_grad, symmetric_kkt_residual, symmetric_value)
+from ...factorizations.asymmetric import (kkt_residual, penalized_grad, penalized_hessian,
+                                          penalized_value, symmetric_grad,
+                                          symmetric_kkt_residual, symmetric_value)
 from ...problems.quadratic import sensing_instance
 from ...problems.snmf import SymmetricNMF, random_indefinite_nonneg, random_psd_nonneg
 from ...solvers.alternating import alternating_minimization
@@ -25,7 +26,8 @@ from ...solvers.gd import gradient_descent
 __all__ = ["balance_stats", "corollary1_instance", "FAMILIES", "make_family", "random_point",
            "biconvexity_check", "THEOREM1_FAMILIES", "make_theorem1_family", "critical_point_runs",
            "summarize_family", "asym_threshold",
-           "symmetric_critical_point", "lifting_check", "publish"]
+           "symmetric_critical_point", "lifting_check", "publish", "SplitLandscape",
+           "newton_critical_points", "theorem1_excess"]
 
 #: Instance families used across the part.
 FAMILIES = ("sensing", "sensing-ridge", "snmf-psd", "snmf-indefinite")
@@ -262,3 +264,75 @@ def publish(ch, *, tables: dict | None = None, glue: dict | None = None,
         ch.glue(key, value)
     for key, seconds in (timings or {}).items():
         ch.record_timing(key, seconds)
+
+
+# ----------------------------------------------------------------- critical points by Newton
+class SplitLandscape:
+    r"""The smooth split :math:`F_\lambda` as a landscape problem for
+    :func:`bmlab.landscape.newton_refine`: the variable is :math:`W = [X; Y]`
+    (:math:`2n \times r`), ``grad`` and ``hessian`` are those of :math:`F_\lambda` (dense
+    Hessian in the order of ``W.ravel()``). Only for unconstrained problems (no indicator)."""
+
+    def __init__(self, problem, lam: float) -> None:
+        if problem.reg.is_indicator:
+            raise ValueError("Newton on the gradient needs an unconstrained problem (no indicator)")
+        self.problem, self.lam, self.n = problem, float(lam), problem.n
+
+    def split(self, W: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return W[:self.n], W[self.n:]
+
+    def grad(self, W: np.ndarray) -> np.ndarray:
+        gx, gy = penalized_grad(self.problem, *self.split(W), self.lam)
+        return np.vstack([gx, gy])
+
+    def hessian(self, W: np.ndarray) -> np.ndarray:
+        return penalized_hessian(self.problem, *self.split(W), self.lam)
+
+
+def newton_critical_points(problem, lams, n_starts: int, rng: np.random.Generator, *,
+                           tol: float = 1e-10, max_iter: int = 60,
+                           neg_tol: float = 1e-6) -> pd.DataFrame:
+    r"""Critical points of :math:`F_\lambda` of any index (minima *and* saddles) found by Newton's
+    method on :math:`\nabla F_\lambda = 0` (:func:`bmlab.landscape.newton_refine`) from
+    ``n_starts`` independent random :math:`(X^0, Y^0)` per :math:`\lambda`. One row per start,
+    with the columns of :func:`critical_point_runs` (``status`` is Newton's: ``converged`` when
+    the gradient norm is below ``tol``) plus ``hess_min`` (smallest Hessian eigenvalue) and
+    ``n_neg`` (eigenvalues below ``-neg_tol``: a saddle when positive)."""
+    from ...landscape import newton_refine
+
+    rows = []
+    mu = problem.reg.mu
+    for lam in np.asarray(lams, dtype=float):
+        land = SplitLandscape(problem, lam)
+        for s in range(n_starts):
+            W0 = np.vstack([random_point(problem, rng), random_point(problem, rng)])
+            res = newton_refine(land, W0, tol=tol, max_iter=max_iter)
+            X, Y = land.split(res.x)
+            ineq = inequality9(problem, X, Y, lam)
+            dn = ineq["D_norm"]
+            res_norm = kkt_residual(problem, X, Y, lam)
+            ev = np.linalg.eigvalsh(land.hessian(res.x))
+            rows.append({
+                "lam": lam, "start": s, "status": res.status, "sweeps": res.n_iter,
+                "residual": res_norm, "gap": dn,
+                "asym": bool(dn > 1e-6 * max(1.0, np.linalg.norm(X))),
+                "bound": theorem1_bound(problem.grad_f(X @ Y.T), mu),
+                "lhs9": ineq["lhs"], "mid9": ineq["mid"], "rhs9": ineq["rhs"],
+                "slack_tol9": 10 * res_norm * (1 + dn) + 1e-10,
+                "hess_min": float(ev[0]), "n_neg": int(np.sum(ev < -neg_tol)),
+            })
+    return pd.DataFrame(rows)
+
+
+def theorem1_excess(df: pd.DataFrame) -> pd.DataFrame:
+    r"""Per converged asymmetric critical point: ``excess10`` :math:`= (\lambda - b - s)/\lambda`,
+    with :math:`s` = ``slack_tol9`` / (2 ``gap``:sup:`2`) the slack on :math:`\lambda \le b` that
+    the residual allows (Theorem 1: ``excess10`` :math:`\le 0`); ``excess9`` :math:`=
+    (\text{lhs} - \text{mid} - \text{slack})/\text{lhs}`, the left inequality of (9)
+    (:math:`\le 0`); ``ratio`` :math:`= \lambda / b`."""
+    a = df[(df["status"] == "converged") & df["asym"]]
+    s = a["slack_tol9"] / (2 * a["gap"] ** 2)
+    return pd.DataFrame({"lam": a["lam"], "bound": a["bound"],
+                         "excess10": (a["lam"] - a["bound"] - s) / a["lam"],
+                         "excess9": (a["lhs9"] - a["mid9"] - a["slack_tol9"]) / a["lhs9"],
+                         "ratio": a["lam"] / a["bound"]})

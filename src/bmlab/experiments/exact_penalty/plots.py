@@ -320,3 +320,39 @@ def plot_corollary1(table: pd.DataFrame, decreasing: dict):
     return fig
 
 
+
+
+def plot_newton_points(newton: pd.DataFrame):
+    r"""Critical points found by Newton's method (:func:`.common.newton_critical_points`, with a
+    ``family`` column). Left: bound (10) :math:`b` against :math:`\lambda` (asymmetric saddles,
+    asymmetric minima, symmetric points) with the line :math:`b = \lambda`; right:
+    :math:`\lambda / b` against the smallest Hessian eigenvalue at asymmetric points."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(11.5, 4.0))
+    c = newton[newton["status"] == "converged"]
+    floor = 1e-6
+    for j, (fam, d) in enumerate(c.groupby("family", sort=False)):
+        col = ["#0072B2", "#D55E00", "#009E73"][j % 3]
+        sym, asy = d[~d["asym"]], d[d["asym"]]
+        sad, mins = asy[asy["n_neg"] > 0], asy[asy["n_neg"] == 0]
+        axes[0].scatter(sym["lam"], np.maximum(sym["bound"], floor), s=8, color=col, alpha=0.4,
+                        label=f"{fam}: symmetric")
+        axes[0].scatter(sad["lam"], np.maximum(sad["bound"], floor), s=28, marker="x", color=col,
+                        label=f"{fam}: asymmetric saddle")
+        axes[0].scatter(mins["lam"], np.maximum(mins["bound"], floor), s=28, marker="s",
+                        facecolor="none", edgecolor=col, label=f"{fam}: asymmetric minimum")
+        axes[1].scatter(asy["hess_min"], asy["lam"] / asy["bound"], s=20, color=col, label=fam)
+    lo, hi = newton["lam"].min(), newton["lam"].max()
+    axes[0].plot([lo, hi], [lo, hi], "k--", lw=1, label=r"$b = \lambda$")
+    axes[0].set(xscale="log", yscale="log", xlabel=r"$\lambda$",
+                ylabel=r"bound (10) $b$ at the point (floored at $10^{-6}$)",
+                title="(a) Newton's critical points")
+    axes[0].legend(fontsize="xx-small", ncol=2)
+    axes[1].axhline(1.0, color="k", ls=":", lw=1)
+    axes[1].axvline(0.0, color="0.5", lw=0.8)
+    axes[1].set(xlabel=r"smallest Hessian eigenvalue of $F_\lambda$",
+                ylabel=r"$\lambda / b$", title=r"(b) asymmetric points: $\lambda \leq b$")
+    axes[1].legend(fontsize="x-small")
+    fig.tight_layout()
+    return fig
