@@ -38,6 +38,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..validation import check_array, check_real
+
 __all__ = [
     "UnboundedSubproblem", "Regularizer", "NoReg", "NonNeg", "Ridge",
     "penalized_value", "penalized_grad", "penalized_hessvec", "penalized_hessian",
@@ -121,6 +123,7 @@ class Ridge(Regularizer):
     def __post_init__(self):
         if not self.mu > 0:
             raise ValueError(f"Ridge needs mu > 0, got mu={self.mu!r}")
+        check_real("mu", self.mu, lo=0, lo_open=True)
 
     def value(self, X):
         return 0.5 * self.mu * float(np.vdot(X, X))
@@ -175,6 +178,7 @@ def penalized_hessvec(problem, X, Y, lam, U, V):
 
 def penalized_hessian(problem, X, Y, lam) -> np.ndarray:
     """Dense Hessian of :math:`F_\\lambda` in the variable ``concat(X.ravel(), Y.ravel())``."""
+    X, Y, lam = _check_pair(X, Y, lam)
     n, r = X.shape
     N = n * r
     Hm = np.empty((2 * N, 2 * N))
@@ -184,6 +188,14 @@ def penalized_hessian(problem, X, Y, lam) -> np.ndarray:
         hx, hy = penalized_hessvec(problem, X, Y, lam, e[:N].reshape(n, r), e[N:].reshape(n, r))
         Hm[:, i] = np.concatenate([hx.ravel(), hy.ravel()])
     return 0.5 * (Hm + Hm.T)
+
+
+def _check_pair(X, Y, lam):
+    """Validate a point :math:`(X, Y)` of the split and a penalty (public entry points that are
+    not called inside the AM loop; the loop kernels stay unchecked)."""
+    X = check_array("X", X, ndim=2)
+    Y = check_array("Y", Y, shape=X.shape)
+    return X, Y, check_real("lam", lam)
 
 
 def _pg_residual(reg, X, gX) -> float:
@@ -202,11 +214,13 @@ def kkt_residual(problem, X, Y, lam) -> float:
 
 def symmetric_value(problem, X) -> float:
     r""":math:`h(X) = f(XX^\top) + g(X)`, equation (3)."""
+    X = _check_pair(X, X, 0.0)[0]
     return float(problem.f(X @ X.T) + problem.reg.value(X))
 
 
 def symmetric_grad(problem, X) -> np.ndarray:
     r""":math:`\nabla h(X) = (\nabla f(XX^\top) + \nabla f(XX^\top)^\top) X + \nabla g(X)`."""
+    X = _check_pair(X, X, 0.0)[0]
     G = problem.grad_f(X @ X.T)
     return (G + G.T) @ X + problem.reg.grad(X)
 

@@ -31,6 +31,10 @@ import numpy as np
 
 from ..solvers.base import SolverResult
 from ..solvers.gd import gradient_descent
+from ..validation import (check_array, check_array_in, check_attrs, check_bool, check_callable,
+                          check_int, check_real, check_rng)
+
+_PROTOCOL = ("b", "forward_factored", "sym_adjoint_apply")
 
 __all__ = [
     "scaled_init", "bm_grad", "udu_grad", "project_udu", "udu_matrix", "udu_factor",
@@ -42,8 +46,10 @@ def scaled_init(n: int, r: int, rho: float, rng: np.random.Generator, *,
                 complex_: bool = False) -> np.ndarray:
     r""":math:`U_0` with iid standard (complex) Gaussian entries rescaled to
     :math:`\|U_0\|_F = \rho` (FOUND-code ``U0/norm(U0,'fro')*xi``)."""
-    if not rho > 0:
-        raise ValueError(f"rho must be positive, got {rho!r}")
+    n, r = check_int("n", n, lo=1), check_int("r", r, lo=1)
+    rho = check_real("rho", rho, lo=0, lo_open=True)
+    check_rng("rng", rng)
+    check_bool("complex_", complex_)
     U = rng.standard_normal((n, r))
     if complex_:
         U = U + 1j * rng.standard_normal((n, r))
@@ -66,7 +72,8 @@ def udu_grad(problem, U: np.ndarray, d: np.ndarray):
 
 def project_udu(U: np.ndarray, d: np.ndarray, alpha: float) -> tuple[np.ndarray, np.ndarray]:
     r""":math:`(\Pi_\alpha(U), \Pi_+(d))`: rescale :math:`U` into the Frobenius ball of radius
-    :math:`\alpha`, clip :math:`d` at 0 (update (3))."""
+    :math:`\alpha`, clip :math:`d` at 0 (update (3)). Unchecked: it runs inside the loop
+    (:func:`run_udu` validates ``alpha`` once)."""
     nrm = np.linalg.norm(U)
     if nrm > alpha:
         U = U * (alpha / nrm)
@@ -75,12 +82,14 @@ def project_udu(U: np.ndarray, d: np.ndarray, alpha: float) -> tuple[np.ndarray,
 
 def udu_matrix(U: np.ndarray, d: np.ndarray | None = None) -> np.ndarray:
     r""":math:`U\,\mathrm{diag}(d)\,U^{\mathsf H}` (``d=None``: :math:`UU^{\mathsf H}`)."""
+    U, d = _check_factor(U, d)
     Ud = U if d is None else U * d
     return Ud @ U.conj().T
 
 
 def udu_factor(U: np.ndarray, d: np.ndarray | None = None) -> np.ndarray:
     r""":math:`\tilde U = U D^{1/2}` with :math:`\tilde U\tilde U^{\mathsf H} = UDU^{\mathsf H}`."""
+    U, d = _check_factor(U, d)
     return U if d is None else U * np.sqrt(np.maximum(d, 0.0))
 
 
@@ -93,10 +102,43 @@ def spectrum(U: np.ndarray, d: np.ndarray | None = None) -> np.ndarray:
 
 def log_schedule(max_iter: int, points: int = 200) -> np.ndarray:
     """Iterations ``0 .. max_iter`` spaced logarithmically (unique integers, 0 included)."""
+    max_iter = check_int("max_iter", max_iter)
+    points = check_int("points", points, lo=1)
     if max_iter < 1:
         return np.array([0])
     it = np.unique(np.round(np.logspace(0, np.log10(max_iter), points)).astype(int))
     return np.r_[0, it[it <= max_iter]]
+
+
+def _check_factor(U, d, name="U", d_name="d"):
+    """A finite 2-D (real or complex) factor and an optional finite diagonal of its width."""
+    U = check_array(name, U, ndim=2, dtype=None)
+    if U.dtype.kind not in "fc":
+        U = U.astype(float)
+    if d is not None:
+        d = check_array(d_name, d, shape=(U.shape[1],))
+    return U, d
+
+
+def _check_run(problem, U0, eta, max_iter, record, trackers, callback):
+    """Validate the arguments shared by :func:`run_bm` and :func:`run_udu` (once, before the loop)."""
+    check_attrs("problem", problem, _PROTOCOL)
+    U0 = check_array("U0", U0, ndim=2, dtype=None)
+    n = getattr(problem, "n", None)
+    if n is not None and U0.shape[0] != n:
+        raise ValueError(f"U0 must have n = {n} rows (the size of the problem), got shape {U0.shape}")
+    check_real("eta", eta, lo=0, lo_open=True)
+    max_iter = check_int("max_iter", max_iter, lo=0)
+    if record is not None:
+        check_array_in("record", record, lo=0, ndim=1, dtype=None, min_size=0)
+    if trackers is not None:
+        if not isinstance(trackers, dict):
+            raise TypeError(f"trackers must be a dict of name -> callable, got {type(trackers).__name__}")
+        for key, fn in trackers.items():
+            check_callable(f"trackers[{key!r}]", fn)
+    if callback is not None:
+        check_callable("callback", callback)
+    return U0, max_iter
 
 
 def _run(grad_xy, x0, *, step, max_iter, project, record, trackers, callback):
@@ -154,6 +196,7 @@ def run_bm(problem, U0: np.ndarray, *, eta: float, max_iter: int,
     ``history`` holds, at the iterations ``record`` (default: log-spaced), ``iter``,
     ``residual`` :math:`\|\mathcal A(X_t) - b\|^2` and one entry per ``trackers[name](U)``.
     """
+    _check_run(problem, U0, eta, max_iter, record, trackers, callback)
     record = log_schedule(max_iter) if record is None else record
     return _run(lambda U: bm_grad(problem, U), U0, step=eta, max_iter=max_iter,
                 project=None, record=record, trackers=trackers or {}, callback=callback)
@@ -168,12 +211,10 @@ def run_udu(problem, U0: np.ndarray, d0: np.ndarray | None = None, *, eta: float
 
     ``x`` of the result is the tuple ``(U, d)``; trackers receive ``(U, d)``.
     """
-    if not alpha > 0:
-        raise ValueError(f"alpha must be positive, got {alpha!r}")
-    r = U0.shape[1]
-    d0 = np.ones(r) if d0 is None else np.asarray(d0, dtype=float)
-    if d0.shape != (r,):
-        raise ValueError(f"d0 must have shape ({r},), got {d0.shape}")
+    alpha = check_real("alpha", alpha, lo=0, lo_open=True)
+    _check_run(problem, U0, eta, max_iter, record, trackers, callback)
+    r = np.shape(U0)[1]
+    d0 = np.ones(r) if d0 is None else check_array_in("d0", d0, lo=0, shape=(r,))
 
     def grad_xy(x):
         res, gU, gd = udu_grad(problem, x[0], x[1])

@@ -35,6 +35,7 @@ import numpy as np
 
 from ..bounds.exact_penalty import hu_kwok_bound, rayleigh_quantity, theorem1_bound
 from ..factorizations.asymmetric import UnboundedSubproblem, kkt_residual, penalized_value
+from ..validation import check_array, check_attrs, check_bool, check_callable, check_int, check_real
 from .base import SolverResult
 
 __all__ = [
@@ -83,6 +84,9 @@ class AlgorithmDependentPenalty(PenaltyRule):
     margin: float = 0.0
     name = "AMagd"
 
+    def __post_init__(self):
+        check_real("margin", self.margin, lo=0)
+
     def __call__(self, k, problem, X, Y, lam):
         b = max(hu_kwok_bound(*problem.block_constants(Y)), hu_kwok_bound(*problem.block_constants(X)))
         return b + self.margin
@@ -112,6 +116,10 @@ class AdaptivePenalty(PenaltyRule):
     def __post_init__(self):
         if not self.rho >= 1:
             raise ValueError(f"rho must be >= 1, got {self.rho!r}")
+        check_real("rho", self.rho, lo=1)
+        if self.target is not None:
+            check_callable("target", self.target)
+        check_real("lam_max", self.lam_max, lo=0, lo_open=True, allow_inf=True)
 
     def __call__(self, k, problem, X, Y, lam):
         new = self.rho * lam
@@ -128,6 +136,9 @@ class AccuracyPenalty(PenaltyRule):
 
     lam_max: float = 1e16
     name = "AMpca"
+
+    def __post_init__(self):
+        check_real("lam_max", self.lam_max, lo=0, lo_open=True, allow_inf=True)
 
     def __call__(self, k, problem, X, Y, lam):
         eps = float(np.linalg.norm(X - Y))
@@ -152,8 +163,7 @@ class ExactPenalty(PenaltyRule):
     def __post_init__(self):
         if self.mode not in ("aggressive", "conservative"):
             raise ValueError(f"mode must be 'aggressive' or 'conservative', got {self.mode!r}")
-        if not self.eps > 0:
-            raise ValueError(f"eps must be positive, got {self.eps!r}")
+        check_real("eps", self.eps, lo=0, lo_open=True)
 
     def __call__(self, k, problem, X, Y, lam):
         G = problem.grad_f(X @ Y.T)
@@ -177,6 +187,9 @@ class StartBoundPenalty(PenaltyRule):
     margin: float = 1.01
     name = "Cor1-decreasing"
 
+    def __post_init__(self):
+        check_real("margin", self.margin, lo=0, lo_open=True)
+
     def __call__(self, k, problem, X, Y, lam):
         from ..bounds.exact_penalty import corollary1_bound12
 
@@ -191,7 +204,7 @@ def make_rule(name: str, **kw) -> PenaltyRule:
     """Build a rule by name (``fixed``, ``AMagd``, ``AMadp``, ``AMpca``, ``AMour``)."""
     classes = {"fixed": FixedPenalty, "AMagd": AlgorithmDependentPenalty, "AMadp": AdaptivePenalty,
                "AMpca": AccuracyPenalty, "AMour": ExactPenalty}
-    if name not in classes:
+    if not isinstance(name, str) or name not in classes:
         raise ValueError(f"rule must be one of {RULES}, got {name!r}")
     return classes[name](**kw)
 
@@ -261,17 +274,27 @@ def alternating_minimization(
         ``gap`` (:math:`\|X - Y\|_F`), ``lam`` (:math:`\lambda_k`), ``residual`` (KKT residual of
         (5)), ``sym_value`` (:math:`h` at :math:`(X + Y)/2`, the symmetric objective (3)).
     """
+    if isinstance(penalty, (bool, np.bool_)):
+        raise TypeError("penalty must be a PenaltyRule or a number, got bool")
     rule = FixedPenalty(float(penalty)) if isinstance(penalty, (int, float, np.floating)) else penalty
     if not isinstance(rule, PenaltyRule):
         raise TypeError(f"penalty must be a PenaltyRule or a number, got {type(penalty).__name__}")
-    if int(max_iter) < 0:
-        raise ValueError(f"max_iter must be non-negative, got {max_iter!r}")
+    check_int("max_iter", max_iter, lo=0)
     if block not in ("exact", "columns"):
         raise ValueError(f"block must be 'exact' or 'columns', got {block!r}")
-    if int(record_every) < 1:
-        raise ValueError(f"record_every must be >= 1, got {record_every!r}")
-    X = np.array(X0, dtype=float, copy=True)
-    Y = np.array(Y0, dtype=float, copy=True)
+    check_int("record_every", record_every, lo=1)
+    if lam0 is not None:
+        check_real("lam0", lam0)
+    check_real("tol", tol, lo=0)
+    check_real("step_tol", step_tol, lo=0)
+    check_real("blowup", blowup, lo=0, lo_open=True, allow_inf=True)
+    check_bool("check_decrease", check_decrease)
+    if callback is not None:
+        check_callable("callback", callback)
+    check_attrs("problem", problem, ("f", "grad_f", "reg", "block_argmin" if block == "exact"
+                                     else "column_sweep"))
+    X = np.array(_check_start("X0", X0, problem), dtype=float, copy=True)
+    Y = np.array(_check_start("Y0", Y0, problem), dtype=float, copy=True)
     if X.shape != Y.shape or X.ndim != 2:
         raise ValueError(f"X0 and Y0 must be 2-D of the same shape, got {X.shape} and {Y.shape}")
     mu = problem.reg.mu
@@ -353,6 +376,15 @@ def alternating_minimization(
     return SolverResult(x=(X, Y), history=hist, status=status, message=message, n_iter=k)
 
 
+def _check_start(name, X0, problem):
+    """A finite 2-D starting factor with ``problem.n`` rows (when the problem says its size)."""
+    X0 = check_array(name, X0, ndim=2)
+    n = getattr(problem, "n", None)
+    if isinstance(n, (int, np.integer)) and X0.shape[0] != n:
+        raise ValueError(f"{name} must have n = {n} rows (the size of the problem), got shape {X0.shape}")
+    return X0
+
+
 def nonconvex_admm(problem, X0, Y0, *, rho: float, max_iter: int = 1000, tol: float = 1e-9,
                    blowup: float = 1e100) -> SolverResult:
     r"""Nonconvex ADMM for the split with the hard constraint :math:`X = Y` (Wang, Yin and Zeng;
@@ -371,10 +403,15 @@ def nonconvex_admm(problem, X0, Y0, *, rho: float, max_iter: int = 1000, tol: fl
     ``tol`` (relative to :math:`\max(1, \|X\|_F)`). ``history``: ``iter``, ``gap``,
     ``dual``, ``sym_value`` (:math:`h` at :math:`(X + Y)/2`).
     """
-    if not rho > 0:
-        raise ValueError(f"rho must be positive, got {rho!r}")
-    X = np.array(X0, dtype=float, copy=True)
-    Y = np.array(Y0, dtype=float, copy=True)
+    rho = check_real("rho", rho, lo=0, lo_open=True)
+    check_int("max_iter", max_iter, lo=0)
+    check_real("tol", tol, lo=0)
+    check_real("blowup", blowup, lo=0, lo_open=True, allow_inf=True)
+    check_attrs("problem", problem, ("f", "block_argmin"))
+    X = np.array(_check_start("X0", X0, problem), dtype=float, copy=True)
+    Y = np.array(_check_start("Y0", Y0, problem), dtype=float, copy=True)
+    if X.shape != Y.shape:
+        raise ValueError(f"X0 and Y0 must have the same shape, got {X.shape} and {Y.shape}")
     Lam = np.zeros_like(X)
     hist = {"iter": [], "gap": [], "dual": [], "sym_value": []}
 

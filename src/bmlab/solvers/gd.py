@@ -7,10 +7,12 @@ Chapters that track extra quantities along a run (block norms, singular values .
 """
 from __future__ import annotations
 
+import math
 from typing import Any, Callable
 
 import numpy as np
 
+from ..validation import check_array, check_callable, check_int, check_real, check_rng
 from .base import SolverResult
 
 Iterate = Any  # np.ndarray or tuple of np.ndarray
@@ -96,19 +98,40 @@ def gradient_descent(
         ``x`` the last finite iterate; ``history`` has ``iter``, ``grad_norm`` and, when
         ``objective`` is given, ``objective``.
     """
+    check_callable("grad", grad)
     if not callable(step):
-        eta = float(step)
-        if not eta > 0:
-            raise ValueError(f"step must be positive, got {step!r}")
+        eta = check_real("step", step, lo=0, lo_open=True)
         step_fn = lambda k: eta  # noqa: E731
     else:
-        step_fn = step
-    if int(max_iter) < 0:
-        raise ValueError(f"max_iter must be non-negative, got {max_iter!r}")
-    if record_every < 1:
-        raise ValueError(f"record_every must be >= 1, got {record_every!r}")
-    if perturbation is not None and rng is None:
-        raise ValueError("perturbation needs an rng (numpy.random.Generator)")
+        def step_fn(k, _step=step):
+            eta = _step(k)
+            # one scalar comparison per iteration: a schedule that returns 0, a negative or a
+            # non-finite step is a caller error, not a divergence
+            if not 0.0 < eta < math.inf:
+                raise ValueError(f"step({k}) must return a number in (0, inf), got {eta!r}")
+            return eta
+    check_int("max_iter", max_iter, lo=0)
+    if tol is not None:
+        check_real("tol", tol, lo=0)
+    for name, fn in (("objective", objective), ("project", project), ("stop", stop),
+                     ("callback", callback)):
+        if fn is not None:
+            check_callable(name, fn)
+    if perturbation is not None:
+        if rng is None:
+            raise ValueError("perturbation needs an rng (numpy.random.Generator)")
+        if not (isinstance(perturbation, (tuple, list)) and len(perturbation) == 2):
+            raise TypeError(f"perturbation must be a pair (threshold, std), got {perturbation!r}")
+        check_real("perturbation threshold", perturbation[0], lo=0)
+        check_real("perturbation std", perturbation[1], lo=0)
+    check_rng("rng", rng, optional=True)
+    check_int("record_every", record_every, lo=1)
+    check_real("blowup", blowup, lo=0, lo_open=True, allow_inf=True)
+    if isinstance(x0, tuple):
+        for i, p in enumerate(x0):
+            check_array(f"x0[{i}]", p, dtype=None)
+    else:
+        check_array("x0", x0, dtype=None)
 
     x = _copy(x0)
     hist: dict[str, list] = {"iter": [], "grad_norm": []}
