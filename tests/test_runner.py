@@ -45,7 +45,8 @@ GOOD = HEADER + textwrap.dedent('''\
     (ch.out_dir / "value.txt").write_text(f"{n} {scale} {flag} {label} {grid} {seed}")
     import bmlab
     (ch.out_dir / "bmlab_path.txt").write_text(bmlab.__file__)
-    ch.record("fixture.ok", "n is positive", paper="qualitative", ours=n, holds=n > 0)
+    from bmlab.claims import qualitative
+    ch.claim("fixture.ok", "n is positive", qualitative(n > 0, ours=n), kind="check")
     if fail:
         raise RuntimeError("asked to fail")
     ```
@@ -64,6 +65,10 @@ def project(tmp_path, monkeypatch):
     monkeypatch.setenv("BMLAB_RESULTS_ROOT", str(root / "data" / "results"))
     monkeypatch.setenv("BMLAB_BUILD_ROOT", str(root / "_build"))
     monkeypatch.delenv("BMLAB_OUTPUT_DIR", raising=False)
+    # Others edit src/bmlab while these tests run: pin the package hash so "cached" is stable
+    # (test_source_change_invalidates_cache covers the hash itself).
+    fixed = runner.source_hash()
+    monkeypatch.setattr(runner, "source_hash", lambda: fixed)
     return root
 
 
@@ -188,7 +193,7 @@ def test_source_change_invalidates_cache(project, monkeypatch):
 def test_list_and_claims(project, capsys):
     assert cli.main(["claims"]) == 1  # nothing yet
     assert cli.main(["list"]) == 0
-    assert "[missing]" in capsys.readouterr().out
+    assert "[missing: never run]" in capsys.readouterr().out
     assert cli.main(["run", "part/good", "--profile", "quick", "--no-progress"]) == 0
     capsys.readouterr()
     assert cli.main(["list"]) == 0

@@ -40,19 +40,24 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--no-strict", action="store_true",
                    help="do not turn warnings into errors (default: -W -n --keep-going)")
 
-    sub.add_parser("claims", help="the claims ledger; exit 1 if an outcome is unexpected")
+    c = sub.add_parser("claims", help="the claims ledger; exit 1 if an outcome is unexpected, "
+                       "a claim fragile, or a chapter stale, missing or invalid")
+    c.add_argument("--allow-missing", action="store_true",
+                   help="do not fail for chapters that were never run")
+    c.add_argument("--allow-stale", action="store_true",
+                   help="do not fail for chapters whose results are out of date")
     return p
 
 
 def cmd_list(args) -> int:
     from .book import toc_chapters
-    from .runner import cache_state, discover, source_hash
+    from .runner import chapter_state, discover, inputs_hash, source_hash
 
     chapters = discover()
     in_toc = set(toc_chapters())
-    src = source_hash()
+    src, inputs = source_hash(), inputs_hash()
     for cid, spec in chapters.items():
-        state = cache_state(spec, src)
+        state = chapter_state(spec, src=src, inputs=inputs)
         mark = "" if cid in in_toc else "  [not in _toc.yml]"
         print(f"{cid}  —  {spec.title}  [{state}]{mark}")
         for param in spec.params.values():
@@ -89,32 +94,94 @@ def cmd_reproduce(args) -> int:
 
 
 def cmd_build(args) -> int:
-    from .book import build
+    from .book import build, toc_chapters
+    from .runner import chapter_state, inputs_hash, source_hash
 
+    src, inputs = source_hash(), inputs_hash()
+    states = {cid: chapter_state(cid, src=src, inputs=inputs) for cid in toc_chapters()}
+    invalid = {c: s for c, s in states.items() if s.state == "invalid"}
+    for cid, st in invalid.items():
+        print(f"bmlab: error: results of {cid!r} are invalid: {st.reason}", file=sys.stderr)
+    if invalid:
+        print("  re-run them: bmlab run CHAPTER (or bmlab reproduce)", file=sys.stderr)
+        return 1
+    for cid, st in states.items():
+        if st.state == "stale":
+            print(f"bmlab: warning: results of {cid!r} are stale ({st.reason})",
+                  file=sys.stderr)
     html = build(strict=not args.no_strict)
     print(f"book built: {html / 'index.html'}")
     return 0
 
 
+def _margin(c) -> str:
+    return "n/a" if c.margin is None else f"{c.margin:+.3g}"
+
+
 def cmd_claims(args) -> int:
     from .book import toc_chapters
-    from .claims import CLAIMS_FILE, Ledger, summarize
-    from .runner import result_dir
+    from .claims import summarize
+    from .runner import chapter_state, inputs_hash, load_ledger, source_hash
 
-    claims = []
+    src, inputs = source_hash(), inputs_hash()
+    claims, problems, states = [], [], {}
+    rows: list[tuple[str, list]] = []
     for cid in toc_chapters():
-        claims.extend(Ledger.load(result_dir(cid) / CLAIMS_FILE).claims.values())
-    if not claims:
-        print("no claims recorded yet: run `bmlab reproduce` first")
-        return 1
-    width = max(len(c.id) for c in claims)
-    for c in claims:
-        extra = f"  ({c.reason})" if c.reason else ""
-        print(f"{c.id.ljust(width)}  {c.verdict:<22} paper={c.paper!s:.30}  ours={c.ours!s:.30}{extra}")
+        st = chapter_state(cid, src=src, inputs=inputs)
+        states[st.state] = states.get(st.state, 0) + 1
+        if st.state == "missing":
+            if not args.allow_missing:
+                problems.append(f"{cid}: missing (never run)")
+            rows.append((f"{cid}: missing (never run)", []))
+            continue
+        if st.state == "invalid":
+            problems.append(f"{cid}: invalid ({st.reason})")
+            rows.append((f"{cid}: INVALID ({st.reason}); its claims are not shown", []))
+            continue
+        chapter_claims = list(load_ledger(cid).claims.values())
+        if st.state == "stale":
+            if not args.allow_stale:
+                problems.append(f"{cid}: stale ({st.reason})")
+            rows.append((f"{cid}: STALE ({st.reason})", chapter_claims))
+        else:
+            rows.append((f"{cid}: {st}", chapter_claims))
+        claims.extend(chapter_claims)
+    width = max([len(c.id) for c in claims] + [5])
+    for head, chapter_claims in rows:
+        print(head)
+        for c in chapter_claims:
+            flags = "  FRAGILE" if c.fragile else ""
+            why = f"  ({c.reason})" if c.reason else ""
+            print(f"  {c.id.ljust(width)}  {c.kind:<9}  {c.verdict:<20}  "
+                  f"margin {_margin(c):>9}{flags}{why}")
     s = summarize(claims)
-    print(f"\n{s['total']} claims: {s['held']} held, {s['failed']} failed, "
-          f"{s['unexpected']} with an unexpected outcome")
-    return 1 if s["unexpected"] else 0
+    print(f"\npaper claims: {s['paper']} — {s['reproduced']} reproduced, "
+          f"{s['not_reproduced']} not reproduced, {s['paper_unexpected']} unexpected; "
+          f"extensions: {s['extensions']}; checks: {s['checks']}; "
+          f"exploratory: {s['exploratory']}")
+    print(f"all claims: {s['total']}, {s['unexpected']} with an UNEXPECTED outcome, "
+          f"{s['fragile']} fragile; chapters: "
+          + ", ".join(f"{n} {k}" for k, n in sorted(states.items())))
+    status = 0
+    if problems:
+        hint = []
+        if any(": missing" in p for p in problems):
+            hint.append("--allow-missing")
+        if any(": stale" in p for p in problems):
+            hint.append("--allow-stale")
+        print(f"bmlab: error: {len(problems)} chapter(s) without trustworthy results: "
+              + "; ".join(problems[:5]) + ("; …" if len(problems) > 5 else "")
+              + ("\n  run them (bmlab run CHAPTER / bmlab reproduce)"
+                 + (f" or pass {' '.join(hint)}" if hint else "")), file=sys.stderr)
+        status = 1
+    if not claims:
+        print("no claims recorded yet: run `bmlab reproduce` first", file=sys.stderr)
+        status = 1
+    if s["unexpected"] or s["fragile"]:
+        print(f"bmlab: error: {s['unexpected']} unexpected and {s['fragile']} fragile "
+              "claim(s)", file=sys.stderr)
+        status = 1
+    return status
 
 
 COMMANDS = {"list": cmd_list, "run": cmd_run, "reproduce": cmd_reproduce,
@@ -122,7 +189,8 @@ COMMANDS = {"list": cmd_list, "run": cmd_run, "reproduce": cmd_reproduce,
 
 
 def main(argv: list[str] | None = None) -> int:
-    from .runner import ChapterFailed, UsageError
+    from .claims import LedgerError
+    from .runner import ChapterFailed, ManifestError, UsageError
 
     args = _parser().parse_args(argv)
     try:
@@ -132,6 +200,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except ChapterFailed as exc:
         print(f"bmlab: error: {exc}\n  previous results (if any) are unchanged", file=sys.stderr)
+        return 1
+    except (LedgerError, ManifestError) as exc:
+        print(f"bmlab: error: {str(exc).splitlines()[0]}", file=sys.stderr)
         return 1
     except RuntimeError as exc:
         print(f"bmlab: error: {exc}", file=sys.stderr)

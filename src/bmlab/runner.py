@@ -20,6 +20,7 @@ from __future__ import annotations
 import ast
 import hashlib
 import json
+import math
 import os
 import platform
 import shutil
@@ -35,10 +36,11 @@ from typing import Any
 
 from . import paths
 from .chapter import PROFILES
-from .claims import CLAIMS_FILE, Ledger, summarize
+from .claims import CLAIMS_FILE, Ledger, LedgerError, summarize
 
 NOTEBOOK_FILE = "chapter.ipynb"
 MANIFEST_FILE = "manifest.json"
+TIMINGS_FILE = "timings.json"
 KERNEL = "python3"
 CELL_TIMEOUT = 3600  # seconds per cell
 VERSIONED_PACKAGES = ("numpy", "scipy", "matplotlib", "cvxpy", "scs", "clarabel", "torch",
@@ -293,6 +295,14 @@ def parse_assignments(items: list[str]) -> dict[str, str]:
 
 
 # --------------------------------------------------------------------------- hashing
+def _sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
 def source_hash() -> str:
     """Hash of every file of the ``bmlab`` package (code changes invalidate the cache)."""
     pkg = Path(__file__).resolve().parent
@@ -303,11 +313,33 @@ def source_hash() -> str:
     return h.hexdigest()
 
 
-def cache_key(spec: ChapterSpec, params: dict[str, Any], src: str | None = None) -> str:
+def inputs_hash() -> str:
+    """Hash of every shipped input under ``data/inputs`` (names and bytes): editing any of
+    them invalidates the cache of every chapter."""
+    root = paths.inputs_dir()
+    h = hashlib.sha256()
+    if root.is_dir():
+        for p in sorted(root.rglob("*")):
+            rel = p.relative_to(root)
+            if p.is_file() and not any(part.startswith(".") for part in rel.parts):
+                h.update(rel.as_posix().encode() + b"\0")
+                h.update(_sha256_file(p).encode())
+    return h.hexdigest()
+
+
+def chapter_hash(spec: ChapterSpec) -> str:
+    return hashlib.sha256(spec.path.read_bytes()).hexdigest()
+
+
+def cache_key(spec: ChapterSpec, params: dict[str, Any], src: str | None = None,
+              inputs: str | None = None) -> str:
+    """Hash of the chapter source, the effective parameters, the ``bmlab`` package and the
+    shipped inputs: a change to any of them re-runs the chapter."""
     h = hashlib.sha256()
     h.update(spec.path.read_bytes())
     h.update(json.dumps(params, sort_keys=True, default=str).encode())
     h.update((src or source_hash()).encode())
+    h.update((inputs or inputs_hash()).encode())
     return h.hexdigest()
 
 
@@ -315,25 +347,232 @@ def result_dir(chapter_id: str) -> Path:
     return paths.results_root() / chapter_id
 
 
-def read_manifest(chapter_id: str) -> dict | None:
+# --------------------------------------------------------------------------- manifest
+MANIFEST_SCHEMA_VERSION = 2
+
+
+class ManifestError(ValueError):
+    """A ``manifest.json`` that is missing, unreadable or does not match its schema."""
+
+
+def _is_num(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def _is_str(v: Any) -> bool:
+    return isinstance(v, str)
+
+
+_MANIFEST_FIELDS: dict[str, tuple[str, Any]] = {
+    "schema": ("the integer 2", lambda v: v == MANIFEST_SCHEMA_VERSION
+               and not isinstance(v, bool)),
+    "chapter": ("a string", _is_str),
+    "title": ("a string", _is_str),
+    "parameters": ("an object", lambda v: isinstance(v, dict)),
+    "cache_key": ("a sha256 hex string", lambda v: _is_str(v) and len(v) == 64),
+    "chapter_hash": ("a sha256 hex string", lambda v: _is_str(v) and len(v) == 64),
+    "source_hash": ("a sha256 hex string", lambda v: _is_str(v) and len(v) == 64),
+    "inputs_hash": ("a sha256 hex string", lambda v: _is_str(v) and len(v) == 64),
+    "started": ("a string", _is_str),
+    "seconds": ("a finite number", _is_num),
+    "git_commit": ("a string", _is_str),
+    "versions": ("an object of strings", lambda v: isinstance(v, dict)
+                 and all(_is_str(x) for x in v.values())),
+    "claims": ("an object of integers", lambda v: isinstance(v, dict) and all(
+        isinstance(x, int) and not isinstance(x, bool) for x in v.values())),
+    "claim_ids": ("a non-empty list of distinct strings", lambda v: isinstance(v, list)
+                  and bool(v) and all(_is_str(x) for x in v) and len(set(v)) == len(v)),
+    "claims_sha256": ("a sha256 hex string", lambda v: _is_str(v) and len(v) == 64),
+    "files": ("an object of sha256 strings", lambda v: isinstance(v, dict) and all(
+        _is_str(x) and len(x) == 64 for x in v.values())),
+    "timings": ("an object of finite numbers", lambda v: isinstance(v, dict)
+                and all(_is_num(x) for x in v.values())),
+}
+
+
+def validate_manifest(data: Any, chapter_id: str | None = None) -> dict:
+    """Check a parsed manifest against its schema; raise :class:`ManifestError` (one line)."""
+    if not isinstance(data, dict):
+        raise ManifestError(f"must be a JSON object, got {type(data).__name__}")
+    missing = [k for k in _MANIFEST_FIELDS if k not in data]
+    if missing:
+        raise ManifestError("missing field(s) " + ", ".join(missing)
+                            + (" (written by an older runner)" if "schema" in missing else ""))
+    unknown = sorted(set(data) - set(_MANIFEST_FIELDS))
+    if unknown:
+        raise ManifestError("unknown field(s) " + ", ".join(unknown))
+    for key, (what, ok) in _MANIFEST_FIELDS.items():
+        if not ok(data[key]):
+            raise ManifestError(f"field {key!r} must be {what}, got {data[key]!r:.60}")
+    if chapter_id is not None and data["chapter"] != chapter_id:
+        raise ManifestError(f"belongs to chapter {data['chapter']!r}, not {chapter_id!r}")
+    if "total" in data["claims"] and data["claims"]["total"] != len(data["claim_ids"]):
+        raise ManifestError("claim counts disagree with the recorded claim ids")
+    return data
+
+
+def load_manifest(chapter_id: str) -> dict:
+    """Read and validate ``<results>/<chapter>/manifest.json``; raise :class:`ManifestError`."""
     path = result_dir(chapter_id) / MANIFEST_FILE
-    if not path.exists():
-        return None
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ManifestError(f"{path}: missing") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ManifestError(f"{path}: unreadable ({type(exc).__name__})") from None
+    try:
+        data = json.loads(text, parse_constant=_reject_constant)
+    except (json.JSONDecodeError, ValueError) as exc:
+        msg = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)
+        raise ManifestError(f"{path}: not valid JSON ({msg})") from None
+    try:
+        return validate_manifest(data, chapter_id)
+    except ManifestError as exc:
+        raise ManifestError(f"{path}: {exc}") from None
+
+
+def _reject_constant(name: str):
+    raise ValueError(f"{name} is not allowed")
+
+
+def read_manifest(chapter_id: str) -> dict | None:
+    """The validated manifest, or ``None`` when it is missing or invalid."""
+    try:
+        return load_manifest(chapter_id)
+    except ManifestError:
         return None
+
+
+def load_ledger(chapter_id: str, manifest: dict | None = None) -> Ledger:
+    """Read the chapter's ``claims.json`` and check it against what its manifest recorded
+    (the claim ids and the file's hash); raise :class:`LedgerError` or
+    :class:`ManifestError` (one line each)."""
+    manifest = manifest if manifest is not None else load_manifest(chapter_id)
+    path = result_dir(chapter_id) / CLAIMS_FILE
+    ledger = Ledger.load(path)
+    ids = list(ledger.claims)
+    if sorted(ids) != sorted(manifest["claim_ids"]):
+        lost = sorted(set(manifest["claim_ids"]) - set(ids))
+        extra = sorted(set(ids) - set(manifest["claim_ids"]))
+        raise LedgerError(f"{path}: claims differ from the manifest"
+                          + (f"; missing {', '.join(lost)}" if lost else "")
+                          + (f"; not recorded by the run {', '.join(extra)}" if extra else ""))
+    if _sha256_file(path) != manifest["claims_sha256"]:
+        raise LedgerError(f"{path}: changed since the run (hash differs from the manifest)")
+    return ledger
+
+
+@dataclass(frozen=True)
+class ChapterState:
+    """Whether a chapter's results in ``data/results/<chapter>/`` can be trusted.
+
+    ``state`` is one of
+
+    ``fresh``
+        the results were made by the runner from the current chapter source, ``bmlab``
+        package and shipped inputs, with the parameters recorded in the manifest, and no file
+        was changed since;
+    ``stale``
+        valid results, but something changed since (``reason`` says what): re-run;
+    ``missing``
+        the chapter was never run (no results folder);
+    ``invalid``
+        the manifest or ``claims.json`` is missing, unreadable, does not match its schema, or
+        the claims/files differ from what the manifest recorded: never trust, re-run.
+
+    ``reason`` is a one-line explanation (empty when fresh); ``profile`` the profile of the
+    recorded run (empty when unknown).
+    """
+
+    state: str
+    reason: str = ""
+    profile: str = ""
+
+    @property
+    def fresh(self) -> bool:
+        return self.state == "fresh"
+
+    def __str__(self) -> str:
+        if self.state == "fresh":
+            return f"fresh ({self.profile})" if self.profile else "fresh"
+        return f"{self.state}: {self.reason}" if self.reason else self.state
+
+
+def chapter_state(spec_or_id: "ChapterSpec | str", *, src: str | None = None,
+                  inputs: str | None = None) -> ChapterState:
+    """Say whether the results of a chapter are ``fresh``, ``stale``, ``missing`` or
+    ``invalid`` (see :class:`ChapterState`). Never raises for damaged result files; a chapter
+    id without a source is ``invalid``. ``src``/``inputs`` may pass precomputed
+    :func:`source_hash`/:func:`inputs_hash` when checking many chapters."""
+    if isinstance(spec_or_id, ChapterSpec):
+        spec, cid = spec_or_id, spec_or_id.id
+    else:
+        cid = str(spec_or_id).strip().removeprefix("book/").removesuffix(".md").strip("/")
+        path = paths.book_dir() / f"{cid}.md"
+        if not path.is_file():
+            return ChapterState("invalid", f"no chapter source book/{cid}.md")
+        try:
+            spec = load_chapter(path)
+        except UsageError as exc:
+            return ChapterState("invalid", str(exc).splitlines()[0])
+    folder = result_dir(cid)
+    if not folder.exists() or (folder.is_dir() and not any(folder.iterdir())):
+        return ChapterState("missing", "never run")
+    try:
+        manifest = load_manifest(cid)
+    except ManifestError as exc:
+        return ChapterState("invalid", f"manifest.json: {_tail(exc, folder)}")
+    profile = str(manifest["parameters"].get("profile", ""))
+    try:
+        load_ledger(cid, manifest)
+    except (LedgerError, ManifestError) as exc:
+        return ChapterState("invalid", f"claims.json: {_tail(exc, folder / CLAIMS_FILE)}",
+                            profile)
+    problem = _check_files(folder, manifest["files"])
+    if problem:
+        return ChapterState("invalid", problem, profile)
+    changed = []
+    if manifest["chapter_hash"] != chapter_hash(spec):
+        changed.append(f"chapter source {spec.path.name} changed")
+    if manifest["source_hash"] != (src := src or source_hash()):
+        changed.append("bmlab package changed")
+    if manifest["inputs_hash"] != (inputs := inputs or inputs_hash()):
+        changed.append("shipped inputs (data/inputs) changed")
+    if not changed and manifest["cache_key"] != cache_key(spec, manifest["parameters"], src,
+                                                           inputs):
+        changed.append("cache key differs (parameters)")
+    if changed:
+        return ChapterState("stale", "; ".join(changed) + " since the run", profile)
+    return ChapterState("fresh", "", profile)
+
+
+def _tail(exc: Exception, path: Path) -> str:
+    """The message of ``exc`` without the leading ``<path>:`` (one line)."""
+    msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    for prefix in (f"{path}: ", f"{path.parent / MANIFEST_FILE}: "):
+        msg = msg.removeprefix(prefix)
+    return msg
+
+
+def _check_files(folder: Path, recorded: dict[str, str]) -> str:
+    """'' when the files of ``folder`` (but the manifest) are exactly those recorded."""
+    present = {p.relative_to(folder).as_posix(): p for p in folder.rglob("*")
+               if p.is_file() and p.name != MANIFEST_FILE}
+    lost = sorted(set(recorded) - set(present))
+    if lost:
+        return f"file(s) deleted since the run: {', '.join(lost[:3])}"
+    extra = sorted(set(present) - set(recorded))
+    if extra:
+        return f"file(s) added since the run: {', '.join(extra[:3])}"
+    for name, digest in recorded.items():
+        if _sha256_file(present[name]) != digest:
+            return f"{name} changed since the run"
+    return ""
 
 
 def cache_state(spec: ChapterSpec, src: str | None = None) -> str:
-    """``missing``, ``stale`` (source, package or parameters changed) or
-    ``fresh (<profile>)`` for the chapter's last successful run."""
-    manifest = read_manifest(spec.id)
-    if manifest is None or not (result_dir(spec.id) / NOTEBOOK_FILE).exists():
-        return "missing"
-    if manifest.get("cache_key") != cache_key(spec, manifest.get("parameters", {}), src):
-        return "stale"
-    return f"fresh ({manifest.get('parameters', {}).get('profile', '?')})"
+    """Text form of :func:`chapter_state` (kept for callers of the older API)."""
+    return str(chapter_state(spec, src=src))
 
 
 # --------------------------------------------------------------------------- provenance
@@ -408,15 +647,20 @@ def run_chapter(spec: ChapterSpec, params: dict[str, Any], *, force: bool = Fals
     import papermill as pm
     from papermill.exceptions import PapermillExecutionError
 
-    src = source_hash()
-    key = cache_key(spec, params, src)
-    manifest = read_manifest(spec.id)
+    src, inputs = source_hash(), inputs_hash()
+    key = cache_key(spec, params, src, inputs)
     final = result_dir(spec.id)
-    if not force and manifest and manifest.get("cache_key") == key \
-            and (final / NOTEBOOK_FILE).exists():
-        ledger = Ledger.load(final / CLAIMS_FILE)
-        return RunRecord(spec.id, "cached", manifest.get("seconds", 0.0),
-                         summarize(ledger.claims.values()))
+    if not force:
+        state = chapter_state(spec, src=src, inputs=inputs)
+        if state.state == "fresh":
+            manifest = load_manifest(spec.id)
+            if manifest["cache_key"] == key:
+                ledger = load_ledger(spec.id, manifest)
+                return RunRecord(spec.id, "cached", manifest["seconds"],
+                                 summarize(ledger.claims.values()))
+        elif state.state == "invalid":
+            print(f"bmlab: note: the results of {spec.id!r} are invalid ({state.reason}); "
+                  "running it again", file=sys.stderr)
 
     tmp_root = paths.results_root() / ".tmp"
     tmp_root.mkdir(parents=True, exist_ok=True)
@@ -469,27 +713,69 @@ def run_chapter(spec: ChapterSpec, params: dict[str, Any], *, force: bool = Fals
         executed = nbformat.read(nb_out, as_version=4)
         _hide_injected(executed)
         executed.metadata.pop("papermill", None)
+        for cell in executed.cells:  # per-cell timestamps: reruns give identical files
+            cell.metadata.pop("papermill", None)
+            cell.metadata.pop("execution", None)
         nbformat.write(executed, nb_out)
-        ledger = Ledger.load(out_dir / CLAIMS_FILE)
-        claims = summarize(ledger.claims.values())
-        manifest = {
-            "chapter": spec.id,
-            "title": spec.title,
-            "parameters": params,
-            "cache_key": key,
-            "source_hash": src,
-            "started": started,
-            "seconds": round(seconds, 2),
-            "git_commit": git_commit(),
-            "versions": package_versions(),
-            "claims": claims,
-        }
-        (out_dir / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2, default=str),
-                                             encoding="utf-8")
+        claims, manifest = _finish_results(spec, out_dir, params, key, src, inputs,
+                                           started, seconds)
         _swap_into_place(out_dir, final)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return RunRecord(spec.id, "ok", seconds, claims)
+
+
+def _finish_results(spec: ChapterSpec, out_dir: Path, params: dict[str, Any], key: str,
+                    src: str, inputs: str, started: str, seconds: float):
+    """Check the claims a successful run recorded, move ``timings.json`` into the manifest,
+    fix the modes (files 0644, folders 0755) and write the manifest (last)."""
+    try:
+        ledger = Ledger.load(out_dir / CLAIMS_FILE)
+    except LedgerError as exc:
+        raise ChapterFailed(spec.id, None, None, "LedgerError",
+                            _tail(exc, out_dir / CLAIMS_FILE)
+                            + " (a chapter must record at least one valid claim)") from None
+    timings: dict[str, float] = {}
+    tpath = out_dir / TIMINGS_FILE
+    if tpath.exists():
+        try:
+            raw = json.loads(tpath.read_text(encoding="utf-8"))
+            timings = {str(k): round(float(v), 3) for k, v in raw.items()
+                       if _is_num(v)}
+        except (ValueError, AttributeError):
+            timings = {}
+        tpath.unlink()
+    claims = summarize(ledger.claims.values())
+    os.chmod(out_dir, 0o755)
+    files = {}
+    for p in sorted(out_dir.rglob("*")):
+        os.chmod(p, 0o755 if p.is_dir() else 0o644)
+        if p.is_file():
+            files[p.relative_to(out_dir).as_posix()] = _sha256_file(p)
+    manifest = {
+        "schema": MANIFEST_SCHEMA_VERSION,
+        "chapter": spec.id,
+        "title": spec.title,
+        "parameters": params,
+        "cache_key": key,
+        "chapter_hash": chapter_hash(spec),
+        "source_hash": src,
+        "inputs_hash": inputs,
+        "started": started,
+        "seconds": round(seconds, 2),
+        "git_commit": git_commit(),
+        "versions": package_versions(),
+        "claims": claims,
+        "claim_ids": list(ledger.claims),
+        "claims_sha256": files[CLAIMS_FILE],
+        "files": files,
+        "timings": timings,
+    }
+    validate_manifest(json.loads(json.dumps(manifest, default=str)), spec.id)
+    mpath = out_dir / MANIFEST_FILE
+    mpath.write_text(json.dumps(manifest, indent=2, default=str), encoding="utf-8")
+    os.chmod(mpath, 0o644)
+    return claims, manifest
 
 
 def _keep_failed(work: Path, chapter_id: str) -> Path | None:
