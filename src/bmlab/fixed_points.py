@@ -26,6 +26,18 @@ from dataclasses import dataclass, asdict
 import numpy as np
 
 from .factorizations.udu import project_udu, udu_factor
+from .validation import check_array, check_attrs, check_real
+
+_PROTOCOL = ("b", "forward_factored", "sym_adjoint_apply")
+
+
+def _check_factor(problem, name, U):
+    check_attrs("problem", problem, _PROTOCOL)
+    U = check_array(name, U, ndim=2, dtype=None)
+    n = getattr(problem, "n", None)
+    if n is not None and U.shape[0] != n:
+        raise ValueError(f"{name} must have n = {n} rows (the size of the problem), got shape {U.shape}")
+    return U
 
 __all__ = ["FixedPointReport", "check_fixed_point", "bm_to_udu", "bm_stationarity"]
 
@@ -85,7 +97,11 @@ def check_fixed_point(problem, U: np.ndarray, d: np.ndarray, *, eta: float,
     """
     if not eta > 0 or not alpha > 0:
         raise ValueError("eta and alpha must be positive")
-    d = np.asarray(d, dtype=float)
+    eta = check_real("eta", eta, lo=0, lo_open=True)
+    alpha = check_real("alpha", alpha, lo=0, lo_open=True)
+    rtol = check_real("rtol", rtol, lo=0)
+    U = _check_factor(problem, "U", U)
+    d = check_array("d", d, shape=(U.shape[1],))
     res = problem.forward_factored(U, d) - problem.b
     GU = problem.sym_adjoint_apply(res, U)               # G_s U
     quad = np.einsum("ij,ij->j", U.conj(), GU).real      # u_i^H G u_i
@@ -122,6 +138,7 @@ def check_fixed_point(problem, U: np.ndarray, d: np.ndarray, *, eta: float,
 
 def bm_stationarity(problem, Ut: np.ndarray) -> float:
     r""":math:`\|\nabla_U f(\tilde U\tilde U^\top)\|_F = \|2G_s\tilde U\|_F`."""
+    Ut = _check_factor(problem, "Ut", Ut)
     res = problem.forward_factored(Ut) - problem.b
     return float(np.linalg.norm(2.0 * problem.sym_adjoint_apply(res, Ut)))
 
@@ -129,8 +146,10 @@ def bm_stationarity(problem, Ut: np.ndarray) -> float:
 def bm_to_udu(Ut: np.ndarray, *, alpha: float = 1.0, gamma: float | None = None):
     r"""The converse map of Proposition 1: :math:`(U, d) = (\tilde U/\gamma, \gamma^2\mathbf 1)`
     with :math:`\gamma \ge \|\tilde U\|_F/\alpha` (default: equality)."""
+    Ut = check_array("Ut", Ut, ndim=2, dtype=None)
+    alpha = check_real("alpha", alpha, lo=0, lo_open=True)
     g_min = np.linalg.norm(Ut) / alpha
-    gamma = g_min if gamma is None else float(gamma)
+    gamma = g_min if gamma is None else check_real("gamma", gamma)
     if gamma < g_min * (1 - 1e-12) or not gamma > 0:
         raise ValueError(f"gamma must be >= ||U~||_F / alpha = {g_min:.6g}, got {gamma!r}")
     return Ut / gamma, np.full(Ut.shape[1], gamma ** 2)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .solvers.base import SolverResult
+from .validation import check_array, check_attrs, check_bool, check_choice, check_int, check_real, check_rng
 
 __all__ = ["hessian_extremes", "newton_refine", "dedup_critical_points", "CriticalPoint",
            "enumerate_critical_points",
@@ -32,7 +33,8 @@ def hessian_extremes(problem, X: np.ndarray, *, method: str = "dense") -> tuple[
     """
     if method not in _METHODS:
         raise ValueError(f"method must be one of {_METHODS}, got {method!r}")
-    X = np.asarray(X, dtype=float)
+    check_attrs("problem", problem, ("hessian",) if method == "dense" else ("hvp",))
+    X = check_array("X", X, ndim=2)
     if method == "dense":
         ev = np.linalg.eigvalsh(problem.hessian(X))
         return float(ev[0]), float(ev[-1])
@@ -65,7 +67,11 @@ def newton_refine(problem, X0: np.ndarray, *, tol: float = 1e-10, max_iter: int 
     """
     if not tol > 0:
         raise ValueError(f"tol must be positive, got {tol!r}")
-    X = np.array(X0, dtype=float)
+    tol = check_real("tol", tol, lo=0, lo_open=True)
+    max_iter = check_int("max_iter", max_iter, lo=0)
+    rcond = check_real("rcond", rcond, lo=0)
+    check_attrs("problem", problem, ("grad", "hessian"))
+    X = np.array(check_array("X0", X0, ndim=2), dtype=float)
     g = problem.grad(X)
     gn = float(np.linalg.norm(g))
     hist = {"iter": [0], "grad_norm": [gn]}
@@ -128,6 +134,8 @@ def dedup_critical_points(points: list[np.ndarray], *, atol: float = 1e-6) -> li
 
     Returns a list of ``(representative, count)`` in order of first appearance.
     """
+    atol = check_real("atol", atol, lo=0)
+    points = [check_array(f"points[{i}]", X, ndim=2) for i, X in enumerate(points)]
     reps: list[np.ndarray] = []
     grams: list[np.ndarray] = []
     counts: list[int] = []
@@ -152,9 +160,12 @@ def eigen_slice_2d(problem, X0: np.ndarray, d1: np.ndarray, d2: np.ndarray,
     Returns an array ``E`` of shape ``(len(alphas), len(betas))`` with
     ``E[i, j]`` :math:`= \lambda_{\min}(\nabla^2F(X_0 + \alpha_i d_1 + \beta_j d_2))`.
     """
-    X0, d1, d2 = (np.asarray(v, dtype=float) for v in (X0, d1, d2))
+    X0, d1, d2 = (check_array(k, v, ndim=2) for k, v in (("X0", X0), ("d1", d1), ("d2", d2)))
     if not (X0.shape == d1.shape == d2.shape):
         raise ValueError("X0, d1 and d2 must have the same shape")
+    alphas = check_array("alphas", alphas, ndim=1)
+    betas = check_array("betas", betas, ndim=1)
+    check_choice("method", method, _METHODS)
     E = np.empty((len(alphas), len(betas)))
     for i, a in enumerate(alphas):
         for j, b in enumerate(betas):
@@ -177,6 +188,16 @@ def enumerate_critical_points(problem, shape: tuple[int, int], rng: np.random.Ge
     """
     if n_starts < 0:
         raise ValueError(f"n_starts must be non-negative, got {n_starts!r}")
+    n_starts = check_int("n_starts", n_starts, lo=0)
+    if not (isinstance(shape, tuple) and len(shape) == 2):
+        raise TypeError(f"shape must be a tuple (n, r), got {shape!r}")
+    shape = (check_int("shape[0]", shape[0], lo=1), check_int("shape[1]", shape[1], lo=1))
+    check_rng("rng", rng)
+    scale = check_real("scale", scale, lo=0, lo_open=True)
+    check_real("tol", tol, lo=0, lo_open=True)
+    check_int("max_iter", max_iter, lo=0)
+    check_bool("include_zero", include_zero)
+    check_real("dedup_atol", dedup_atol, lo=0)
     found = [np.zeros(shape)] if include_zero else []
     residuals = [float(np.linalg.norm(problem.grad(np.zeros(shape))))] if include_zero else []
     for _ in range(n_starts):

@@ -12,13 +12,20 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..problems.completion import MatrixCompletion
 from .core import SDPResult, solve_sdp
 
 __all__ = ["trace_min_completion", "psd_least_squares"]
 
 
+def _check(problem):
+    if not isinstance(problem, MatrixCompletion):
+        raise TypeError(f"problem must be a MatrixCompletion, got {type(problem).__name__}")
+
+
 def trace_min_completion(problem, *, solver: str = "SCS", **opts) -> SDPResult:
     r""":math:`\min \mathrm{tr}\,X` s.t. :math:`\mathcal A(X) = b`, :math:`X \succeq 0`."""
+    _check(problem)
     import cvxpy as cp
 
     X = cp.Variable((problem.n, problem.n), PSD=True)
@@ -30,6 +37,7 @@ def trace_min_completion(problem, *, solver: str = "SCS", **opts) -> SDPResult:
 def psd_least_squares(problem, *, solver: str = "SCS", **opts) -> SDPResult:
     r""":math:`\min_{X \succeq 0} \|\mathcal A(X) - b\|_2^2` (objective without the ½, as the
     plotted residual)."""
+    _check(problem)
     import cvxpy as cp
 
     X = cp.Variable((problem.n, problem.n), PSD=True)

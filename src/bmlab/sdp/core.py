@@ -11,6 +11,8 @@ from typing import Any
 
 import numpy as np
 
+from ..validation import check_array, check_real
+
 SOLVERS = ("CLARABEL", "SCS")
 OK_STATUSES = ("optimal", "optimal_inaccurate")
 
@@ -72,6 +74,12 @@ def solve_sdp(problem, variable, *, solver: str = "CLARABEL", **solver_opts) -> 
     """
     import cvxpy as cp
 
+    if not isinstance(solver, str):
+        raise TypeError(f"solver must be one of {SOLVERS}, got {type(solver).__name__} {solver!r}")
+    if not isinstance(problem, cp.Problem):
+        raise TypeError(f"problem must be a cvxpy.Problem, got {type(problem).__name__}")
+    if not isinstance(variable, cp.Variable):
+        raise TypeError(f"variable must be a cvxpy.Variable, got {type(variable).__name__}")
     solver = solver.upper()
     if solver not in SOLVERS:
         raise ValueError(f"solver must be one of {SOLVERS}, got {solver!r}")
@@ -96,10 +104,14 @@ def solve_sdp(problem, variable, *, solver: str = "CLARABEL", **solver_opts) -> 
 
 def relative_error(Z: np.ndarray, Z_ref: np.ndarray) -> float:
     """:math:`\\|Z - Z_{ref}\\|_F / \\max(\\|Z_{ref}\\|_F, 10^{-12})`."""
+    Z = check_array("Z", Z, dtype=None)
+    Z_ref = check_array("Z_ref", Z_ref, shape=Z.shape, dtype=None)
     return float(np.linalg.norm(Z - Z_ref) / max(np.linalg.norm(Z_ref), 1e-12))
 
 
 def numerical_rank(Z: np.ndarray, rtol: float = 1e-6) -> int:
     """Number of singular values above ``rtol`` times the largest."""
+    Z = check_array("Z", Z, ndim=(0, 1, 2), dtype=None)
+    rtol = check_real("rtol", rtol, lo=0)
     s = np.linalg.svd(np.atleast_2d(Z), compute_uv=False)
     return int(np.sum(s > rtol * s[0])) if s.size and s[0] > 0 else 0

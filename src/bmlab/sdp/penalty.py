@@ -11,6 +11,7 @@ import numpy as np
 from ..problems.quadratic import QuadraticSensing
 from ..problems.scalar_toys import LinearToy, ShiftedSquareToy
 from ..problems.snmf import SymmetricNMF
+from ..validation import check_array, check_bool
 from .core import SDPResult, numerical_rank, relative_error, solve_sdp
 
 __all__ = ["scalar_toy_sdp", "split_problem_sdp", "compare_with_sdp"]
@@ -53,6 +54,7 @@ def split_problem_sdp(problem, *, solver: str = "CLARABEL", nonneg: bool = True,
     """
     import cvxpy as cp
 
+    check_bool("nonneg", nonneg)
     n = problem.n
     Z = cp.Variable((n, n), PSD=True, name="Z")
     cons = []
@@ -77,6 +79,10 @@ def compare_with_sdp(problem, X, Y, sdp: SDPResult, *, am_time: float = float("n
     :math:`(X + Y)/2` (equal to :math:`F_\lambda(X, Y)` at a symmetric limit)."""
     from ..factorizations.asymmetric import symmetric_value
 
+    X = check_array("X", X, ndim=2)
+    Y = check_array("Y", Y, shape=X.shape)
+    if not isinstance(sdp, SDPResult):
+        raise TypeError(f"sdp must be an SDPResult, got {type(sdp).__name__}")
     W = 0.5 * (X + Y)
     h = symmetric_value(problem, W)
     ok = sdp.ok and sdp.Z is not None

@@ -10,6 +10,7 @@ The signal estimate is the top eigenvector of the solution
 """
 from __future__ import annotations
 
+from ..problems.phase_retrieval import GaussianPR
 from .core import SDPResult, solve_sdp
 
 __all__ = ["phaselift_trace", "phaselift_ls"]
@@ -22,8 +23,14 @@ def _measure(problem, X):
     return cp.sum(cp.multiply(At @ X, At), axis=1)
 
 
+def _check(problem):
+    if not isinstance(problem, GaussianPR):
+        raise TypeError(f"problem must be a GaussianPR (real phase retrieval), got {type(problem).__name__}")
+
+
 def phaselift_trace(problem, *, solver: str = "SCS", **opts) -> SDPResult:
     """:math:`\\min \\mathrm{tr} X` s.t. :math:`\\mathcal A(X) = y`, :math:`X \\succeq 0`."""
+    _check(problem)
     import cvxpy as cp
 
     X = cp.Variable((problem.n, problem.n), PSD=True)
@@ -33,6 +40,7 @@ def phaselift_trace(problem, *, solver: str = "SCS", **opts) -> SDPResult:
 
 def phaselift_ls(problem, *, solver: str = "SCS", **opts) -> SDPResult:
     """:math:`\\min_{X \\succeq 0} \\|\\mathcal A(X) - y\\|_2^2`."""
+    _check(problem)
     import cvxpy as cp
 
     X = cp.Variable((problem.n, problem.n), PSD=True)

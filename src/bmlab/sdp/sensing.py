@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..problems.sensing import DenseSensing, SensingOperator, WeightedEntrywiseSensing
+from ..validation import check_array
 from .core import SDPResult, solve_sdp
 
 FORMS = ("least_squares", "min_trace")
@@ -33,6 +34,9 @@ def sensing_sdp(op: SensingOperator, b: np.ndarray, *, form: str = "least_square
 
     if form not in FORMS:
         raise ValueError(f"form must be one of {FORMS}, got {form!r}")
+    if not isinstance(op, (DenseSensing, WeightedEntrywiseSensing)):
+        raise TypeError(f"op must be a DenseSensing or WeightedEntrywiseSensing, got {type(op).__name__}")
+    b = check_array("b", b, shape=(op.m,))
     Z = cp.Variable((op.n, op.n), PSD=True)
     r = _affine(op, Z) - np.asarray(b, dtype=float)
     if form == "least_squares":
