@@ -388,10 +388,13 @@ class WarmupClock:
             self.T1 = float(k)
 
 
-def scaling_grid(p: ScalingParams, knob: str, values, seeds, rng_for) -> pd.DataFrame:
+def scaling_grid(p: ScalingParams, knob: str, values, seeds, rng_for,
+                 warmup: bool = False) -> pd.DataFrame:
     r"""Iterations to :math:`f \le \delta` for each value of ``knob`` and each seed. For a
     seed, the instance's singular vectors and the unit-scale Gaussian draws are shared by all
-    values of ``eta``, ``eps``, ``sigma_d`` and ``delta`` (common random numbers)."""
+    values of ``eta``, ``eps``, ``sigma_d`` and ``delta`` (common random numbers). With
+    ``warmup`` the column ``T1`` holds the end of the warm-up (:class:`WarmupClock`; NaN
+    otherwise)."""
     from ...bounds.gd_asymmetric import t_total
 
     rows = []
@@ -402,12 +405,13 @@ def scaling_grid(p: ScalingParams, knob: str, values, seeds, rng_for) -> pd.Data
             sig = geometric_sigmas(c["d"], c["sigma_d"], c["kappa"])
             inst = make_instance(c["m"], c["n"], sig, rng)
             x0 = gaussian_init(c["m"], c["n"], c["d"], c["eps"], rng)
-            t1 = WarmupClock(inst)
-            t1(0, x0)
+            t1 = WarmupClock(inst) if warmup else None
+            if t1 is not None:
+                t1(0, x0)
             res = run_gd(inst.problem(), x0, eta=c["eta"], max_iter=p.max_iter,
                          delta=c["delta"], relative=False, record_every=p.max_iter, callback=t1)
-            T = res.n_iter if res.status == "converged" else np.nan
-            rows.append({"knob": knob, "value": float(v), "seed": s, "T": T, "T1": t1.T1,
+            T = float(res.n_iter) if res.status == "converged" else np.nan
+            rows.append({"knob": knob, "value": float(v), "seed": s, "T": T, "T1": t1.T1 if t1 is not None else np.nan,
                          "status": res.status,
                          "T_pred": float(t_total(c["eta"], c["eps"], c["sigma_d"], c["delta"], c["d"])),
                          **{k: c[k] for k in ("eta", "eps", "sigma_d", "delta", "d")},

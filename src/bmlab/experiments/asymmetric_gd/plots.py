@@ -346,3 +346,8 @@ def fig_global_eta(result):
     ax.axvline(1 / s1, color="grey", ls=":", lw=1)
     ax.text(1 / s1, ax.get_ylim()[0], r" $1/\sigma_1$", va="bottom", fontsize="small")
     return fig
+
+
+def fig_scaling(result):
+    """Chapter t-total-scaling: one panel per knob, with the formula scaled by the median ratio."""
+    return plot_scaling(result.df, list(result.params.grids), C=float(result.ratio.median()))
