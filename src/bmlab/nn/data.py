@@ -26,6 +26,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from bmlab.validation import check_int
+
 SPLIT_SEED = 529
 REGRESSION_SETS = ("diabetes", "digits-completion")
 CLASSIFICATION_SETS = ("digits",)
@@ -67,6 +69,7 @@ def split_indices(n: int, test_fraction: float = 0.2, seed: int = SPLIT_SEED):
     """Train and test indices of an ``n``-sample set (a seeded random permutation)."""
     if not 0 < test_fraction < 1:
         raise ValueError(f"test_fraction must be in (0, 1), got {test_fraction!r}")
+    n = check_int("n", n, lo=2)
     perm = torch.randperm(n, generator=torch.Generator().manual_seed(int(seed)))
     n_train = n - int(round(test_fraction * n))
     return perm[:n_train], perm[n_train:]

@@ -20,6 +20,7 @@ import torch
 from torch import nn
 
 from bmlab.nn.layers import FactorNet
+from bmlab.validation import check_int
 
 #: Where the final linear layer sits in the paper's torchvision backbones, and its width.
 TORCHVISION_HEADS = {
@@ -55,6 +56,9 @@ def swap_head(model: nn.Module, path: str, *, kind: str = "udv", n_classes: int 
     if not isinstance(old, nn.Linear):
         raise TypeError(f"the module at {path!r} must be an nn.Linear, got {type(old).__name__}")
     d = old.in_features
+    for name, val in (("n_classes", n_classes), ("width", width)):
+        if val is not None:
+            check_int(name, val, lo=1)
     head = FactorNet(d, width or d, n_classes or old.out_features, model=kind,
                      init="trunc_normal", init_std=init_std, generator=generator)
     _set(model, path, head.to(old.weight.device))

@@ -43,6 +43,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from bmlab.validation import check_int, check_real
+
 
 @dataclass(frozen=True)
 class ModelSpec:
@@ -89,7 +91,8 @@ def huang_width(d: int, c: int) -> int:
     where the authors' code puts ``d``). ``huang_width(79, 1) == 26`` and
     ``huang_width(12, 1) == 10`` reproduce the paper's 79-26-1 and 12-10-1 networks.
     """
-    if int(d) < 1 or int(c) < 1:
+    d, c = check_int("d", d), check_int("c", c)
+    if d < 1 or c < 1:
         raise ValueError(f"d and c must be positive integers, got d={d!r}, c={c!r}")
     return int(round(math.sqrt((c + 2) * d) + 2.0 * math.sqrt(d / (c + 2))))
 
@@ -157,6 +160,9 @@ class FactorNet(nn.Module):
                 raise ValueError(f"{name} must be a positive integer, got {val!r}")
         if init not in INITS:
             raise ValueError(f"init must be one of {INITS}, got {init!r}")
+        check_real("init_std", init_std, lo=0, lo_open=True)
+        if generator is not None and not isinstance(generator, torch.Generator):
+            raise TypeError(f"generator must be a torch.Generator or None, got {type(generator).__name__}")
         self.model = model
         self.spec = check_model(model)
         self.d_in, self.width, self.d_out = int(d_in), int(width), int(d_out)
@@ -365,7 +371,10 @@ class FactorEnsemble(nn.Module):
 
 def numerical_rank(s: np.ndarray, rel: float = 1e-3) -> int:
     """Number of singular values above ``rel`` times the largest (the part's rank measure)."""
-    s = np.asarray(s, dtype=float)
+    rel = check_real("rel", rel, lo=0, hi=1, lo_open=True)
+    s = np.asarray(s, dtype=float)     # NaN allowed: the spectrum of a diverged run has rank 0
+    if s.ndim != 1:
+        raise ValueError(f"s must be a 1-D array of singular values, got shape {s.shape}")
     if s.size == 0 or s[0] <= 0:
         return 0
     return int(np.sum(s > rel * s.max()))
@@ -406,6 +415,7 @@ def svd_prune(net: FactorNet, k: int) -> FactorNet:
 def prune_curve_widths(width: int, rule: str = "all") -> list[int]:
     """Kept widths of a pruning sweep: ``"all"`` = r, r-1, ..., 1 (regression, FOUND-code);
     ``"geometric"`` = r, floor(0.9 r), floor(0.81 r) ... down to 1 (classification)."""
+    width = check_int("width", width, lo=1)
     if rule == "all":
         return list(range(width, 0, -1))
     if rule == "geometric":

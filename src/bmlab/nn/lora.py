@@ -21,6 +21,7 @@ import torch
 from torch import nn
 
 from bmlab.nn.layers import frobenius_project_
+from bmlab.validation import check_bool, check_int, check_real
 
 
 class LoRALinear(nn.Module):
@@ -47,6 +48,8 @@ class LoRALinear(nn.Module):
                                                                           base.out_features):
             raise ValueError(f"rank must be an integer in [1, {min(base.in_features, base.out_features)}],"
                              f" got {rank!r}")
+        check_bool("udv", udv)
+        check_real("init_std", init_std, lo=0)
         self.base = base
         for p in self.base.parameters():
             p.requires_grad_(False)
@@ -123,6 +126,11 @@ def apply_lora(model: nn.Module, rank: int, *, udv: bool = True, init_std: float
                generator: torch.Generator | None = None, names=None) -> list[LoRALinear]:
     """Replace every ``nn.Linear`` of ``model`` (or those whose qualified name is in
     ``names``) by a :class:`LoRALinear`; freeze everything else. Returns the adapters."""
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    rank = check_int("rank", rank, lo=1)
+    check_bool("udv", udv)
+    check_real("init_std", init_std, lo=0)
     for p in model.parameters():
         p.requires_grad_(False)
     targets = [(n, m) for n, m in model.named_modules()
@@ -150,6 +158,9 @@ def adapters(model: nn.Module) -> list[LoRALinear]:
 def energy_pruned(model: nn.Module, tau: float) -> tuple[nn.Module, float]:
     """A pruned copy of ``model`` (every adapter pruned at threshold ``tau``) and its
     compression ratio = trainable adapter parameters after / before."""
+    tau = check_real("tau", tau, lo=0, hi=1, lo_open=True)
+    if not adapters(model):
+        raise ValueError("model must contain LoRALinear adapters (see apply_lora), found none")
     before = sum(a.n_trainable() for a in adapters(model))
     pruned = copy.deepcopy(model)
     for a in adapters(pruned):

@@ -18,6 +18,7 @@ import torch
 from torch import nn
 
 from bmlab.solvers.base import SolverResult
+from bmlab.validation import check_bool, check_callable, check_choice, check_int, check_real
 
 #: Optimizers of the paper: Adam, NAdam, mini-batch GD (MBGD) and MBGD with momentum 0.9.
 OPTIMIZERS = ("adam", "nadam", "sgd", "sgd-momentum")
@@ -34,18 +35,22 @@ def default_device() -> torch.device:
 
 def seed_for(root: int, *keys: int) -> int:
     """A 63-bit seed derived from ``(root, *keys)`` (independent streams per run)."""
+    check_int("root", root, lo=0)
+    for i, k in enumerate(keys):
+        check_int(f"keys[{i}]", k, lo=0)
     state = np.random.SeedSequence([int(root), *map(int, keys)]).generate_state(2, np.uint64)
     return int(state[0] >> np.uint64(1))
 
 
 def make_generator(seed: int) -> torch.Generator:
     """A CPU ``torch.Generator`` seeded with ``seed``."""
-    return torch.Generator().manual_seed(int(seed))
+    return torch.Generator().manual_seed(check_int("seed", seed, lo=0))
 
 
 @contextlib.contextmanager
 def torch_threads(n: int = 1):
     """Temporarily set torch's intra-op threads (tiny models run fastest on one thread)."""
+    n = check_int("n", n, lo=1)
     old = torch.get_num_threads()
     torch.set_num_threads(int(n))
     try:
@@ -69,8 +74,9 @@ def make_optimizer(params, name: str, lr: float, *, weight_decay: float = 0.0,
         raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {name!r}")
     if not (isinstance(lr, (int, float)) and lr > 0):
         raise ValueError(f"lr must be a positive number, got {lr!r}")
-    if weight_decay < 0:
-        raise ValueError(f"weight_decay must be >= 0, got {weight_decay!r}")
+    check_real("lr", lr, lo=0, lo_open=True)
+    check_real("weight_decay", weight_decay, lo=0)
+    check_real("momentum", momentum, lo=0, hi=1, hi_open=True)
     if name == "adam":
         return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
     if name == "nadam":
@@ -98,6 +104,8 @@ def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, task: str,
              batch_size: int = 4096) -> tuple[np.ndarray | float, np.ndarray | float]:
     """Mean loss and accuracy (``nan`` for regression) of ``model`` on ``(x, y)``; arrays
     of one value per replica for a :class:`~bmlab.nn.layers.FactorEnsemble`."""
+    check_choice("task", task, TASKS)
+    batch_size = check_int("batch_size", batch_size, lo=1)
     replicated = getattr(model, "n_replicas", None) is not None
     was_training = model.training
     model.eval()
@@ -187,6 +195,14 @@ def train(
     for name, val in (("epochs", epochs), ("batch_size", batch_size)):
         if not isinstance(val, (int, np.integer)) or val < 1:
             raise ValueError(f"{name} must be a positive integer, got {val!r}")
+    check_real("lr", lr, lo=0, lo_open=True)
+    check_real("weight_decay", weight_decay, lo=0)
+    check_real("momentum", momentum, lo=0, hi=1, hi_open=True)
+    check_real("blowup", blowup, lo=0, lo_open=True, allow_inf=True)
+    check_bool("cosine", cosine)
+    check_bool("project", project)
+    if callback is not None:
+        check_callable("callback", callback)
     n_rep = getattr(model, "n_replicas", None)
     replicated = n_rep is not None
     gens = list(generator) if isinstance(generator, (list, tuple)) else [generator]
