@@ -9,7 +9,7 @@ from .common import FAMILIES, summarize_family
 
 __all__ = ["plot_strategies", "plot_sweeps", "plot_conditioning", "plot_biconvexity",
            "plot_theorem1", "plot_newton_points", "plot_corollary1", "plot_corollary2",
-           "plot_algorithms", "plot_clustering", "plot_adp_readings"]
+           "plot_algorithms", "plot_clustering"]
 
 
 def plot_clustering(df: pd.DataFrame, M: np.ndarray, labels, X: np.ndarray):
