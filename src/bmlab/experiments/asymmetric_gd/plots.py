@@ -351,3 +351,10 @@ def fig_global_eta(result):
 def fig_scaling(result):
     """Chapter t-total-scaling: one panel per knob, with the formula scaled by the median ratio."""
     return plot_scaling(result.df, list(result.params.grids), C=float(result.ratio.median()))
+
+
+def fig_two_stages(result):
+    """Chapter two-stages: the nine block panels of the first seed's run."""
+    r0, p = result.runs[0], result.params
+    return plot_stages(r0["frame"], result.bounds(r0["c"]), T1=r0["T1"], T0=r0["T0"], eta=p.eta,
+                       sigma_d=p.sigmas[-1], p_low=result.p_low(r0["c"]))
