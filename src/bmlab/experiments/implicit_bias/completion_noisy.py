@@ -1,0 +1,187 @@
+r"""Chapter ``implicit-bias/completion-noisy``: paper 001, A.1, Figure SM1 (and §2.2.1).
+
+Both sweeps of Figure 1 on one noisy instance, :math:`b = \mathcal A(X_\natural) + w`,
+:math:`w \sim \mathcal N(0, \sigma^2 I)`, :math:`\sigma = 0.01\|\mathcal A(X_\natural)\|_2`
+(FOUND-code); :math:`f^\star = \min_{X\succeq0}\|\mathcal A(X) - b\|^2` from CVXPY/SCS.
+
+The rank claims are stated for the runs with :math:`\eta \ge 10^{-2}`: at :math:`\eta = 10^{-3}`
+(paper profile only) the budget covers :math:`\eta T = 50` against the paper's
+:math:`10^{-3}\cdot10^6 = 1000`, before UDU switches on its third column (at
+:math:`\eta T \approx 100`–:math:`400`, chapter rank-revealing); that run has its own claim.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+import pandas as pd
+
+from ...claims import Claim, between, claim, compare, monotone
+from ...validation import check_int, check_real
+from ..base import ExperimentParams
+from .common import (QUOTE_NOISY, CompletionParams, CompletionSweep, budget_line, log_monotone,
+                     no_values_in_gap, rank_above, run_completion_sweep)
+
+__all__ = ["Params", "Result", "run", "claims", "table", "glue_values"]
+
+TRUE_RANK = 3
+MIN_ETA = 1e-2
+"""The rank claims cover the runs with η ≥ MIN_ETA (see the module docstring)."""
+ETA0 = RHO0 = 1e-2
+"""The cell shared by the two sweeps (FOUND-code)."""
+
+
+@dataclass(frozen=True)
+class Params(ExperimentParams):
+    """Settings (FOUND-code: noise std 0.01·‖A(X♮)‖, the η and ρ of the authors' scripts)."""
+
+    n: int = 50
+    max_iter: int = 20_000
+    noise: float = 0.01
+    etas: tuple = (1e-1, 1e-2)
+    rhos: tuple = (1.0, 1e-1, 1e-2, 1e-3, 1e-4)
+    sdp_eps: float = 1e-10
+    sdp_max_iters: int = 200_000
+    PRESETS: ClassVar[dict[str, dict[str, Any]]] = {
+        "quick": {"n": 50, "max_iter": 20_000, "etas": (1e-1, 1e-2)},
+        "paper": {"n": 100, "max_iter": 50_000, "etas": (1e-1, 1e-2, 1e-3)},
+    }
+
+    def validate(self) -> None:
+        check_int("n", self.n, lo=8)
+        check_int("max_iter", self.max_iter, lo=1)
+        check_real("noise", self.noise, lo=0, lo_open=True)
+        if ETA0 not in self.etas or RHO0 not in self.rhos:
+            raise ValueError("etas and rhos must contain the shared cell 1e-2")
+        if any(not e > 0 for e in self.etas) or any(not r > 0 for r in self.rhos):
+            raise ValueError("etas and rhos must be positive")
+        if len(self.rhos) < 3:
+            raise ValueError("rhos needs at least three scales (a trend over ρ)")
+
+
+@dataclass
+class Result:
+    params: Params
+    step: CompletionSweep          # every η at ρ = 1e-2
+    init: CompletionSweep          # every ρ at η = 1e-2 (the shared cell taken from ``step``)
+    fstar: float
+    sdp_rank: int
+    noise_energy: float
+    timings: dict
+
+
+def run(params: Params, rng_problem: np.random.Generator,
+        rng_start: np.random.Generator) -> Result:
+    """One noisy instance (``rng_problem``), one start direction (``rng_start``)."""
+    import time
+
+    from ...problems.completion import make_completion
+    from ...sdp.completion import psd_least_squares
+    from ...sdp.core import numerical_rank
+
+    p = params
+    P = make_completion(p.n, TRUE_RANK, rng=rng_problem, noise=p.noise)
+    t0 = time.perf_counter()
+    sdp = psd_least_squares(P, solver="SCS", eps=p.sdp_eps, max_iters=p.sdp_max_iters)
+    t_sdp = time.perf_counter() - t0
+    step = run_completion_sweep(CompletionParams(n=p.n, etas=tuple(p.etas), rhos=(RHO0,),
+                                                 max_iter=p.max_iter), rng_start, problem=P)
+    rest = run_completion_sweep(
+        CompletionParams(n=p.n, etas=(ETA0,), rhos=tuple(r for r in p.rhos if r != RHO0),
+                         max_iter=p.max_iter), rng_start, problem=P, direction=step.direction)
+    init = CompletionSweep(params=rest.params, problem=P, direction=step.direction,
+                           runs=rest.runs + [r for r in step.runs if r.eta == ETA0])
+    return Result(p, step, init, float(sdp.extra.get("residual_sq", np.nan)),
+                  numerical_rank(sdp.Z, 1e-6) if sdp.ok else -1,
+                  float(np.linalg.norm(P.b - P.b_clean) ** 2),
+                  {"sdp": t_sdp, "step": step.seconds(), "init": rest.seconds()})
+
+
+def _all_runs(result: Result):
+    return result.step.runs + [r for r in result.init.runs if r.eta != ETA0 or r.rho != RHO0]
+
+
+def table(result: Result) -> pd.DataFrame:
+    t = pd.concat([result.step.frame(), result.init.frame()], ignore_index=True)
+    t = t.drop_duplicates(subset=["method", "eta", "rho"]).reset_index(drop=True)
+    t["residual − f*"] = t.residual - result.fstar
+    return t[["method", "eta", "rho", "residual − f*", "rel_error", "rank", "sigma_next_rel"]
+             ].rename(columns={"eta": "η", "rho": "ρ", "rel_error": "‖X−X♮‖/‖X♮‖",
+                               "rank": "rank (1e-6)", "sigma_next_rel": "σ₄/σ₁"})
+
+
+def glue_values(result: Result) -> dict:
+    p = result.params
+    runs = _all_runs(result)
+    return {"n": p.n, "m": result.step.problem.m, "max_iter": f"{p.max_iter:,}",
+            "budget": budget_line(p.max_iter, p.etas), "fstar": result.fstar,
+            "noise_norm": result.noise_energy, "sdp_rank": result.sdp_rank,
+            "udu_ranks": ", ".join(str(r.rank) for r in runs if r.method == "UDU"),
+            "bm_ranks": ", ".join(str(r.rank) for r in runs if r.method == "BM")}
+
+
+def claims(result: Result) -> list[Claim]:
+    runs = _all_runs(result)
+    main = [r for r in runs if r.eta >= MIN_ETA]
+    udu = [r for r in main if r.method == "UDU"]
+    bm = [r for r in main if r.method == "BM"]
+    scope = "every run with η ≥ 1e-2"
+    out = [
+        claim("ib.mc.noisy.udu_truly_low_rank",
+              f"With noise, UDU's solutions are truly low-rank ({scope}): no singular value of X "
+              "lies between 1e-12·σ₁ and 1e-6·σ₁, so the numerical rank does not depend on the "
+              "threshold and the rest of the spectrum is at rounding level (ours: count of "
+              "values in that band per run)",
+              no_values_in_gap([r.spectrum for r in udu]), kind="paper", quote=QUOTE_NOISY),
+        claim("ib.mc.noisy.udu_low_rank_band",
+              f"With noise, UDU's numerical rank (rtol 1e-6) lies between 3 and 10 ({scope})",
+              between([r.rank for r in udu], TRUE_RANK - 0.5, 10.5), kind="paper",
+              quote=QUOTE_NOISY, exploratory=True,
+              reason="'slightly higher rank' is not quantified in the paper; the band 3–10 is "
+                     "ours and was set with the results in view (issue 10). The pre-registered "
+                     "reading is ib.mc.noisy.udu_truly_low_rank"),
+        claim("ib.mc.noisy.bm_approx",
+              f"With noise, BM's solutions are only approximately low-rank ({scope}): more than 3 "
+              "singular values above 1e-6·σ₁", rank_above([r.spectrum for r in bm], TRUE_RANK),
+              kind="paper", quote=QUOTE_NOISY),
+    ]
+    pairs = [(u, b) for u in runs if u.method == "UDU" for b in runs
+             if b.method == "BM" and b.eta == u.eta and b.rho == u.rho]
+    out.append(claim(
+        "ib.mc.noisy.udu_below_bm",
+        "With noise, UDU's numerical rank is below BM's: paired sign test over all (η, ρ) cells "
+        "of both sweeps (each cell: one run of each model from the same start), α = 0.05",
+        compare([u.rank for u, _ in pairs], [b.rank for _, b in pairs], better="lower",
+                min_samples=6), kind="paper", quote=QUOTE_NOISY))
+    bmi = sorted((r for r in result.init.runs if r.method == "BM"), key=lambda r: -r.rho)
+    out.append(claim(
+        "ib.mc.noisy.bm_decay_init",
+        "With noise, BM's spectral decay is influenced by initialisation as in the noiseless "
+        "case: σ₄/σ₁ decreases strictly as ρ shrinks (log10 values, ρ descending, η = 1e-2)",
+        log_monotone([r.spectrum[TRUE_RANK] / r.spectrum[0] for r in bmi], increasing=False),
+        kind="paper", quote=QUOTE_NOISY, expected="fails",
+        reason="with noise, BM's σ₄ carries fitted noise of about the same size for every ρ, so "
+               "σ₄/σ₁ is nearly flat in ρ and not monotone (first seen in the paper profile at "
+               "n = 100); the ρ-dependence shows further down the spectrum (exploratory claim "
+               "ib.mc.noisy.bm_rank_init)"))
+    out.append(claim(
+        "ib.mc.noisy.bm_rank_init",
+        "With noise, BM's numerical rank (rtol 1e-6) decreases strictly as ρ shrinks (η = 1e-2)",
+        monotone([float(r.rank) for r in bmi], increasing=False), kind="paper",
+        quote=QUOTE_NOISY, exploratory=True,
+        reason="added after σ₄/σ₁ (ib.mc.noisy.bm_decay_init, kept) turned out flat in the paper "
+               "profile: the measure of 'spectral decay' was chosen after seeing the results"))
+    small = [r for r in runs if r.method == "UDU" and r.eta < MIN_ETA]
+    if small:
+        out.append(claim(
+            "ib.mc.noisy.udu_rank_small_eta",
+            "At η = 1e-3, UDU's solution also has at least the true rank 3 (numerical rank, rtol "
+            "1e-6) after the budget of this profile",
+            rank_above([r.spectrum for r in small], TRUE_RANK - 1), kind="paper",
+            quote=QUOTE_NOISY, expected="fails",
+            reason="budget: " + budget_line(result.params.max_iter, [r.eta for r in small]) +
+                   "; UDU switches its third column on at ηT ≈ 100–400 (chapter rank-revealing), "
+                   "so at ηT = 50 it has rank 2 — a run not yet at a solution, not a property of "
+                   "UDU's solutions"))
+    return out
