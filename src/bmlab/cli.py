@@ -2,7 +2,8 @@
 
 Exit status: 0 success; 1 a chapter failed, the book build failed, or (``claims``) a claim's
 outcome differs from its expectation; 2 bad usage (unknown chapter or parameter, bad value),
-reported before any work; 130 interrupted (previous results are kept).
+reported before any work; 130 interrupted by SIGINT, 143 by SIGTERM (previous results are
+kept; chapters that finished before the signal are named).
 """
 from __future__ import annotations
 
@@ -188,13 +189,28 @@ COMMANDS = {"list": cmd_list, "run": cmd_run, "reproduce": cmd_reproduce,
             "build": cmd_build, "claims": cmd_claims}
 
 
+def _interrupted_message(exc: BaseException) -> tuple[str, int]:
+    import signal
+
+    signum = getattr(exc, "signum", signal.SIGINT)
+    published = getattr(exc, "published", [])
+    name = signal.Signals(signum).name
+    if published:
+        msg = (f"bmlab: interrupted ({name}); new results were published before the signal "
+               f"for: {', '.join(published)}; every other chapter keeps its previous results")
+    else:
+        msg = f"bmlab: interrupted ({name}); previous results are unchanged"
+    return msg, 128 + signum
+
+
 def main(argv: list[str] | None = None) -> int:
     from .claims import LedgerError
-    from .runner import ChapterFailed, ManifestError, UsageError
+    from .runner import ChapterFailed, ManifestError, UsageError, handle_signals
 
     args = _parser().parse_args(argv)
     try:
-        return COMMANDS[args.command](args)
+        with handle_signals():
+            return COMMANDS[args.command](args)
     except UsageError as exc:
         print(f"bmlab: error: {exc}", file=sys.stderr)
         return 2
@@ -207,9 +223,10 @@ def main(argv: list[str] | None = None) -> int:
     except RuntimeError as exc:
         print(f"bmlab: error: {exc}", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
-        print("\nbmlab: interrupted; previous results are unchanged", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:
+        msg, status = _interrupted_message(exc)
+        print("\n" + msg, file=sys.stderr)
+        return status
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -19,14 +19,19 @@ from __future__ import annotations
 
 import ast
 import hashlib
+import contextlib
 import json
+import logging
 import math
 import os
 import platform
+import re
+import signal
 import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -52,17 +57,70 @@ class UsageError(Exception):
 
 
 class ChapterFailed(Exception):
-    """A cell of a chapter raised: exit status 1. The previous results are kept."""
+    """A cell of a chapter raised (or its kernel died): exit status 1. The previous results
+    are kept.
+
+    ``cell`` is the number of the code cell as the reader sees it in the chapter source
+    (1-based, papermill's injected parameters cell not counted); ``where`` describes it."""
 
     def __init__(self, chapter: str, cell: int | None, exec_count: Any, ename: str,
-                 evalue: str, notebook: Path | None = None):
+                 evalue: str, notebook: Path | None = None, where: str | None = None):
         self.chapter, self.cell, self.exec_count = chapter, cell, exec_count
         self.ename, self.evalue, self.notebook = ename, evalue, notebook
-        where = f"cell {cell} (In [{exec_count}])" if cell is not None else "setup"
+        if where is None:
+            where = f"code cell {cell} (In [{exec_count}])" if cell is not None else "setup"
+        self.where = where
         msg = f"chapter {chapter!r} failed in {where}: {ename}: {evalue}"
         if notebook is not None:
             msg += f"\n  the executed notebook up to the error is kept at {notebook}"
         super().__init__(msg)
+
+
+class Interrupted(KeyboardInterrupt):
+    """SIGINT or SIGTERM stopped a run. ``published`` lists the chapters whose new results
+    were published before the signal; every other chapter keeps its previous results."""
+
+    def __init__(self, signum: int = signal.SIGINT, published: list[str] | tuple = ()):
+        self.signum = int(signum)
+        self.published = list(published)
+        super().__init__(signal.Signals(self.signum).name)
+
+
+def _raise_interrupted(signum, frame):  # pragma: no cover - exercised through signals
+    raise Interrupted(signum)
+
+
+@contextlib.contextmanager
+def handle_signals():
+    """In the main thread, SIGTERM (and SIGINT, unless ignored) raise :class:`Interrupted`,
+    so a terminated run cleans up exactly like an interrupted one."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    old = {}
+    for sig, default in ((signal.SIGINT, signal.default_int_handler),
+                         (signal.SIGTERM, signal.SIG_DFL)):
+        if signal.getsignal(sig) is default:
+            old[sig] = signal.signal(sig, _raise_interrupted)
+    try:
+        yield
+    finally:
+        for sig, handler in old.items():
+            signal.signal(sig, handler)
+
+
+@contextlib.contextmanager
+def _signals_blocked():
+    """Hold SIGINT/SIGTERM back (main thread only); a pending one is raised on exit."""
+    if threading.current_thread() is not threading.main_thread() \
+            or not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
 
 # --------------------------------------------------------------------------- parameters
@@ -76,6 +134,12 @@ class Param:
 
     def describe(self) -> str:
         return f"{self.name}: {self.kind} = {self.default!r}"
+
+    @property
+    def allows_nonfinite(self) -> bool:
+        """A float parameter accepts inf/nan only when its default is not finite
+        (written ``1e999`` in the parameters cell)."""
+        return isinstance(self.default, float) and not math.isfinite(self.default)
 
 
 _ANNOTATION_KINDS = {"int": "int", "float": "float", "str": "str", "bool": "bool",
@@ -122,12 +186,31 @@ def parse_parameters_source(source: str) -> dict[str, Param]:
     return params
 
 
+def _nonfinite(value: Any) -> bool:
+    """Whether ``value`` is (or holds, in lists/tuples/dicts) a float that is not finite."""
+    if isinstance(value, float):
+        return not math.isfinite(value)
+    if isinstance(value, (list, tuple)):
+        return any(_nonfinite(v) for v in value)
+    if isinstance(value, dict):
+        return any(_nonfinite(v) for v in value.values())
+    return False
+
+
+def _short_repr(raw: Any, n: int = 40) -> str:
+    text = repr(raw)
+    return text if len(text) <= n else text[:n - 3] + "..."
+
+
 def coerce(param: Param, raw: Any) -> Any:
     """Convert ``raw`` (a string from the command line, or a Python value) to the type of
-    ``param``; raise :class:`UsageError` naming the parameter when it does not fit."""
+    ``param``; raise :class:`UsageError` naming the parameter when it does not fit.
+
+    Numbers that are not finite (``1e400``, ``nan``, ``inf``) are refused unless the
+    parameter allows them (:attr:`Param.allows_nonfinite`)."""
     def fail(why: str):
         raise UsageError(f"parameter {param.name!r} expects {param.kind} "
-                         f"(default {param.default!r}); {why}")
+                         f"(default {_short_repr(param.default)}); {why}")
 
     value = raw
     if isinstance(raw, str) and param.kind != "str":
@@ -137,33 +220,44 @@ def coerce(param: Param, raw: Any) -> Any:
                 return True
             if low in ("false", "0", "no", "off"):
                 return False
-            fail(f"got {raw!r}")
+            fail(f"got {_short_repr(raw)}")
+        if param.kind == "float" and param.allows_nonfinite \
+                and low.lstrip("+-") in ("inf", "infinity", "nan"):
+            return float(low)
         try:
             value = ast.literal_eval(raw.strip())
-        except (ValueError, SyntaxError):
+        except (ValueError, SyntaxError, TypeError, RecursionError, MemoryError):
             if param.kind == "any":
+                if low.lstrip("+-") in ("inf", "infinity", "nan"):
+                    fail(f"{_short_repr(raw)} is not a finite number")
                 return raw
-            fail(f"cannot parse {raw!r}")
+            fail(f"cannot parse {_short_repr(raw)}")
     if param.kind == "str":
         if not isinstance(value, str):
-            fail(f"got {value!r}")
+            fail(f"got {_short_repr(value)}")
         if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
             value = value[1:-1]
         return value
     if param.kind == "bool":
         if not isinstance(value, bool):
-            fail(f"got {value!r}")
+            fail(f"got {_short_repr(value)}")
         return value
     if param.kind == "int":
         if isinstance(value, bool) or not isinstance(value, int):
-            if isinstance(value, float) and value.is_integer():
+            if isinstance(value, float) and value.is_integer() and abs(value) <= 2 ** 53:
                 return int(value)
-            fail(f"got {value!r}")
+            fail(f"got {_short_repr(value)}")
         return value
     if param.kind == "float":
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            fail(f"got {value!r}")
-        return float(value)
+            fail(f"got {_short_repr(value)}")
+        try:
+            value = float(value)
+        except OverflowError:
+            fail(f"{_short_repr(raw)} is out of the range of a float")
+        if not math.isfinite(value) and not param.allows_nonfinite:
+            fail(f"{_short_repr(raw)} is not a finite number")
+        return value
     if param.kind == "list":
         if isinstance(value, tuple):
             value = list(value)
@@ -171,12 +265,15 @@ def coerce(param: Param, raw: Any) -> Any:
             value = [value]
         if isinstance(param.default, (list, tuple)) and param.default:
             elem = Param(param.name + "[]", param.default[0], _kind_of(param.default[0]))
+            if elem.kind == "int" and any(isinstance(v, float) for v in param.default):
+                elem = Param(elem.name, float(elem.default), "float")
             if elem.kind == "float":
                 value = [coerce(elem, v) for v in value]
             elif elem.kind != "any":
                 for v in value:
                     coerce(elem, v)
-        return value
+    if _nonfinite(value):
+        fail(f"{_short_repr(raw)} holds a number that is not finite")
     return value
 
 
@@ -396,8 +493,9 @@ def validate_manifest(data: Any, chapter_id: str | None = None) -> dict:
         raise ManifestError(f"must be a JSON object, got {type(data).__name__}")
     missing = [k for k in _MANIFEST_FIELDS if k not in data]
     if missing:
-        raise ManifestError("missing field(s) " + ", ".join(missing)
-                            + (" (written by an older runner)" if "schema" in missing else ""))
+        if "schema" in missing:
+            raise ManifestError("written by an older runner (no 'schema' field)")
+        raise ManifestError("missing field(s) " + ", ".join(missing))
     unknown = sorted(set(data) - set(_MANIFEST_FIELDS))
     if unknown:
         raise ManifestError("unknown field(s) " + ", ".join(unknown))
@@ -521,7 +619,7 @@ def chapter_state(spec_or_id: "ChapterSpec | str", *, src: str | None = None,
     try:
         manifest = load_manifest(cid)
     except ManifestError as exc:
-        return ChapterState("invalid", f"manifest.json: {_tail(exc, folder)}")
+        return ChapterState("invalid", f"manifest.json: {_tail(exc, folder / MANIFEST_FILE)}")
     profile = str(manifest["parameters"].get("profile", ""))
     try:
         load_ledger(cid, manifest)
@@ -623,30 +721,192 @@ def _hide_injected(nb) -> None:
                 tags.append("hide-cell")
 
 
-def _swap_into_place(tmp: Path, final: Path) -> None:
-    """Replace ``final`` by ``tmp`` (both under the results root) with renames only."""
-    final.parent.mkdir(parents=True, exist_ok=True)
-    old = None
-    if final.exists():
-        old = tmp.parent / f"old-{uuid.uuid4().hex}"
-        os.replace(final, old)
-    try:
-        os.replace(tmp, final)
-    except BaseException:
+LOCK_FILE = ".publish.lock"
+TMP_DIR = ".tmp"
+_TMP_PID = re.compile(r"-pid(\d+)-")
+LEGACY_TMP_AGE = 2 * 24 * 3600  # seconds: temp folders of older runners (no pid recorded)
+
+
+@contextlib.contextmanager
+def publish_lock():
+    """An exclusive ``fcntl.flock`` on ``<results>/.publish.lock``: one publisher at a time
+    (across threads and processes)."""
+    import fcntl
+
+    root = paths.results_root()
+    root.mkdir(parents=True, exist_ok=True)
+    with open(root / LOCK_FILE, "a+b") as fh:
+        fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+
+
+_CANCEL = None  # a multiprocessing Event in pool workers: set when the main process stops
+
+
+def _swap_into_place(tmp: Path, final: Path, cancel=None) -> None:
+    """Replace ``final`` by ``tmp`` (both under the results root) with renames only, under
+    :func:`publish_lock`; refuse (raise :class:`Interrupted`) once ``cancel`` is set."""
+    cancel = cancel if cancel is not None else _CANCEL
+    with _signals_blocked(), publish_lock():
+        if cancel is not None and cancel.is_set():
+            raise Interrupted(signal.SIGINT)
+        final.parent.mkdir(parents=True, exist_ok=True)
+        old = None
+        if final.exists():
+            old = tmp.parent / f"old-pid{os.getpid()}-{uuid.uuid4().hex}"
+            os.replace(final, old)
+        try:
+            os.replace(tmp, final)
+        except BaseException:
+            if old is not None:
+                os.replace(old, final)
+            raise
         if old is not None:
-            os.replace(old, final)
-        raise
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
+            shutil.rmtree(old, ignore_errors=True)
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def clean_stale_tmp() -> list[Path]:
+    """Remove ``<results>/.tmp/*`` folders left by runs whose process is gone (killed by
+    SIGKILL, a power cut, ...): the owning pid is in the folder name. Folders of older
+    runners (no pid) go when older than two days. Returns what was removed."""
+    tmp_root = paths.results_root() / TMP_DIR
+    removed = []
+    if not tmp_root.is_dir():
+        return removed
+    now = time.time()
+    for entry in tmp_root.iterdir():
+        m = _TMP_PID.search(entry.name)
+        try:
+            if m:
+                pid = int(m.group(1))
+                if pid == os.getpid() or _pid_alive(pid):
+                    continue
+            elif now - entry.stat().st_mtime < LEGACY_TMP_AGE:
+                continue
+        except OSError:
+            continue
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry, ignore_errors=True)
+        else:
+            with contextlib.suppress(OSError):
+                entry.unlink()
+        removed.append(entry)
+    return removed
+
+
+# --------------------------------------------------------------------------- kernel
+KERNEL_NAME = "bmlab-runner"
+KERNEL_LOG = "kernel.log"
+
+
+def runner_kernel_argv() -> list[str]:
+    """The command of the chapter kernel: this very interpreter, whatever kernelspecs
+    (``python3`` or others) the user has registered."""
+    return [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
+
+
+def _kernel_manager(stderr):
+    """A jupyter KernelManager that launches :func:`runner_kernel_argv` and sends the
+    kernel's own stderr (start-up warnings, crash messages) to ``stderr`` (a file)."""
+    from jupyter_client.kernelspec import KernelSpec
+    from jupyter_client.manager import KernelManager
+
+    class RunnerKernelManager(KernelManager):
+        @property
+        def kernel_spec(self):
+            if self._kernel_spec is None:
+                self._kernel_spec = KernelSpec(
+                    argv=runner_kernel_argv(), language="python", env={}, metadata={},
+                    display_name=f"Python {platform.python_version()} (bmlab runner)")
+            return self._kernel_spec
+
+        async def _async_launch_kernel(self, kernel_cmd, **kw):
+            kw.setdefault("stderr", stderr)
+            return await super()._async_launch_kernel(kernel_cmd, **kw)
+
+    return RunnerKernelManager(kernel_name=KERNEL_NAME)
+
+
+@contextlib.contextmanager
+def _quiet_papermill():
+    """papermill warns about parameters cells it cannot parse (annotated or commented lines)
+    and about 'unknown' parameters: the runner checks the parameters itself."""
+    logger = logging.getLogger("papermill")
+    old = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(old)
+
+
+def _failing_cell(nb_path: Path):
+    """``(index in the kept notebook, code cell number as the reader sees it, first line)``
+    of the cell that failed or was running when the kernel died; ``None`` if no cell ran."""
+    import nbformat
+
+    try:
+        nb = nbformat.read(nb_path, as_version=4)
+    except Exception:  # noqa: BLE001 - no notebook, or a partial one
+        return None
+    failed, last = None, None
+    number, numbers = 0, {}
+    for i, cell in enumerate(nb.cells):
+        if cell.cell_type != "code":
+            continue
+        tags = cell.get("metadata", {}).get("tags", [])
+        if "injected-parameters" not in tags:
+            number += 1
+        numbers[i] = number
+        status = cell.get("metadata", {}).get("papermill", {}).get("status")
+        if status == "failed" and failed is None:
+            failed = i
+        if status not in (None, "pending"):
+            last = i
+    index = failed if failed is not None else last
+    if index is None:
+        return None
+    first = next((ln.strip() for ln in nb.cells[index].source.splitlines() if ln.strip()), "")
+    if len(first) > 60:
+        first = first[:57] + "..."
+    return index, numbers[index], first, nb.cells[index].get("execution_count")
+
+
+def _describe_cell(spec: ChapterSpec, found) -> tuple[int | None, Any, str]:
+    if found is None:
+        return None, None, "setup (before the first cell)"
+    index, number, first, count = found
+    rel = spec.path.name
+    return number, count, (f"code cell {number} of {rel} (`{first}`; cell {index} of the "
+                           "kept notebook)")
+
+
+def _kernel_log_tail(work: Path, lines: int = 5) -> str:
+    try:
+        text = (work / KERNEL_LOG).read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""
+    keep = [ln for ln in text.splitlines() if ln.strip()
+            and "without encryption" not in ln][-lines:]
+    return ("; kernel stderr: " + " | ".join(keep)) if keep else ""
 
 
 def run_chapter(spec: ChapterSpec, params: dict[str, Any], *, force: bool = False,
                 progress: bool = True, timeout: int = CELL_TIMEOUT) -> RunRecord:
     """Execute one chapter with ``params`` (already checked); see the module docstring."""
-    import nbformat
-    import papermill as pm
-    from papermill.exceptions import PapermillExecutionError
-
     src, inputs = source_hash(), inputs_hash()
     key = cache_key(spec, params, src, inputs)
     final = result_dir(spec.id)
@@ -662,15 +922,32 @@ def run_chapter(spec: ChapterSpec, params: dict[str, Any], *, force: bool = Fals
             print(f"bmlab: note: the results of {spec.id!r} are invalid ({state.reason}); "
                   "running it again", file=sys.stderr)
 
-    tmp_root = paths.results_root() / ".tmp"
+    clean_stale_tmp()
+    tmp_root = paths.results_root() / TMP_DIR
     tmp_root.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=spec.id.replace("/", "__") + "-", dir=tmp_root))
+    with _signals_blocked():  # a folder exists only with its owner's pid in its name
+        work = Path(tempfile.mkdtemp(
+            prefix=f"{spec.id.replace('/', '__')}-pid{os.getpid()}-", dir=tmp_root))
+    try:
+        return _run_in(work, spec, params, key, src, inputs, final, timeout, progress)
+    finally:
+        with _signals_blocked():
+            shutil.rmtree(work, ignore_errors=True)
+
+
+def _run_in(work: Path, spec: ChapterSpec, params: dict[str, Any], key: str, src: str,
+            inputs: str, final: Path, timeout: int, progress: bool) -> RunRecord:
+    import nbformat
+    import papermill as pm
+    from papermill.exceptions import PapermillExecutionError
+
     out_dir = work / "result"
     out_dir.mkdir()
     nb_in = work / "input.ipynb"
     nb_out = out_dir / NOTEBOOK_FILE
     nb = _read_notebook(spec.path)
-    nb.metadata["kernelspec"] = {"name": KERNEL, "display_name": "Python 3", "language": "python"}
+    nb.metadata["kernelspec"] = {"name": KERNEL_NAME, "language": "python",
+                                 "display_name": f"Python {platform.python_version()}"}
     nbformat.write(nb, nb_in)
 
     # The kernel inherits this process's environment: point it at the temporary folder,
@@ -686,21 +963,26 @@ def run_chapter(spec: ChapterSpec, params: dict[str, Any], *, force: bool = Fals
     t0 = time.perf_counter()
     started = datetime.now(timezone.utc).isoformat(timespec="seconds")
     try:
-        pm.execute_notebook(
-            str(nb_in), str(nb_out), parameters=params, kernel_name=KERNEL,
-            cwd=str(spec.path.parent), execution_timeout=timeout, log_output=False,
-            progress_bar={"desc": spec.id, "leave": True} if progress else False,
-        )
+        with open(work / KERNEL_LOG, "wb") as klog, _quiet_papermill():
+            pm.execute_notebook(
+                str(nb_in), str(nb_out), parameters=params, kernel_name=KERNEL_NAME,
+                cwd=str(spec.path.parent), execution_timeout=timeout, log_output=False,
+                progress_bar={"desc": spec.id, "leave": True} if progress else False,
+                km=_kernel_manager(klog),
+            )
     except PapermillExecutionError as exc:
+        number, count, where = _describe_cell(spec, _failing_cell(nb_out))
         kept = _keep_failed(work, spec.id)
-        raise ChapterFailed(spec.id, exc.cell_index, exc.exec_count, exc.ename,
-                            exc.evalue, kept) from None
-    except KeyboardInterrupt:
-        shutil.rmtree(work, ignore_errors=True)
-        raise
+        raise ChapterFailed(spec.id, number, count, exc.ename, exc.evalue, kept,
+                            where) from None
     except Exception as exc:  # kernel died, timeout, ...
+        number, count, where = _describe_cell(spec, _failing_cell(nb_out))
+        evalue = (str(exc).splitlines() or [""])[0]
+        if type(exc).__name__ == "DeadKernelError":
+            evalue = "the kernel died while running this cell" + _kernel_log_tail(work)
         kept = _keep_failed(work, spec.id)
-        raise ChapterFailed(spec.id, None, None, type(exc).__name__, str(exc), kept) from None
+        raise ChapterFailed(spec.id, number, count, type(exc).__name__, evalue, kept,
+                            where) from None
     finally:
         for k, v in old_env.items():
             if v is None:
@@ -709,19 +991,24 @@ def run_chapter(spec: ChapterSpec, params: dict[str, Any], *, force: bool = Fals
                 os.environ[k] = v
     seconds = time.perf_counter() - t0
 
+    executed = nbformat.read(nb_out, as_version=4)
+    _hide_injected(executed)
+    executed.metadata.pop("papermill", None)
+    for cell in executed.cells:  # per-cell timestamps: reruns give identical files
+        cell.metadata.pop("papermill", None)
+        cell.metadata.pop("execution", None)
+    nbformat.write(executed, nb_out)
+    claims, manifest = _finish_results(spec, out_dir, params, key, src, inputs,
+                                       started, seconds)
+    published = False
     try:
-        executed = nbformat.read(nb_out, as_version=4)
-        _hide_injected(executed)
-        executed.metadata.pop("papermill", None)
-        for cell in executed.cells:  # per-cell timestamps: reruns give identical files
-            cell.metadata.pop("papermill", None)
-            cell.metadata.pop("execution", None)
-        nbformat.write(executed, nb_out)
-        claims, manifest = _finish_results(spec, out_dir, params, key, src, inputs,
-                                           started, seconds)
-        _swap_into_place(out_dir, final)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
+        with _signals_blocked():
+            _swap_into_place(out_dir, final)
+            published = True
+    except KeyboardInterrupt as exc:
+        if published:  # the signal arrived while publishing: the new results stand
+            raise Interrupted(getattr(exc, "signum", signal.SIGINT), [spec.id]) from None
+        raise
     return RunRecord(spec.id, "ok", seconds, claims)
 
 
@@ -779,32 +1066,79 @@ def _finish_results(spec: ChapterSpec, out_dir: Path, params: dict[str, Any], ke
 
 
 def _keep_failed(work: Path, chapter_id: str) -> Path | None:
-    """Move the partially executed notebook to ``<build>/failed/`` for inspection."""
+    """Copy the partially executed notebook to ``<build>/failed/`` for inspection."""
     src = work / "result" / NOTEBOOK_FILE
-    kept = None
-    if src.exists():
-        dest = paths.build_root() / "failed" / f"{chapter_id}.ipynb"
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(src, dest)
-        kept = dest
-    shutil.rmtree(work, ignore_errors=True)
-    return kept
+    if not src.exists():
+        return None
+    dest = paths.build_root() / "failed" / f"{chapter_id}.ipynb"
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(src, dest)
+    return dest
+
+
+# --------------------------------------------------------------------------- many chapters
+_WORKER_BUSY = False
+_WORKER_STOPPING = False
+
+
+def _worker_signal(signum, frame):  # pragma: no cover - runs in pool workers
+    global _WORKER_STOPPING
+    if not _WORKER_BUSY:
+        os._exit(128 + signum)
+    if not _WORKER_STOPPING:
+        _WORKER_STOPPING = True
+        raise Interrupted(signum)
+
+
+def _init_worker(cancel, env: dict[str, str]) -> None:  # pragma: no cover - in workers
+    global _CANCEL
+    _CANCEL = cancel
+    os.environ.update(env)
+    signal.signal(signal.SIGTERM, _worker_signal)
+    signal.signal(signal.SIGINT, _worker_signal)
 
 
 def _run_in_subprocess(chapter_id: str, params: dict, force: bool, root: str,
                        env: dict[str, str]) -> RunRecord:
+    global _WORKER_BUSY
     os.environ.update(env)
-    spec = load_chapter(Path(root) / f"{chapter_id}.md", Path(root))
+    if _CANCEL is not None and _CANCEL.is_set():
+        return RunRecord(chapter_id, "interrupted")
+    _WORKER_BUSY = True
     try:
+        spec = load_chapter(Path(root) / f"{chapter_id}.md", Path(root))
         return run_chapter(spec, params, force=force, progress=False)
     except ChapterFailed as exc:
         return RunRecord(chapter_id, "failed", 0.0, {}, str(exc))
+    finally:
+        _WORKER_BUSY = False
+
+
+def _fingerprint(chapter_id: str):
+    try:
+        st = (result_dir(chapter_id) / MANIFEST_FILE).stat()
+        return st.st_ino, st.st_mtime_ns, st.st_size
+    except OSError:
+        return None
 
 
 def run_many(specs: list[ChapterSpec], params: dict[str, dict], *, force: bool = False,
              jobs: int = 1, progress: bool = True) -> list[RunRecord]:
     """Run several chapters (``jobs`` processes at once). A failing chapter does not stop
-    the others; an interrupt stops everything and keeps every previous result."""
+    the others. SIGINT/SIGTERM stops everything: workers are cancelled and never publish
+    after the signal, and :class:`Interrupted` names the chapters that were published
+    before it (every other chapter keeps its previous results)."""
+    before = {s.id: _fingerprint(s.id) for s in specs}
+    clean_stale_tmp()
+    try:
+        return _run_many(specs, params, force=force, jobs=jobs, progress=progress)
+    except KeyboardInterrupt as exc:
+        with _signals_blocked():
+            published = [s.id for s in specs if _fingerprint(s.id) != before[s.id]]
+        raise Interrupted(getattr(exc, "signum", signal.SIGINT), published) from None
+
+
+def _run_many(specs, params, *, force, jobs, progress) -> list[RunRecord]:
     records: list[RunRecord] = []
     if jobs <= 1:
         for spec in specs:
@@ -817,10 +1151,15 @@ def run_many(specs: list[ChapterSpec], params: dict[str, dict], *, force: bool =
                                          str(exc)))
         return records
     from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
     import multiprocessing as mp
 
+    ctx = mp.get_context("spawn")
+    cancel = ctx.Event()
     env = {k: v for k, v in os.environ.items() if k.startswith("BMLAB_")}
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=mp.get_context("spawn")) as pool:
+    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_init_worker,
+                               initargs=(cancel, env))
+    try:
         futures = [pool.submit(_run_in_subprocess, s.id, params[s.id], force,
                                str(paths.book_dir()), env) for s in specs]
         try:
@@ -828,12 +1167,40 @@ def run_many(specs: list[ChapterSpec], params: dict[str, dict], *, force: bool =
             it = tqdm(futures, desc="chapters", unit="chapter", disable=not progress)
         except ImportError:  # pragma: no cover
             it = futures
-        for fut in it:
-            rec = fut.result()
+        for spec, fut in zip(specs, it):
+            try:
+                rec = fut.result()
+            except BrokenProcessPool as exc:
+                rec = RunRecord(spec.id, "failed", 0.0, {},
+                                f"chapter {spec.id!r}: its worker process died ({exc})")
             if rec.status == "failed":
                 print(f"error: {rec.error}", file=sys.stderr)
             records.append(rec)
+    except BaseException:
+        with _signals_blocked():
+            _stop_pool(pool, cancel)
+        raise
+    pool.shutdown(wait=True)
     return records
+
+
+def _stop_pool(pool, cancel, grace: float = 60.0) -> None:
+    """Cancel a pool: no worker publishes from now on; workers clean up and exit."""
+    cancel.set()
+    with publish_lock():  # wait for a publish in progress: none starts after this
+        pass
+    procs = list(getattr(pool, "_processes", {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    deadline = time.monotonic() + grace
+    for p in procs:
+        while p.is_alive() and time.monotonic() < deadline:
+            with contextlib.suppress(OSError, ValueError):
+                p.terminate()
+            p.join(0.5)
+        if p.is_alive():
+            with contextlib.suppress(OSError, ValueError):
+                p.kill()
+            p.join(5)
 
 
 def summary_table(records: list[RunRecord]) -> str:
