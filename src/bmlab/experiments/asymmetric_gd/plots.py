@@ -358,3 +358,8 @@ def fig_two_stages(result):
     r0, p = result.runs[0], result.params
     return plot_stages(r0["frame"], result.bounds(r0["c"]), T1=r0["T1"], T0=r0["T0"], eta=p.eta,
                        sigma_d=p.sigmas[-1], p_low=result.p_low(r0["c"]))
+
+
+def fig_balance(result):
+    """Chapter auto-balancing: drift against flow time and against the step size."""
+    return plot_balance(result.runs, result.trackers, result.flow_t, result.flow_dist)
