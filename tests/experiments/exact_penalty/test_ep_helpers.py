@@ -123,19 +123,6 @@ def test_corollary2_helpers():
     plot_corollary2(lim, pd.DataFrame({"m": [-1.0], "threshold": [0.5]}))
 
 
-def test_corollary1_instance():
-    import numpy as np
-    from bmlab.experiments.exact_penalty.common import corollary1_instance
-    from bmlab.problems.snmf import SymmetricNMF, random_indefinite_nonneg
-    rng = np.random.default_rng(0)
-    p = SymmetricNMF(random_indefinite_nonneg(6, rng), 2)
-    row, runs = corollary1_instance(p, 0.3 * rng.uniform(size=(6, 2)), [0.1, 1.0], max_iter=2000)
-    assert row["bound (12)"] <= row["Zhu et al."] + 1e-12
-    assert row["AM status"] == "converged" and row["final |X-Y| (rel)"] < 1e-6
-    import pandas as pd
-    plot_corollary1(pd.DataFrame([{"instance": "a", **row}]), runs)
-
-
 def test_compare_algorithms_small():
     import numpy as np
     from bmlab.experiments.exact_penalty.algorithms import compare_algorithms

@@ -23,7 +23,7 @@ from ...problems.snmf import SymmetricNMF, random_indefinite_nonneg, random_psd_
 from ...solvers.alternating import alternating_minimization
 from ...solvers.gd import gradient_descent
 
-__all__ = ["balance_stats", "corollary1_instance", "FAMILIES", "make_family", "random_point",
+__all__ = ["balance_stats", "FAMILIES", "make_family", "random_point",
            "biconvexity_check", "THEOREM1_FAMILIES", "make_theorem1_family", "critical_point_runs",
            "summarize_family", "asym_threshold",
            "symmetric_critical_point", "lifting_check", "publish", "SplitLandscape",
@@ -105,56 +105,6 @@ def balance_stats(X: np.ndarray, Y: np.ndarray) -> dict:
     col = np.abs(np.sum(X * X, 0) - np.sum(Y * Y, 0)).max() / s
     gram = float(np.linalg.norm(X.T @ X - Y.T @ Y)) / s
     return {"col_imbalance": float(col), "gram_imbalance": gram}
-
-
-def corollary1_instance(problem, X0: np.ndarray, grid, *, max_iter: int = 5000, tol: float = 1e-9,
-                        margin: float = 1.01) -> tuple[dict, dict]:
-    r"""Corollary 1 on one sNMF instance from the symmetric start :math:`X^0 = Y^0`.
-
-    Returns ``(row, runs)``. ``row`` holds bounds (11), (12) and Zhu et al.'s at the start; the
-    outcome of AM with :math:`\lambda = ` ``margin`` :math:`\times` (12); bound (10) at its limit;
-    the empirical threshold (the largest :math:`\lambda` in ``grid`` :math:`\times` (12) whose run
-    from the same start ends asymmetric, 0 if none); and the decreasing-penalty variant
-    (:class:`~bmlab.solvers.alternating.StartBoundPenalty`). ``runs`` keeps the two
-    :class:`~bmlab.solvers.base.SolverResult` objects (``fixed``, ``decreasing``).
-    """
-    import time
-
-    from ...bounds.exact_penalty import (corollary1_bound11, corollary1_bound12, theorem1_bound,
-                                        zhu_bound)
-    from ...solvers.alternating import StartBoundPenalty, alternating_minimization
-
-    Z0 = X0 @ X0.T
-    f0 = problem.f(Z0)
-    b12 = corollary1_bound12(f0, 0.0, problem.L, mu=problem.reg.mu)
-    b11 = corollary1_bound11(problem.grad_f(Z0), f0, 0.0, problem.L, mu=problem.reg.mu)
-    t0 = time.perf_counter()
-    fixed = alternating_minimization(problem, X0, X0, penalty=margin * b12, max_iter=max_iter, tol=tol)
-    t_fixed = time.perf_counter() - t0
-    Xf, Yf = fixed.x
-    gap_rel = float(np.linalg.norm(Xf - Yf)) / max(1.0, float(np.linalg.norm(Xf)))
-    lam_emp = 0.0
-    for c in sorted(grid, reverse=True):
-        res = alternating_minimization(problem, X0, X0, penalty=c * b12, max_iter=max_iter, tol=tol,
-                                       record_every=max_iter)
-        X, Y = res.x
-        if res.status == "converged" and np.linalg.norm(X - Y) > 1e-6 * max(1.0, np.linalg.norm(X)):
-            lam_emp = c * b12
-            break
-    dec = alternating_minimization(problem, X0, X0, penalty=StartBoundPenalty(margin), lam0=margin * b12,
-                                   max_iter=max_iter, tol=tol)
-    Xd, Yd = dec.x
-    row = {
-        "bound (11)": b11, "bound (12)": b12, "Zhu et al.": zhu_bound(problem.M, X0),
-        "AM status": fixed.status, "AM sweeps": fixed.n_iter, "AM time [s]": t_fixed,
-        "final |X-Y| (rel)": gap_rel,
-        "bound (10) at limit": theorem1_bound(problem.grad_f(Xf @ Yf.T), problem.reg.mu),
-        "empirical threshold": lam_emp,
-        "decreasing: status": dec.status, "decreasing: sweeps": dec.n_iter,
-        "decreasing: final lambda": float(dec.history["lam"][-1]),
-        "decreasing: final |X-Y| (rel)": float(np.linalg.norm(Xd - Yd)) / max(1.0, float(np.linalg.norm(Xd))),
-    }
-    return row, {"fixed": fixed, "decreasing": dec}
 
 
 # ----------------------------------------------------------------- Theorem 1 on instance families
