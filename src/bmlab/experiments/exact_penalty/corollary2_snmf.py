@@ -1,0 +1,177 @@
+r"""Chapter ``exact-penalty/corollary2-snmf``: Corollary 2 of paper 000 (exactness for sNMF once
+:math:`2\lambda + \lambda_{\min}(M) > 0`) at KKT points found by AM/HAM from random asymmetric
+starts, the PSD conjecture of Remark 2, and Zhu et al.'s scalar example."""
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any, ClassVar
+
+import numpy as np
+import pandas as pd
+
+from ...claims import Claim, at_most, claim, close, fraction
+from ...problems.scalar_toys import ShiftedSquareToy
+from ...problems.snmf import SymmetricNMF, random_indefinite_nonneg, random_psd_nonneg
+from ...validation import check_int
+from ..base import ExperimentParams
+from .common import balance_stats, critical_point_runs
+from .toys import bisect_threshold, fixed_lambda_sweep
+
+__all__ = ["Params", "Result", "run", "claims", "glue_values", "tables", "QUOTES", "BALANCE_TOL"]
+
+BALANCE_TOL = 1e-6
+"""Relative column/Gram imbalance allowed at a KKT point (KKT tolerance 1e-9)."""
+MIN_POINTS = 5
+
+QUOTES = {
+    "cor2": "Assume that is a critical point of (5) with and . Then whenever . (Corollary 2)",
+    "psd": "Zhu et al. [37, Section 4.1] ... further conjectured that SymHALS may converge to a "
+           "critical point of symmetric NMF for any (Remark 2)",
+    "scalar": "In contrast, Corollary 2 gives as soon as , which in this scalar example already "
+              "implies .",
+    "scalar_pos": "Zhu et al. [37] used the simple example ... to argue that holds when",
+}
+
+
+@dataclass(frozen=True)
+class Params(ExperimentParams):
+    n: int = 10
+    r: int = 3
+    n_starts: int = 2
+    max_iter: int = 3000
+    lams: tuple = (1e-2, 3e-2, 0.1, 0.3)
+    ms: tuple = (-2.0,)
+    bisect_max_iter: int = 8000
+    PRESETS: ClassVar[dict[str, dict[str, Any]]] = {
+        "quick": {"n_starts": 2, "max_iter": 3000, "lams": (1e-2, 3e-2, 0.1, 0.3), "ms": (-2.0,),
+                  "bisect_max_iter": 8000},
+        "paper": {"n_starts": 8, "max_iter": 20000,
+                  "lams": tuple(float(v) for v in np.logspace(-3, -0.5, 8)),
+                  "ms": (-0.25, -0.5, -1.0, -2.0, -4.0), "bisect_max_iter": 40000},
+    }
+
+    def validate(self) -> None:
+        check_int("n", self.n, lo=2)
+        check_int("r", self.r, lo=1, hi=self.n)
+        check_int("n_starts", self.n_starts, lo=1)
+        check_int("max_iter", self.max_iter, lo=1)
+        check_int("bisect_max_iter", self.bisect_max_iter, lo=1)
+        if not self.lams or min(self.lams) <= 0:
+            raise ValueError(f"lams must be positive, got {self.lams!r}")
+        if not self.ms or max(self.ms) >= 0:
+            raise ValueError(f"ms must be negative (the threshold -m/2 exists), got {self.ms!r}")
+
+
+@dataclass
+class Result:
+    params: Params
+    runs: pd.DataFrame        # every run (all families), balance columns added
+    scalar: pd.DataFrame      # bisected thresholds for m < 0
+    positive: pd.DataFrame    # m = 1 sweep
+
+    @property
+    def limits(self) -> pd.DataFrame:
+        return self.runs[self.runs["status"] == "converged"]
+
+
+def run(params: Params, rng: np.random.Generator) -> Result:
+    p = params
+    s = rng.spawn(5)
+    M_ind = random_indefinite_nonneg(p.n, s[1])
+    fams = [("snmf-psd", SymmetricNMF(random_psd_nonneg(p.n, p.r, s[0]), p.r), "columns"),
+            ("snmf-indefinite", SymmetricNMF(M_ind, p.r), "exact"),
+            ("unconstrained", SymmetricNMF(M_ind, p.r, nonneg=False), "exact")]
+    parts = []
+    for (fam, prob, block), g in zip(fams, s[2].spawn(len(fams))):
+        df = critical_point_runs(prob, np.asarray(p.lams), p.n_starts, g, max_iter=p.max_iter,
+                                 keep=True, block=block).drop(columns="time")
+        bal = pd.DataFrame([balance_stats(*xy) for xy in df["XY"]])
+        parts.append(pd.concat([df.drop(columns="XY"), bal], axis=1).assign(
+            family=fam, lambda_min=prob.lambda_min, method="HAM" if block == "columns" else "AM"))
+    runs = pd.concat(parts, ignore_index=True)
+    rows = []
+    for mm in p.ms:
+        th = bisect_threshold(ShiftedSquareToy(mm), 0.01, 5.0, x0=1.0, y0=-2.0,
+                              max_iter=p.bisect_max_iter, rtol=1e-4, blowup=1e30)
+        rows.append({"m": mm, "-m/2": -mm / 2, "threshold": th.threshold,
+                     "ratio": th.threshold / (-mm / 2), "bisection runs": th.n_runs})
+    pos = fixed_lambda_sweep(ShiftedSquareToy(1.0), [1e-3, 1e-2, 1e-1], x0=1.0, y0=-2.0,
+                             max_iter=p.bisect_max_iter)
+    return Result(p, runs, pd.DataFrame(rows), pos)
+
+
+def family_summary(result: Result) -> pd.DataFrame:
+    limits = result.limits
+    above = limits["asym"] & (2 * limits["lam"] + limits["lambda_min"] > 0)
+    summ = limits.assign(asym_above=above).groupby("family", sort=False).agg(
+        runs=("lam", "size"), asymmetric=("asym", "sum"), max_col_imbalance=("col_imbalance", "max"),
+        max_gram_imbalance=("gram_imbalance", "max"), asym_above=("asym_above", "sum"),
+        lambda_min=("lambda_min", "first")).reset_index()
+    total = result.runs.groupby("family", sort=False).size()
+    summ.insert(2, "total runs", [int(total[f]) for f in summ["family"]])
+    return summ
+
+
+def tables(result: Result) -> dict[str, pd.DataFrame]:
+    summ, sc = family_summary(result), result.scalar
+    return {"tab-c2": summ.assign(**{c: summ[c].map("{:.2e}".format) for c in
+                                     ["max_col_imbalance", "max_gram_imbalance", "lambda_min"]}),
+            "tab-c2-scalar": sc.assign(threshold=sc["threshold"].map("{:.6f}".format),
+                                       ratio=sc["ratio"].map("{:.5f}".format))}
+
+
+def glue_values(result: Result) -> dict:
+    S = family_summary(result).set_index("family")
+    lim = result.limits
+    return {"n_conv": len(lim), "n_runs": len(result.runs), "lam_lo": float(min(result.params.lams)),
+            "max_col": float(lim["col_imbalance"].max()),
+            "gram_unc": float(S.loc["unconstrained", "max_gram_imbalance"]),
+            "gram_ind": float(S.loc["snmf-indefinite", "max_gram_imbalance"]),
+            "asym_ind": int(S.loc["snmf-indefinite", "asymmetric"]),
+            "asym_unc": int(S.loc["unconstrained", "asymmetric"]),
+            "asym_psd": int(S.loc["snmf-psd", "asymmetric"]), "conv_psd": int(S.loc["snmf-psd", "runs"]),
+            "tot_psd": int(S.loc["snmf-psd", "total runs"]),
+            "n_tested_above": int((2 * lim["lam"] + lim["lambda_min"] > 0).sum()),
+            "worst_ratio": float((result.scalar["ratio"] - 1).abs().max())}
+
+
+def claims(result: Result) -> list[Claim]:
+    lim = result.limits
+    S = family_summary(result).set_index("family")
+    unc = lim[lim["family"] == "unconstrained"]
+    tested = lim[2 * lim["lam"] + lim["lambda_min"] > 0]
+    n_above = int((tested["asym"]).sum())
+    c_thr = replace(at_most(n_above, 0.5, scale=max(len(tested), 1)), samples=len(tested),
+                    min_samples=MIN_POINTS)
+    n_psd = int(S.loc["snmf-psd", "runs"])
+    c_psd = replace(at_most(int(S.loc["snmf-psd", "asymmetric"]), 0.5, scale=max(n_psd, 1)),
+                    samples=n_psd, min_samples=MIN_POINTS)
+    pos = result.positive
+    sym_ok = (pos["status"] == "converged") & (pos["gap"] < 1e-6) & ((pos["x"] * pos["y"] - 1.0).abs() < 1e-6)
+    return [
+        claim("cor2.column_balance",
+              "Column balance ||x_j|| = ||y_j|| at every KKT point found (relative imbalance <= 1e-6): "
+              "part (a) of Corollary 2 as derived in spec 000 §2 (not readable in the seed)",
+              close(float(lim["col_imbalance"].max()), 0.0, tol=BALANCE_TOL), kind="extension"),
+        claim("cor2.gram_balance_unconstrained",
+              "Gram balance X^T X = Y^T Y at every critical point without the sign constraint "
+              "(relative <= 1e-6): the specification's reading (d)(ii) of the seed's conditions",
+              close(float(unc["gram_imbalance"].max()), 0.0, tol=BALANCE_TOL), kind="extension"),
+        claim("cor2.no_asymmetric_above_threshold",
+              "No KKT point found with 2 lambda + lambda_min(M) > 0 is asymmetric (the claim is "
+              "tested by the converged runs with 2 lambda + lambda_min(M) > 0)",
+              c_thr, kind="paper", quote=QUOTES["cor2"]),
+        claim("cor2.psd_any_lambda",
+              f"sNMF with PSD M: HAM from random asymmetric starts ends symmetric for every lambda "
+              f"down to {min(result.params.lams):g} (converged runs)",
+              c_psd, kind="paper", quote=QUOTES["psd"]),
+        claim("cor2.scalar_threshold",
+              "Scalar example, m < 0: the bisected threshold on lambda is -m/2 (ratio 1 within 1e-3)",
+              close(result.scalar["ratio"].to_numpy(), 1.0, tol=1e-3), kind="paper",
+              quote=QUOTES["scalar"]),
+        claim("cor2.scalar_m_positive",
+              "Scalar example, m = 1 > 0: AM ends at a symmetric solution u = v = +-1 for every "
+              "lambda > 0 tried (1e-3, 1e-2, 1e-1)",
+              fraction(int(sym_ok.sum()), len(pos), at_least=1.0, min_samples=3), kind="paper",
+              quote=QUOTES["scalar_pos"]),
+    ]

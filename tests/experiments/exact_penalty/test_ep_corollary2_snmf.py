@@ -1,0 +1,40 @@
+"""Chapter module exact_penalty.corollary2_snmf."""
+import dataclasses
+
+import numpy as np
+import pytest
+
+from bmlab.experiments.exact_penalty import corollary2_snmf as exp
+
+
+@pytest.fixture(scope="module")
+def result():
+    p = exp.Params.for_profile("quick", n=6, r=2, lams=(0.03, 0.3), max_iter=2000, bisect_max_iter=6000)
+    return exp.run(p, np.random.default_rng(0))
+
+
+def test_presets_and_validation():
+    assert len(exp.Params.for_profile("quick").ms) < len(exp.Params.for_profile("paper").ms)
+    for bad in [dict(ms=(1.0,)), dict(lams=(0.0,)), dict(r=20), dict(n_starts=0)]:
+        with pytest.raises((ValueError, TypeError)):
+            exp.Params.for_profile("quick", **bad)
+
+
+def test_claims(result):
+    cs = {c.id: c for c in exp.claims(result)}
+    assert cs["cor2.column_balance"].kind == "extension"
+    assert cs["cor2.no_asymmetric_above_threshold"].kind == "paper"
+    assert cs["cor2.column_balance"].holds and cs["cor2.gram_balance_unconstrained"].holds
+    assert set(exp.tables(result)) == {"tab-c2", "tab-c2-scalar"}
+
+
+def test_falsifiable(result):
+    runs = result.runs.copy()
+    i = runs.index[(runs["status"] == "converged") & (2 * runs["lam"] + runs["lambda_min"] > 0)
+                   & (runs["family"] == "snmf-psd")][0]
+    runs.loc[i, "asym"] = True                         # an asymmetric point above the threshold
+    sc = result.scalar.assign(ratio=0.5)
+    cs = {c.id: c for c in exp.claims(dataclasses.replace(result, runs=runs, scalar=sc))}
+    assert not cs["cor2.no_asymmetric_above_threshold"].holds
+    assert not cs["cor2.psd_any_lambda"].holds
+    assert not cs["cor2.scalar_threshold"].holds
