@@ -187,7 +187,7 @@ def plot_dormant(runs: dict):
         axes[1].plot(it[keep], np.maximum(run["d_dormant"][keep], 1e-30), color=CYCLE[i],
                      label=key)
     axes[0].set(xscale="log", yscale="log", xlabel="iteration t",
-                ylabel=r"$\|\mathcal A(X_t) - b\|^2$", title="objective residual")
+                ylabel=r"$\|\mathcal{A}(X_t) - b\|^2$", title="objective residual")
     axes[1].set(xscale="log", yscale="log", xlabel="iteration t", ylabel=r"$d_i$ (drawn ≥ 1e-30)",
                 title="the dormant column's diagonal entry")
     for ax in axes:
