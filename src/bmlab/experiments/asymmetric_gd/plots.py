@@ -363,3 +363,10 @@ def fig_two_stages(result):
 def fig_balance(result):
     """Chapter auto-balancing: drift against flow time and against the step size."""
     return plot_balance(result.runs, result.trackers, result.flow_t, result.flow_dist)
+
+
+def fig_flow(result):
+    """Chapter gradient-flow: the four panels of :func:`plot_flow`."""
+    from .gradient_flow import figure_inputs
+
+    return plot_flow(*figure_inputs(result))
