@@ -227,6 +227,224 @@ case("FourierPtychography.make-overlap-1", ValueError, "overlap", lambda: pr.Fou
 
 
 # ---------------------------------------------------------------------------------------------
+# factorizations
+# ---------------------------------------------------------------------------------------------
+from bmlab.factorizations import asymmetric as fa  # noqa: E402
+from bmlab.factorizations import udu  # noqa: E402
+
+
+def completion():
+    return pc.make_completion(10, 2, rng=rng())
+
+
+def U0(n=10, r=2):
+    return np.random.default_rng(1).standard_normal((n, r)) * 0.1
+
+
+case("run_udu-U0-wrong-size", ValueError, "U0", lambda: udu.run_udu(completion(), U0(8), eta=0.1, max_iter=5))
+case("run_bm-U0-wrong-size", ValueError, "U0", lambda: udu.run_bm(completion(), U0(12), eta=0.1, max_iter=5))
+case("run_udu-U0-nan", ValueError, "U0", lambda: udu.run_udu(completion(), with_nan(U0()), eta=0.1, max_iter=5))
+case("run_bm-eta-0", ValueError, "eta", lambda: udu.run_bm(completion(), U0(), eta=0.0, max_iter=5))
+case("run_bm-eta-nan", ValueError, "eta", lambda: udu.run_bm(completion(), U0(), eta=NAN, max_iter=5))
+case("run_udu-eta-inf", ValueError, "eta", lambda: udu.run_udu(completion(), U0(), eta=INF, max_iter=5))
+case("run_udu-alpha-inf", ValueError, "alpha", lambda: udu.run_udu(completion(), U0(), eta=0.1, max_iter=5, alpha=INF))
+case("run_udu-d0-neg", ValueError, "d0", lambda: udu.run_udu(completion(), U0(), [1.0, -1.0], eta=0.1, max_iter=5))
+case("run_udu-d0-nan", ValueError, "d0", lambda: udu.run_udu(completion(), U0(), [1.0, NAN], eta=0.1, max_iter=5))
+case("run_bm-max_iter-float", TypeError, "max_iter", lambda: udu.run_bm(completion(), U0(), eta=0.1, max_iter=5.5))
+case("run_bm-trackers-not-callable", TypeError, "trackers['x']", lambda: udu.run_bm(completion(), U0(), eta=0.1, max_iter=5, trackers={"x": 1}))
+case("run_bm-callback-not-callable", TypeError, "callback", lambda: udu.run_bm(completion(), U0(), eta=0.1, max_iter=5, callback=1))
+case("run_bm-problem-type", TypeError, "problem", lambda: udu.run_bm(object(), U0(), eta=0.1, max_iter=5))
+case("run_bm-record-neg", ValueError, "record", lambda: udu.run_bm(completion(), U0(), eta=0.1, max_iter=5, record=[-1, 2]))
+case("scaled_init-rho-inf", ValueError, "rho", lambda: udu.scaled_init(5, 2, INF, rng()))
+case("scaled_init-rng-int", TypeError, "rng", lambda: udu.scaled_init(5, 2, 1.0, 0))
+case("scaled_init-n-float", TypeError, "n", lambda: udu.scaled_init(5.5, 2, 1.0, rng()))
+case("udu_matrix-d-shape", ValueError, "d", lambda: udu.udu_matrix(U0(), np.ones(3)))
+case("udu_factor-d-nan", ValueError, "d", lambda: udu.udu_factor(U0(), [NAN, 1.0]))
+case("spectrum-U-nan", ValueError, "U", lambda: udu.spectrum(with_nan(U0())))
+case("spectrum-U-inf", ValueError, "U", lambda: udu.spectrum(U0() + INF))
+case("log_schedule-points-0", ValueError, "points", lambda: udu.log_schedule(100, 0))
+case("log_schedule-max_iter-float", TypeError, "max_iter", lambda: udu.log_schedule(100.5))
+case("Ridge-mu-inf", ValueError, "mu", lambda: fa.Ridge(INF))
+case("penalized_hessian-X-nan", ValueError, "X", lambda: fa.penalized_hessian(st.LinearToy(1.0), np.full((1, 1), NAN), np.ones((1, 1)), 1.0))
+case("penalized_hessian-Y-shape", ValueError, "Y", lambda: fa.penalized_hessian(st.LinearToy(1.0), np.ones((1, 1)), np.ones((2, 1)), 1.0))
+case("penalized_hessian-lam-nan", ValueError, "lam", lambda: fa.penalized_hessian(st.LinearToy(1.0), np.ones((1, 1)), np.ones((1, 1)), NAN))
+case("symmetric_value-X-nan", ValueError, "X", lambda: fa.symmetric_value(sn.SymmetricNMF(eye(), 1), with_nan(np.ones((3, 1)))))
+case("symmetric_grad-X-1d", ValueError, "X", lambda: fa.symmetric_grad(sn.SymmetricNMF(eye(), 1), np.ones(3)))
+
+# ---------------------------------------------------------------------------------------------
+# solvers
+# ---------------------------------------------------------------------------------------------
+from bmlab.solvers import alternating as am  # noqa: E402
+from bmlab.solvers.gd import gradient_descent  # noqa: E402
+
+
+def quad_grad(x):
+    return x
+
+
+case("gd-step-callable-returns-0", ValueError, "step(0)", lambda: gradient_descent(quad_grad, np.ones(2), step=lambda k: 0.0, max_iter=5))
+case("gd-step-callable-returns-nan", ValueError, "step(0)", lambda: gradient_descent(quad_grad, np.ones(2), step=lambda k: NAN, max_iter=5))
+case("gd-step-callable-returns-neg", ValueError, "step(2)", lambda: gradient_descent(quad_grad, np.ones(2), step=lambda k: 0.1 if k < 2 else -0.1, max_iter=5))
+case("gd-step-inf", ValueError, "step", lambda: gradient_descent(quad_grad, np.ones(2), step=INF, max_iter=5))
+case("gd-step-str", TypeError, "step", lambda: gradient_descent(quad_grad, np.ones(2), step="0.1", max_iter=5))
+case("gd-tol-nan", ValueError, "tol", lambda: gradient_descent(quad_grad, np.ones(2), step=0.1, tol=NAN))
+case("gd-tol-neg", ValueError, "tol", lambda: gradient_descent(quad_grad, np.ones(2), step=0.1, tol=-1.0))
+case("gd-x0-nan", ValueError, "x0", lambda: gradient_descent(quad_grad, with_nan(np.ones(2)), step=0.1, max_iter=5))
+case("gd-x0-tuple-inf", ValueError, "x0[1]", lambda: gradient_descent(lambda x: x, (np.ones(2), np.full(2, INF)), step=0.1, max_iter=5))
+case("gd-grad-not-callable", TypeError, "grad", lambda: gradient_descent(np.ones(2), np.ones(2), step=0.1))
+case("gd-max_iter-float", TypeError, "max_iter", lambda: gradient_descent(quad_grad, np.ones(2), step=0.1, max_iter=5.5))
+case("gd-blowup-nan", ValueError, "blowup", lambda: gradient_descent(quad_grad, np.ones(2), step=0.1, blowup=NAN))
+case("gd-objective-not-callable", TypeError, "objective", lambda: gradient_descent(quad_grad, np.ones(2), step=0.1, objective=3))
+case("gd-rng-int", TypeError, "rng", lambda: gradient_descent(quad_grad, np.ones(2), step=0.1, perturbation=(1e-3, 0.1), rng=0))
+case("gd-perturbation-nan", ValueError, "perturbation", lambda: gradient_descent(quad_grad, np.ones(2), step=0.1, perturbation=(NAN, 0.1), rng=rng()))
+
+
+def snmf():
+    return sn.SymmetricNMF(np.array([[2.0, 1.0, 0.0], [1.0, 2.0, 1.0], [0.0, 1.0, 2.0]]), 1)
+
+
+X3 = np.full((3, 1), 0.5)
+case("am-tol-nan", ValueError, "tol", lambda: am.alternating_minimization(snmf(), X3, X3, penalty=1.0, tol=NAN, max_iter=3))
+case("am-X0-nan", ValueError, "X0", lambda: am.alternating_minimization(snmf(), with_nan(X3), X3, penalty=1.0, max_iter=3))
+case("am-X0-wrong-size", ValueError, "X0", lambda: am.alternating_minimization(snmf(), np.ones((4, 1)), np.ones((4, 1)), penalty=1.0, max_iter=3))
+case("am-penalty-bool", TypeError, "penalty", lambda: am.alternating_minimization(snmf(), X3, X3, penalty=True, max_iter=3))
+case("am-lam0-str", TypeError, "lam0", lambda: am.alternating_minimization(snmf(), X3, X3, penalty=1.0, lam0="1", max_iter=3))
+case("am-step_tol-nan", ValueError, "step_tol", lambda: am.alternating_minimization(snmf(), X3, X3, penalty=1.0, step_tol=NAN, max_iter=3))
+case("am-blowup-neg", ValueError, "blowup", lambda: am.alternating_minimization(snmf(), X3, X3, penalty=1.0, blowup=-1.0, max_iter=3))
+case("am-check_decrease-str", TypeError, "check_decrease", lambda: am.alternating_minimization(snmf(), X3, X3, penalty=1.0, check_decrease="yes", max_iter=3))
+case("am-callback-not-callable", TypeError, "callback", lambda: am.alternating_minimization(snmf(), X3, X3, penalty=1.0, callback=1, max_iter=3))
+case("am-max_iter-float", TypeError, "max_iter", lambda: am.alternating_minimization(snmf(), X3, X3, penalty=1.0, max_iter=3.5))
+case("am-problem-type", TypeError, "problem", lambda: am.alternating_minimization(object(), X3, X3, penalty=1.0, max_iter=3))
+case("admm-rho-inf", ValueError, "rho", lambda: am.nonconvex_admm(snmf(), X3, X3, rho=INF, max_iter=3))
+case("admm-tol-nan", ValueError, "tol", lambda: am.nonconvex_admm(snmf(), X3, X3, rho=1.0, tol=NAN, max_iter=3))
+case("admm-X0-inf", ValueError, "X0", lambda: am.nonconvex_admm(snmf(), X3 + INF, X3, rho=1.0, max_iter=3))
+case("admm-Y0-shape", ValueError, "Y0", lambda: am.nonconvex_admm(snmf(), X3, np.ones((3, 2)), rho=1.0, max_iter=3))
+case("ExactPenalty-eps-inf", ValueError, "eps", lambda: am.ExactPenalty(eps=INF))
+case("AdaptivePenalty-lam_max-nan", ValueError, "lam_max", lambda: am.AdaptivePenalty(lam_max=NAN))
+case("AdaptivePenalty-rho-inf", ValueError, "rho", lambda: am.AdaptivePenalty(rho=INF))
+case("AdaptivePenalty-target-not-callable", TypeError, "target", lambda: am.AdaptivePenalty(target=1.0))
+case("AccuracyPenalty-lam_max-neg", ValueError, "lam_max", lambda: am.AccuracyPenalty(lam_max=-1.0))
+case("AlgorithmDependentPenalty-margin-nan", ValueError, "margin", lambda: am.AlgorithmDependentPenalty(margin=NAN))
+case("StartBoundPenalty-margin-neg", ValueError, "margin", lambda: am.StartBoundPenalty(margin=-1.0))
+
+# ---------------------------------------------------------------------------------------------
+# landscape and fixed_points
+# ---------------------------------------------------------------------------------------------
+from bmlab import fixed_points as fp  # noqa: E402
+from bmlab import landscape as ls  # noqa: E402
+
+
+def yal():
+    return se.yalcin_instance(3)
+
+
+case("hessian_extremes-X-nan", ValueError, "X", lambda: ls.hessian_extremes(yal(), with_nan(np.ones((3, 1)))))
+case("hessian_extremes-X-inf", ValueError, "X", lambda: ls.hessian_extremes(yal(), np.full((3, 1), INF)))
+case("hessian_extremes-problem", TypeError, "problem", lambda: ls.hessian_extremes(object(), np.ones((3, 1))))
+case("newton_refine-tol-inf", ValueError, "tol", lambda: ls.newton_refine(yal(), np.ones((3, 1)), tol=INF))
+case("newton_refine-rcond-nan", ValueError, "rcond", lambda: ls.newton_refine(yal(), np.ones((3, 1)), rcond=NAN))
+case("newton_refine-X0-nan", ValueError, "X0", lambda: ls.newton_refine(yal(), with_nan(np.ones((3, 1)))))
+case("newton_refine-max_iter-float", TypeError, "max_iter", lambda: ls.newton_refine(yal(), np.ones((3, 1)), max_iter=2.5))
+case("dedup-atol-nan", ValueError, "atol", lambda: ls.dedup_critical_points([np.ones((3, 1))], atol=NAN))
+case("dedup-points-nan", ValueError, "points[1]", lambda: ls.dedup_critical_points([np.ones((3, 1)), with_nan(np.ones((3, 1)))]))
+case("eigen_slice_2d-alphas-nan", ValueError, "alphas", lambda: ls.eigen_slice_2d(yal(), np.ones((3, 1)), np.ones((3, 1)), np.ones((3, 1)), [0.0, NAN], [0.0]))
+case("enumerate-rng-int", TypeError, "rng", lambda: ls.enumerate_critical_points(yal(), (3, 1), 0, n_starts=1))
+case("enumerate-scale-nan", ValueError, "scale", lambda: ls.enumerate_critical_points(yal(), (3, 1), rng(), n_starts=1, scale=NAN))
+case("enumerate-shape", TypeError, "shape", lambda: ls.enumerate_critical_points(yal(), 3, rng(), n_starts=1))
+case("check_fixed_point-eta-inf", ValueError, "eta", lambda: fp.check_fixed_point(completion(), U0(), np.ones(2), eta=INF))
+case("check_fixed_point-U-wrong-size", ValueError, "U", lambda: fp.check_fixed_point(completion(), U0(8), np.ones(2), eta=0.1))
+case("check_fixed_point-d-shape", ValueError, "d", lambda: fp.check_fixed_point(completion(), U0(), np.ones(3), eta=0.1))
+case("check_fixed_point-rtol-nan", ValueError, "rtol", lambda: fp.check_fixed_point(completion(), U0(), np.ones(2), eta=0.1, rtol=NAN))
+case("bm_stationarity-Ut-wrong-size", ValueError, "Ut", lambda: fp.bm_stationarity(completion(), U0(8)))
+case("bm_to_udu-Ut-nan", ValueError, "Ut", lambda: fp.bm_to_udu(with_nan(U0())))
+
+# ---------------------------------------------------------------------------------------------
+# sdp
+# ---------------------------------------------------------------------------------------------
+from bmlab.sdp import completion as sdc  # noqa: E402
+from bmlab.sdp import core as sdcore  # noqa: E402
+from bmlab.sdp import penalty as sdpen  # noqa: E402
+from bmlab.sdp import phaselift as sdpl  # noqa: E402
+from bmlab.sdp import sensing as sdse  # noqa: E402
+
+
+def gpr():
+    return pr.GaussianPR.make(np.ones(4) / 2, rng=rng())
+
+
+case("solve_sdp-solver-int", TypeError, "solver", lambda: sdcore.solve_sdp(None, None, solver=3))
+case("solve_sdp-problem-type", TypeError, "problem", lambda: sdcore.solve_sdp(None, None))
+case("relative_error-Z_ref-shape", ValueError, "Z_ref", lambda: sdcore.relative_error(eye(3), eye(2)))
+case("relative_error-Z-nan", ValueError, "Z", lambda: sdcore.relative_error(with_nan(eye(2)), eye(2)))
+case("numerical_rank-Z-nan", ValueError, "Z", lambda: sdcore.numerical_rank(with_nan(eye(2))))
+case("numerical_rank-rtol-nan", ValueError, "rtol", lambda: sdcore.numerical_rank(eye(2), NAN))
+case("trace_min_completion-problem", TypeError, "problem", lambda: sdc.trace_min_completion(gpr()))
+case("psd_least_squares-problem", TypeError, "problem", lambda: sdc.psd_least_squares(gpr()))
+case("phaselift_trace-problem", TypeError, "problem", lambda: sdpl.phaselift_trace(completion()))
+case("phaselift_ls-problem", TypeError, "problem", lambda: sdpl.phaselift_ls(completion()))
+case("sensing_sdp-b-shape", ValueError, "b", lambda: sdse.sensing_sdp(se.WeightedEntrywiseSensing(eye()), np.ones(4)))
+case("sensing_sdp-b-nan", ValueError, "b", lambda: sdse.sensing_sdp(se.WeightedEntrywiseSensing(eye()), with_nan(np.ones(9))))
+case("sensing_sdp-op", TypeError, "op", lambda: sdse.sensing_sdp(np.ones((9, 3, 3)), np.ones(9)))
+case("split_problem_sdp-nonneg-str", TypeError, "nonneg", lambda: sdpen.split_problem_sdp(snmf(), nonneg="no"))
+case("compare_with_sdp-sdp-none", TypeError, "sdp", lambda: sdpen.compare_with_sdp(snmf(), X3, X3, None))
+case("compare_with_sdp-Y-shape", ValueError, "Y", lambda: sdpen.compare_with_sdp(snmf(), X3, np.ones((3, 2)), None))
+
+
+# ---------------------------------------------------------------------------------------------
+# nn (parameter checks at the public entry points)
+# ---------------------------------------------------------------------------------------------
+import torch  # noqa: E402
+from torch import nn  # noqa: E402
+
+from bmlab.nn import data as nd  # noqa: E402
+from bmlab.nn import heads as nh  # noqa: E402
+from bmlab.nn import layers as nl  # noqa: E402
+from bmlab.nn import lora as nlo  # noqa: E402
+from bmlab.nn import training as ntr  # noqa: E402
+
+
+def enter(cm):
+    with cm:
+        pass
+
+
+def tiny():
+    return nl.FactorNet(3, 2, 1, model="udv", generator=torch.Generator().manual_seed(0))
+
+
+def data():
+    return torch.zeros(4, 3), torch.zeros(4, 1)
+
+
+case("huang_width-d-float", TypeError, "d", lambda: nl.huang_width(2.5, 1))
+case("FactorNet-init_std-nan", ValueError, "init_std", lambda: nl.FactorNet(3, 2, 1, init="trunc_normal", init_std=NAN))
+case("numerical_rank-rel-nan", ValueError, "rel", lambda: nl.numerical_rank(np.ones(3), NAN))
+case("numerical_rank-s-2d", ValueError, "s", lambda: nl.numerical_rank(np.ones((2, 2))))
+case("prune_curve_widths-width-0", ValueError, "width", lambda: nl.prune_curve_widths(0))
+case("prune_curve_widths-width-float", TypeError, "width", lambda: nl.prune_curve_widths(2.5, "geometric"))
+case("LoRALinear-init_std-nan", ValueError, "init_std", lambda: nlo.LoRALinear(nn.Linear(3, 2), 1, init_std=NAN))
+case("LoRALinear-udv-str", TypeError, "udv", lambda: nlo.LoRALinear(nn.Linear(3, 2), 1, udv="no"))
+case("apply_lora-model", TypeError, "model", lambda: nlo.apply_lora(None, 1))
+case("apply_lora-init_std-inf", ValueError, "init_std", lambda: nlo.apply_lora(nn.Sequential(nn.Linear(3, 2)), 1, init_std=INF))
+case("energy_pruned-no-adapters", ValueError, "model", lambda: nlo.energy_pruned(nn.Sequential(nn.Linear(3, 2)), 0.9))
+case("energy_pruned-tau-nan", ValueError, "tau", lambda: nlo.energy_pruned(nn.Sequential(nn.Linear(3, 2)), NAN))
+case("seed_for-root-neg", ValueError, "root", lambda: ntr.seed_for(-1, 2))
+case("seed_for-key-float", TypeError, "keys[0]", lambda: ntr.seed_for(1, 2.5))
+case("make_generator-seed-float", TypeError, "seed", lambda: ntr.make_generator(2.5))
+case("torch_threads-n-0", ValueError, "n", lambda: enter(ntr.torch_threads(0)))
+case("make_optimizer-lr-inf", ValueError, "lr", lambda: ntr.make_optimizer(tiny().parameters(), "adam", INF))
+case("make_optimizer-momentum-1.5", ValueError, "momentum", lambda: ntr.make_optimizer(tiny().parameters(), "sgd-momentum", 1e-3, momentum=1.5))
+case("evaluate-batch_size-0", ValueError, "batch_size", lambda: ntr.evaluate(tiny(), *data(), "regression", batch_size=0))
+case("evaluate-task", ValueError, "task", lambda: ntr.evaluate(tiny(), *data(), "ranking"))
+case("train-lr-inf", ValueError, "lr", lambda: ntr.train(tiny(), data(), lr=INF, epochs=1, device="cpu"))
+case("train-momentum-nan", ValueError, "momentum", lambda: ntr.train(tiny(), data(), momentum=NAN, epochs=1, device="cpu"))
+case("train-blowup-nan", ValueError, "blowup", lambda: ntr.train(tiny(), data(), blowup=NAN, epochs=1, device="cpu"))
+case("train-callback", TypeError, "callback", lambda: ntr.train(tiny(), data(), callback=1, epochs=1, device="cpu"))
+case("split_indices-n-1", ValueError, "n", lambda: nd.split_indices(1))
+case("swap_head-width-0", ValueError, "width", lambda: nh.swap_head(nn.Sequential(nn.Linear(3, 2)), "0", width=0))
+
+
+# ---------------------------------------------------------------------------------------------
 # the tests
 # ---------------------------------------------------------------------------------------------
 
@@ -238,6 +456,35 @@ def test_bad_input_is_refused_with_a_named_argument(c: Case, capfd):
             c.call()
     assert re.search(c.pattern, str(info.value)), f"message does not name {c.name!r}: {info.value}"
     assert capfd.readouterr().err == ""         # no LAPACK or other noise on stderr
+
+
+def test_the_suite_is_large_enough():
+    # issue 11: at least 120 API cases, each failing on the code before the fix
+    assert len(CASES) >= 120
+
+
+# ---------------------------------------------------------------------------------------------
+# valid input: the checks change no bit of the results
+# ---------------------------------------------------------------------------------------------
+
+def test_valid_inputs_give_the_unchecked_formulas_bit_for_bit():
+    G = np.array([[1.0, 0.5], [0.5, -2.0]])
+    assert ep.theorem1_bound(G, mu=0.4) == 0.5 * float(np.linalg.eigvalsh(0.5 * (G + G.T))[-1]) - 0.1
+    L, d2, e = 2.0, 0.25 ** 2, 1.5
+    assert ep.corollary1_bound12(e, 0.25, L) == (L * d2 + np.sqrt(L * L * d2 * d2 + 32.0 * L * e)) / 8.0
+    eta, eps, sd, delta, d = 0.1, 1e-3, 0.5, 1e-4, 3
+    assert ga.t_total(eta, eps, sd, delta, d) == (np.log(d * sd / eps) + np.log(sd / delta)) / (eta * sd)
+    assert ss.theorem3_bound(1.0, 0.5, 3.0, 0.2) == 2 * 1.2 * 0.25 - 0.8 * 1.0 / 3.0
+    assert ss.C_l(4, 9) == 9 ** (-1.0) * (15 / 4 - 1)
+    U, V, f = pf.truncated_svd_optimum(S54, 2)
+    P, s, Qt = np.linalg.svd(S54, full_matrices=False)
+    assert np.array_equal(U, P[:, :2] * np.sqrt(s[:2])) and np.array_equal(V, Qt[:2].T * np.sqrt(s[:2]))
+    assert f == 0.5 * float(np.sum(s[2:] ** 2))
+
+
+def test_a_schedule_of_positive_steps_still_runs():
+    res = gradient_descent(quad_grad, np.ones(2), step=lambda k: 0.5 / (k + 1), max_iter=3)
+    assert res.status == "max_iter" and np.all(np.isfinite(res.x))
 
 
 def test_case_ids_are_unique():
