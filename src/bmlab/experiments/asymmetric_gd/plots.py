@@ -370,3 +370,8 @@ def fig_flow(result):
     from .gradient_flow import figure_inputs
 
     return plot_flow(*figure_inputs(result))
+
+
+def fig_lemmas(result):
+    """Chapter lemmas: slack distributions and the eq. (12) errors."""
+    return plot_lemmas(result.slacks, result.eq12)
