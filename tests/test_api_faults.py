@@ -10,6 +10,7 @@ argument, before any work (no RuntimeWarning, nothing on stderr).
 """
 from __future__ import annotations
 
+import math
 import re
 import warnings
 from dataclasses import dataclass
@@ -206,6 +207,8 @@ case("HighOrderLoss-lam-inf", ValueError, "lam", lambda: se.HighOrderLoss(se.Wei
 case("HighOrderLoss-scale-inf", ValueError, "scale", lambda: se.HighOrderLoss(se.WeightedEntrywiseSensing(np.ones((2, 2))), eye(2), scale=INF))
 case("HighOrderLoss-Z-shape", ValueError, "Z", lambda: se.HighOrderLoss(se.WeightedEntrywiseSensing(np.ones((2, 2))), eye(2), Z=np.ones((3, 1))))
 case("yalcin_instance-lam-inf", ValueError, "lam", lambda: se.yalcin_instance(4, lam=INF))
+case("DenseSensing.scaled-factor-nan", ValueError, "factor", lambda: se.DenseSensing(np.ones((2, 3, 3))).scaled(NAN))
+case("WeightedEntrywiseSensing.scaled-factor-0", ValueError, "factor", lambda: se.WeightedEntrywiseSensing(eye()).scaled(0.0))
 case("alternating_start-magnitude-nan", ValueError, "magnitude", lambda: se.alternating_start(4, NAN))
 case("yalcin_truth_spectrum-eps-2", ValueError, "eps", lambda: se.yalcin_truth_spectrum(4, 2.0))
 case("yalcin_n3_spurious-eps-2", ValueError, "eps", lambda: se.yalcin_n3_spurious(2.0))
@@ -265,6 +268,8 @@ case("spectrum-U-inf", ValueError, "U", lambda: udu.spectrum(U0() + INF))
 case("log_schedule-points-0", ValueError, "points", lambda: udu.log_schedule(100, 0))
 case("log_schedule-max_iter-float", TypeError, "max_iter", lambda: udu.log_schedule(100.5))
 case("Ridge-mu-inf", ValueError, "mu", lambda: fa.Ridge(INF))
+case("NoReg-mu-1", ValueError, "mu", lambda: fa.NoReg(1.0))
+case("NonNeg-mu-nan", ValueError, "mu", lambda: fa.NonNeg(NAN))
 case("penalized_hessian-X-nan", ValueError, "X", lambda: fa.penalized_hessian(st.LinearToy(1.0), np.full((1, 1), NAN), np.ones((1, 1)), 1.0))
 case("penalized_hessian-Y-shape", ValueError, "Y", lambda: fa.penalized_hessian(st.LinearToy(1.0), np.ones((1, 1)), np.ones((2, 1)), 1.0))
 case("penalized_hessian-lam-nan", ValueError, "lam", lambda: fa.penalized_hessian(st.LinearToy(1.0), np.ones((1, 1)), np.ones((1, 1)), NAN))
@@ -442,6 +447,9 @@ case("train-blowup-nan", ValueError, "blowup", lambda: ntr.train(tiny(), data(),
 case("train-callback", TypeError, "callback", lambda: ntr.train(tiny(), data(), callback=1, epochs=1, device="cpu"))
 case("split_indices-n-1", ValueError, "n", lambda: nd.split_indices(1))
 case("swap_head-width-0", ValueError, "width", lambda: nh.swap_head(nn.Sequential(nn.Linear(3, 2)), "0", width=0))
+case("SmallCNN-n_classes-0", ValueError, "n_classes", lambda: nh.SmallCNN(0))
+case("SmallCNN-channels", TypeError, "channels", lambda: nh.SmallCNN(10, channels=16))
+case("throughput-n-0", ValueError, "n", lambda: __import__("bmlab.nn.benchmark", fromlist=["x"]).throughput("uv", torch.device("cpu"), n=0))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -485,6 +493,18 @@ def test_valid_inputs_give_the_unchecked_formulas_bit_for_bit():
 def test_a_schedule_of_positive_steps_still_runs():
     res = gradient_descent(quad_grad, np.ones(2), step=lambda k: 0.5 / (k + 1), max_iter=3)
     assert res.status == "max_iter" and np.all(np.isfinite(res.x))
+
+
+@pytest.mark.parametrize("rule", [am.ExactPenalty(), am.AlgorithmDependentPenalty(),
+                                  am.StartBoundPenalty()], ids=lambda r: r.name)
+def test_penalty_rules_report_an_overflowing_iterate_as_nan_not_an_exception(rule):
+    # inside AM a non-finite penalty ends the run with status "diverged" (an outcome), so the
+    # rules must not hand the overflow to the validated bounds, which would raise
+    problem = snmf()
+    problem.L = 1.0
+    X = np.full((3, 1), 1e200)
+    with np.errstate(over="ignore", invalid="ignore"):
+        assert math.isnan(rule(1, problem, X, X, 1.0))
 
 
 def test_case_ids_are_unique():

@@ -85,6 +85,10 @@ class Regularizer:
 class NoReg(Regularizer):
     """:math:`g \\equiv 0` (:math:`\\mu = 0`)."""
 
+    def __post_init__(self):
+        if check_real("mu", self.mu) != 0:
+            raise ValueError(f"mu must be 0 for NoReg (g = 0), got {self.mu!r}; use Ridge(mu)")
+
     def value(self, X):
         return 0.0
 
@@ -98,6 +102,10 @@ class NoReg(Regularizer):
 @dataclass(frozen=True)
 class NonNeg(Regularizer):
     """:math:`g = \\delta_{\\mathbb R^{n\\times r}_+}` (sNMF, toy 4.2); :math:`\\mu = 0`."""
+
+    def __post_init__(self):
+        if check_real("mu", self.mu) != 0:
+            raise ValueError(f"mu must be 0 for NonNeg (an indicator), got {self.mu!r}")
 
     def value(self, X):
         return 0.0 if np.all(np.asarray(X) >= 0) else np.inf

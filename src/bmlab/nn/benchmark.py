@@ -16,6 +16,7 @@ import torch
 
 from bmlab.nn.layers import MODELS, FactorEnsemble, FactorNet
 from bmlab.nn.training import make_generator, train
+from bmlab.validation import check_int
 
 
 def devices() -> list[torch.device]:
@@ -34,6 +35,10 @@ def device_name(dev: torch.device) -> str:
 def throughput(model: str, dev: torch.device, *, n: int = 2048, d: int = 64, r: int = 64,
                c: int = 10, epochs: int = 3, batch_size: int = 128, replicas: int = 0) -> float:
     """Samples per second of training ``model`` (``replicas > 0``: a stacked ensemble)."""
+    for name, val in (("n", n), ("d", d), ("r", r), ("c", c), ("epochs", epochs),
+                      ("batch_size", batch_size)):
+        check_int(name, val, lo=1)
+    check_int("replicas", replicas, lo=0)
     g = make_generator(0)
     x = torch.rand(n, d, generator=g)
     y = torch.rand(n, c, generator=g)

@@ -75,7 +75,10 @@ class SmallCNN(nn.Module):
     def __init__(self, n_classes: int = 10, channels: tuple[int, int] = (16, 32),
                  feat_dim: int = 64, generator: torch.Generator | None = None) -> None:
         super().__init__()
-        c1, c2 = channels
+        n_classes, feat_dim = check_int("n_classes", n_classes, lo=1), check_int("feat_dim", feat_dim, lo=1)
+        if not (isinstance(channels, (tuple, list)) and len(channels) == 2):
+            raise TypeError(f"channels must be a pair (c1, c2), got {channels!r}")
+        c1, c2 = (check_int(f"channels[{i}]", c, lo=1) for i, c in enumerate(channels))
         self.features = nn.Sequential(
             nn.Conv2d(1, c1, 3, padding=1), nn.ReLU(),
             nn.Conv2d(c1, c2, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
@@ -108,6 +111,7 @@ def torchvision_backbone(name: str, *, kind: str = "udv", n_classes: int = 10,
     """
     if name not in TORCHVISION_HEADS:
         raise ValueError(f"name must be one of {sorted(TORCHVISION_HEADS)}, got {name!r}")
+    check_int("n_classes", n_classes, lo=1)
     try:
         import torchvision
     except ImportError as exc:

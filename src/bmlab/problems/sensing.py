@@ -124,7 +124,7 @@ class DenseSensing(SensingOperator):
         return self.A
 
     def scaled(self, factor):
-        return DenseSensing(float(factor) * self.A)
+        return DenseSensing(check_real("factor", factor, lo=0, lo_open=True) * self.A)
 
 
 class WeightedEntrywiseSensing(SensingOperator):
@@ -174,7 +174,7 @@ class WeightedEntrywiseSensing(SensingOperator):
         return A
 
     def scaled(self, factor):
-        return WeightedEntrywiseSensing(float(factor) * self.weights)
+        return WeightedEntrywiseSensing(check_real("factor", factor, lo=0, lo_open=True) * self.weights)
 
 
 def gaussian_sensing(n: int, m: int, rng: np.random.Generator, *, std: float = 0.2,

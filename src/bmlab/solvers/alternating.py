@@ -88,7 +88,10 @@ class AlgorithmDependentPenalty(PenaltyRule):
         check_real("margin", self.margin, lo=0)
 
     def __call__(self, k, problem, X, Y, lam):
-        b = max(hu_kwok_bound(*problem.block_constants(Y)), hu_kwok_bound(*problem.block_constants(X)))
+        cy, cx = problem.block_constants(Y), problem.block_constants(X)
+        if not np.all(np.isfinite(cy + cx)):
+            return math.nan      # an overflowing iterate: the run ends as "diverged", no raise
+        b = max(hu_kwok_bound(*cy), hu_kwok_bound(*cx))
         return b + self.margin
 
 
@@ -167,6 +170,8 @@ class ExactPenalty(PenaltyRule):
 
     def __call__(self, k, problem, X, Y, lam):
         G = problem.grad_f(X @ Y.T)
+        if not np.all(np.isfinite(G)):
+            return math.nan      # an overflowing iterate: the run ends as "diverged", no raise
         mu = problem.reg.mu
         D = X - Y
         if self.mode == "aggressive" and np.any(D != 0):
@@ -193,8 +198,10 @@ class StartBoundPenalty(PenaltyRule):
     def __call__(self, k, problem, X, Y, lam):
         from ..bounds.exact_penalty import corollary1_bound12
 
-        return self.margin * corollary1_bound12(problem.f(X @ Y.T), float(np.linalg.norm(X - Y)),
-                                                problem.L, mu=problem.reg.mu)
+        f_val, d = problem.f(X @ Y.T), float(np.linalg.norm(X - Y))
+        if not (math.isfinite(f_val) and math.isfinite(d)):
+            return math.nan      # an overflowing iterate: the run ends as "diverged", no raise
+        return self.margin * corollary1_bound12(f_val, d, problem.L, mu=problem.reg.mu)
 
 
 RULES = ("fixed", "AMagd", "AMadp", "AMpca", "AMour")
