@@ -27,7 +27,7 @@ __all__ = ["balance_stats", "FAMILIES", "make_family", "random_point",
            "biconvexity_check", "THEOREM1_FAMILIES", "make_theorem1_family", "critical_point_runs",
            "summarize_family", "asym_threshold",
            "symmetric_critical_point", "lifting_check", "publish", "SplitLandscape",
-           "newton_critical_points", "theorem1_excess"]
+           "newton_critical_points", "theorem1_excess", "snmf_adp_target"]
 
 #: Instance families used across the part.
 FAMILIES = ("sensing", "sensing-ridge", "snmf-psd", "snmf-indefinite")
@@ -286,3 +286,10 @@ def theorem1_excess(df: pd.DataFrame) -> pd.DataFrame:
                          "excess10": (a["lam"] - a["bound"] - s) / a["lam"],
                          "excess9": (a["lhs9"] - a["mid9"] - a["slack_tol9"]) / a["lhs9"],
                          "ratio": a["lam"] / a["bound"]})
+
+
+def snmf_adp_target(problem, X: np.ndarray, Y: np.ndarray) -> float:
+    r"""The max-type level of AMadp for sNMF-like problems (spec 000 §3):
+    :math:`\tfrac12(\|XY^\top\|_2 - \lambda_{\min}(M))`; on the scalar toy :math:`M = m`."""
+    lmin = float(problem.lambda_min) if hasattr(problem, "lambda_min") else float(problem.m)
+    return 0.5 * (float(np.linalg.norm(X @ Y.T, 2)) - lmin)

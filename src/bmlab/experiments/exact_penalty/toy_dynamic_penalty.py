@@ -27,6 +27,7 @@ from ...solvers.alternating import (AccuracyPenalty, AdaptivePenalty, AlgorithmD
                                    ExactPenalty, alternating_minimization)
 from ...validation import check_int, check_real
 from ..base import ExperimentParams
+from .common import snmf_adp_target
 from .toys import fixed_lambda_sweep, is_exact, strategy_table
 
 __all__ = ["Params", "Result", "run", "claims", "glue_values", "tables", "snmf_adp_target",
@@ -58,13 +59,6 @@ QUOTES = {
     "huge": "Conversely, if , then the contraction factors are smaller than one but close to one, "
             "which may make the convergence unnecessarily slow.",
 }
-
-
-def snmf_adp_target(problem, X: np.ndarray, Y: np.ndarray) -> float:
-    r"""The max-type level of AMadp for sNMF-like problems (spec 000 §3):
-    :math:`\tfrac12(\|XY^\top\|_2 - \lambda_{\min}(M))`; on the scalar toy :math:`M = m`."""
-    lmin = float(problem.lambda_min) if hasattr(problem, "lambda_min") else float(problem.m)
-    return 0.5 * (float(np.linalg.norm(X @ Y.T, 2)) - lmin)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,45 @@
+"""Chapter module exact_penalty.algorithms."""
+import dataclasses
+
+import numpy as np
+import pytest
+
+from bmlab.experiments.exact_penalty import algorithms as exp
+
+
+@pytest.fixture(scope="module")
+def result():
+    p = exp.Params.for_profile("quick", n=6, r=2, max_iter=300, extra_instances=1, rhos=(0.1, 10.0))
+    return exp.run(p, np.random.default_rng(0))
+
+
+def test_presets_and_validation():
+    assert exp.Params.for_profile("quick").n < exp.Params.for_profile("paper").n
+    for bad in [dict(eps=0.0), dict(rhos=()), dict(r=50), dict(extra_instances=-1)]:
+        with pytest.raises((ValueError, TypeError)):
+            exp.Params.for_profile("quick", **bad)
+
+
+def test_result_and_claims(result):
+    assert set(result.table["instance"]) == {"psd", "indefinite"}
+    assert len(result.sweeps) == 2 * 3
+    assert "AMadp (geometric)" in set(result.table["rule"])
+    t = exp.tables(result)
+    assert not any("time" in c for df in t.values() for c in df.columns)
+    assert result.timings and all(v >= 0 for v in result.timings.values())
+    cs = {c.id: c for c in exp.claims(result)}
+    assert cs["alg.sufficient_decrease"].kind == "check" and cs["alg.sufficient_decrease"].holds
+    assert cs["alg.amour_fewer_sweeps"].kind == "extension"
+    assert cs["alg.fixed_symmetric_or_approaching"].exploratory
+    assert not cs["alg.fixed_symmetric"].exploratory
+
+
+def test_falsifiable(result):
+    t = result.table.copy()
+    fx = t.index[t["rule"] == "fixed (12)"]
+    t.loc[fx[0], ["status", "final |X-Y| (rel)"]] = ["converged", 0.3]   # an asymmetric limit
+    t.loc[t["method"] == "nADMM", "status"] = "converged"                 # every rho works
+    cs = {c.id: c for c in exp.claims(dataclasses.replace(result, table=t))}
+    assert not cs["alg.fixed_symmetric"].holds
+    assert not cs["alg.fixed_symmetric_or_approaching"].holds
+    assert not cs["alg.nadmm_needs_tuning"].holds
