@@ -375,3 +375,10 @@ def fig_flow(result):
 def fig_lemmas(result):
     """Chapter lemmas: slack distributions and the eq. (12) errors."""
     return plot_lemmas(result.slacks, result.eq12)
+
+
+def fig_modifications(result):
+    """Chapter modifications: iterations and final imbalance per start and method."""
+    from .modifications import STARTS
+
+    return plot_modifications(result.runs, list(STARTS))
