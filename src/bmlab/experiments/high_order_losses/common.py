@@ -1,4 +1,6 @@
-r"""Critical points of small sensing instances against Theorems 3 and 6 (paper 003).
+r"""Shared helpers of the part "High-order losses" (paper 003): parameter checks, the
+λ grid without near-duplicates, and the critical points of small sensing instances against
+Theorems 3 and 6 (used by the chapters ``strict-saddles`` and ``high-order-saddles``).
 
 An *instance* is a sensing operator rescaled so that it satisfies RIP\ :sub:`r+r*` with a
 known constant :math:`\delta` (rescaling moves no critical point of :math:`f`; for
@@ -19,14 +21,50 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ..bounds.strict_saddle import (
+from ...bounds.strict_saddle import (
     point_quantities, theorem3_bound, theorem3_condition, theorem6_bound, theorem6_condition,
     theorem6_threshold)
-from ..landscape import enumerate_critical_points
-from ..problems.sensing import (
+from ...landscape import enumerate_critical_points
+from ...validation import check_int, check_real
+from ...problems.sensing import (
     HighOrderLoss, gaussian_sensing, rip_ratio_range, weighted_rip_delta, yalcin_instance)
 
 KINDS = ("weighted", "gaussian")
+
+
+def check_floats(name: str, values, *, lo: float | None = None, lo_open: bool = False,
+                 hi: float | None = None, min_size: int = 1) -> tuple[float, ...]:
+    """A non-empty tuple of finite reals within ``[lo, hi]`` (``lo`` excluded when
+    ``lo_open``); raises ``ValueError``/``TypeError`` naming ``name``."""
+    if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
+        raise TypeError(f"{name} must be a sequence of numbers, got {values!r}")
+    out = tuple(check_real(f"{name}[{i}]", v, lo=lo, lo_open=lo_open, hi=hi)
+                for i, v in enumerate(values))
+    if len(out) < min_size:
+        raise ValueError(f"{name} needs at least {min_size} value(s), got {len(out)}")
+    return out
+
+
+def check_ints(name: str, values, *, lo: int | None = None, min_size: int = 1) -> tuple[int, ...]:
+    """A non-empty tuple of integers ``>= lo``."""
+    if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
+        raise TypeError(f"{name} must be a sequence of integers, got {values!r}")
+    out = tuple(check_int(f"{name}[{i}]", v, lo=lo) for i, v in enumerate(values))
+    if len(out) < min_size:
+        raise ValueError(f"{name} needs at least {min_size} value(s), got {len(out)}")
+    return out
+
+
+def merge_close(values, *, rtol: float = 1e-9) -> np.ndarray:
+    """Sorted values with near-duplicates merged: a value within ``rtol`` (relative) of one
+    seen earlier *in the input order* is dropped, so listing the exact values first keeps them
+    (e.g. ``50.0`` beats ``10**log10(50) = 49.99999999999999``). Used for the λ grids, where
+    two nearly equal λ would make a strict monotonicity test compare rounding errors."""
+    kept: list[float] = []
+    for v in np.asarray(values, dtype=float).ravel():
+        if not any(abs(v - k) <= rtol * max(abs(v), abs(k)) for k in kept):
+            kept.append(float(v))
+    return np.array(sorted(kept))
 
 
 @dataclass(frozen=True)
@@ -152,7 +190,7 @@ def theorem5_delta_max(lhs: float, r: int) -> float:
     r"""Largest :math:`\delta` for which condition (7) holds, given its left side ``lhs`` and
     the search rank ``r`` (:math:`-\infty` ... returned as ``nan`` when it holds for no
     :math:`\delta\in[0,1)`). The right side is decreasing in :math:`\delta`."""
-    from ..bounds.strict_saddle import theorem5_rhs
+    from ...bounds.strict_saddle import theorem5_rhs
     if theorem5_rhs(r, 0.0) < lhs:
         return float("nan")
     lo, hi = 0.0, 1.0 - 1e-15
@@ -170,7 +208,7 @@ def theorem5_check(n: int, eps: float, r: int, rng: np.random.Generator, *, runs
     r"""Local search on a weighted instance (rescaled, exact :math:`\delta`) with search rank
     ``r``: plain GD (:func:`bmlab.solvers.gd.gradient_descent`) from ``runs`` random starts
     :math:`X_0 = s\,G`; one row per run with the final distance :math:`D` and gradient norm."""
-    from ..solvers.gd import gradient_descent
+    from ...solvers.gd import gradient_descent
     P0 = yalcin_instance(n, eps)
     P = HighOrderLoss(P0.op.scaled(np.sqrt(2 / (1 + eps ** 2))), P0.M_star, Z=P0.Z)
     rows = []

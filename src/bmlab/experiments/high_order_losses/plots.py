@@ -1,0 +1,49 @@
+"""Figures of the part "High-order losses" (paper 003). Each function returns the figure;
+the notebook saves it with ``ch.savefig``."""
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.colors import SymLogNorm
+
+from ...bounds.strict_saddle import C_l
+from ...plotting import CYCLE
+
+RIP_THRESHOLDS = {"1/2": 0.5, "1/5": 0.2, "1/10": 0.1}
+
+
+def fig_rip(result):
+    """(a) the weighted operator's constant against ε; (b) Gaussian operators against m."""
+    wtab, summary, p = result.weighted, result.summary(), result.params
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    eg = np.linspace(0.02, 1, 200)
+    ax = axes[0]
+    ax.plot(eg, (1 - eg**2) / (1 + eg**2), color=CYCLE[0], label="exact $(1-ε^2)/(1+ε^2)$")
+    ax.plot(wtab.eps, wtab.search, "o", color=CYCLE[0], mfc="none", ms=8,
+            label=f"search (n = {p.n_weighted}, rank {p.rank_weighted})")
+    ax.plot(eg, (1 - eg) / (1 + eg), "--", color=CYCLE[1], label="authors' nominal $(1-ε)/(1+ε)$")
+    for e, lab in [(p.eps_table, "table"), (0.1, "landscape")]:
+        ax.axvline(e, color="0.5", lw=0.8)
+        ax.text(e + 0.01, 0.05, f"ε = {e} ({lab})", rotation=90, ha="left", va="bottom",
+                fontsize="x-small")
+    ax.set(xlabel="ε", ylabel="RIP constant δ", title="(a) weighted entry-wise operator",
+           ylim=(0, 1.08))
+    ax = axes[1]
+    for k, (rank, g) in enumerate(summary.groupby("rank")):
+        kind = "exact" if rank >= p.n else "search"
+        ax.plot(g.m, g["median"], "o-", color=CYCLE[k + 2], label=f"rank ≤ {rank} ({kind}), median")
+        ax.fill_between(g.m, g["min"], g["max"], color=CYCLE[k + 2], alpha=0.2)
+    ax.axvline(p.m_pgd, color="0.5", lw=0.8)
+    ax.text(p.m_pgd * 1.05, 0.05, f"m = {p.m_pgd} (PGD)", rotation=90, ha="left", va="bottom",
+            fontsize="x-small")
+    ax.set(xscale="log", xlabel="number of measurements m", ylabel="RIP constant δ",
+           title=f"(b) Gaussian operators, n = {p.n}", ylim=(0, 1.08))
+    ax.set_xticks(list(p.ms), [str(m) for m in p.ms])
+    ax.minorticks_off()
+    for a in axes:
+        for lab, t in RIP_THRESHOLDS.items():
+            a.axhline(t, color="0.3", ls=":", lw=1)
+            a.text(a.get_xlim()[1], t, f" δ = {lab}", va="center", fontsize="x-small")
+        a.legend(loc="upper right")
+    fig.tight_layout()
+    return fig
