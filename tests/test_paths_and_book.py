@@ -29,6 +29,10 @@ def test_toc_files_of_the_real_book():
 
 
 def test_reproducibility_page(tmp_path, monkeypatch):
+    from types import SimpleNamespace
+
+    from bmlab.claims import at_most, claim, close, qualitative
+
     monkeypatch.setenv("BMLAB_RESULTS_ROOT", str(tmp_path))
     out = tmp_path / "part" / "ch"
     out.mkdir(parents=True)
@@ -36,15 +40,47 @@ def test_reproducibility_page(tmp_path, monkeypatch):
         "title": "A chapter", "parameters": {"profile": "quick", "seed": 4}, "seconds": 1.5,
         "git_commit": "abc", "versions": {"numpy": "2"}}))
     ledger = Ledger(out / "claims.json")
-    ledger.add(Claim("c.one", "a | b", paper=1.0, ours=1.0, holds=True, tol=1e-3,
-                     chapter="part/ch"))
-    ledger.add(Claim("c.two", "s", paper="qualitative", ours=[1, 2], holds=False,
-                     expected="fails", reason="substitute data", chapter="part/ch"))
-    page = reproducibility_markdown(["part/ch"])
+    for c in [
+        claim("c.one", "a | b", close(1.0, 1.0, 1e-3), kind="paper", quote="we prove a"),
+        claim("c.two", "s", qualitative(False, ours=[1, 2]), kind="paper", quote="b holds",
+              expected="fails", reason="substitute data"),
+        claim("c.ext", "beyond", at_most(0.5, 1.0), kind="extension"),
+        claim("c.chk", "identity", close(2.0, 2.0, 1e-9), kind="check"),
+        claim("c.expl", "retuned", close(1.0, 1.1, 0.2), kind="paper", quote="c",
+              exploratory=True, reason="tolerance set after a run"),
+    ]:
+        c.chapter = "part/ch"
+        ledger.add(c)
+    states = {"part/ch": SimpleNamespace(state="stale", reason="bmlab package changed")}
+    page = reproducibility_markdown(["part/ch"], states)
     assert "(reproducibility)=" in page and "`part/ch`" in page and "| quick | 4 |" in page
     assert "a \\| b" in page  # table-safe
+    assert "“we prove a”" in page and "“b holds”" in page  # the paper's words
     assert "not reproduced (substitute data)" in page and "numpy 2" in page
-    assert "**1 reproduced**" in page and "**1 not reproduced**" in page
+    # headline: non-exploratory paper claims from bmlab.claims.summarize
+    assert "Paper claims: 1 reproduced, 1 not reproduced" in page
+    assert "exploratory" in page and "1 exploratory" in page
+    # extensions apart, checks collapsed
+    ext, checks = page.index("## Extensions"), page.index("## Checks")
+    assert ext < page.index("`c.ext`") < checks < page.index("`c.chk`")
+    assert ":::{dropdown}" in page[checks:]
+    # a chapter that is not fresh is flagged
+    assert "**stale**" in page and "bmlab package changed" in page and ":::{warning}" in page
+
+
+def test_rerun_box_and_stale_warning():
+    from types import SimpleNamespace
+
+    from bmlab.book import rerun_box, rerun_command, stale_warning
+
+    manifest = {"parameters": {"profile": "quick", "seed": 3, "n": 5, "name": "a b"}}
+    cmd = rerun_command("part/ch", manifest)
+    assert cmd == "bmlab run part/ch --profile quick -p seed=3 -p n=5 -p 'name=a b'"
+    box = rerun_box("part/ch", manifest)
+    assert "Rerun this chapter" in box and cmd in box and "make lab" in box
+    assert '../../results/part/ch.zip' in box and "../../_sources/book/part/ch.ipynb" in box
+    warn = stale_warning("part/ch", SimpleNamespace(state="stale", reason="source changed"))
+    assert warn.startswith(":::{warning}") and "**stale**: source changed" in warn
 
 
 def test_stage_refuses_missing_results(tmp_path, monkeypatch):

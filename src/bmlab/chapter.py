@@ -55,9 +55,14 @@ class Chapter:
         self.seed = int(seed)
         env = os.environ.get("BMLAB_OUTPUT_DIR")
         self.out_dir = Path(env) if env else paths.results_root() / name
+        #: run by hand (JupyterLab, ``make lab``) rather than by the runner
+        self.interactive = not env
         self.out_dir.mkdir(parents=True, exist_ok=True)
         self.ledger = Ledger(self.out_dir / "claims.json")
         self._rng_count = 0
+        self._started = None
+        if self.interactive:
+            self._start_interactive()
 
     def rng(self, *keys: int) -> np.random.Generator:
         """A generator seeded from ``(seed, *keys)``; with no keys, a fresh stream each call."""
@@ -82,6 +87,7 @@ class Chapter:
                 raise TypeError(f"expected a Claim, got {type(c).__name__}")
             c.chapter, c.profile = self.name, self.profile
             out.append(self.ledger.add(c))
+        self._update_manifest()
         return out
 
     def record(self, id: str, statement: str, *, paper: Any, ours: Any, holds: bool,
@@ -116,17 +122,24 @@ class Chapter:
         fig.savefig(self.out_dir / f"{name}.pdf", bbox_inches="tight",
                     metadata={"CreationDate": None, "ModDate": None})
         _glue(glue_key or name, fig, display=False)
+        self._update_manifest()
         if close:
             import matplotlib.pyplot as plt
 
             plt.close(fig)
         return self.out_dir / f"{name}.png"
 
-    def save_table(self, df, name: str, *, glue_key: str | None = None):
-        """Save a pandas DataFrame as ``<out_dir>/<name>.csv`` and glue it."""
-        df.to_csv(self.out_dir / f"{name}.csv", index=False)
-        _glue(glue_key or name, df, display=False)
-        return self.out_dir / f"{name}.csv"
+    def save_table(self, df, name: str, *, glue_key: str | None = None, digits: int = 4):
+        """Save a pandas DataFrame as ``<out_dir>/<name>.csv`` (full precision) and glue a
+        display version under ``glue_key`` (default ``name``): no index column, numbers
+        rounded to ``digits`` significant digits for reading, the table in a box that
+        scrolls when it is wider than the page, and a link to the CSV beside it. Shown with
+        a ``{glue:figure}`` block, the book numbers it as a table ("Table N.M")."""
+        path = self.out_dir / f"{name}.csv"
+        df.to_csv(path, index=False)
+        _glue(glue_key or name, DisplayTable(df, csv=path.name, digits=digits), display=False)
+        self._update_manifest()
+        return path
 
     def glue(self, key: str, value: Any) -> Any:
         """Glue a number or string for ``{glue:text}`` in the prose; returns ``value``.
@@ -137,6 +150,107 @@ class Chapter:
             value = value.item()
         _glue(key, value, display=False)
         return value
+
+
+    # ----------------------------------------------------------------- interactive runs
+    def _start_interactive(self) -> None:
+        """A run by hand writes into ``data/results/<chapter>/`` directly: the files of an
+        earlier run there (its executed notebook, claims, figures) no longer describe this
+        run, so they are removed, and a manifest with the runner's keys and
+        ``"interactive": true`` is written (and kept up to date as the notebook saves)."""
+        import time
+        from datetime import datetime, timezone
+
+        for stale in ("chapter.ipynb", "claims.json", "manifest.json", "timings.json"):
+            (self.out_dir / stale).unlink(missing_ok=True)
+        self.ledger = Ledger(self.out_dir / "claims.json")
+        self._started = (datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                         time.perf_counter())
+        self._update_manifest()
+
+    def _update_manifest(self) -> None:
+        if not self.interactive or self._started is None:
+            return
+        import json
+        import time
+
+        from .claims import atomic_write_text, summarize
+        from .runner import git_commit, package_versions, source_hash
+
+        if not hasattr(self, "_provenance"):
+            self._provenance = {"source_hash": source_hash(), "git_commit": git_commit(),
+                                "versions": package_versions()}
+        title = self.name
+        src = paths.book_dir() / f"{self.name}.md"
+        if src.exists():
+            title = next((line[2:].strip() for line in src.read_text(encoding="utf-8")
+                          .splitlines() if line.startswith("# ")), self.name)
+        manifest = {
+            "chapter": self.name,
+            "title": title,
+            "parameters": {"profile": self.profile, "seed": self.seed},
+            "cache_key": None,
+            "source_hash": self._provenance["source_hash"],
+            "started": self._started[0],
+            "seconds": round(time.perf_counter() - self._started[1], 2),
+            "git_commit": self._provenance["git_commit"],
+            "versions": self._provenance["versions"],
+            "claims": summarize(self.ledger.claims.values()),
+            "interactive": True,
+        }
+        atomic_write_text(self.out_dir / "manifest.json",
+                          json.dumps(manifest, indent=2, default=str))
+
+
+def _fmt_number(x: Any, digits: int) -> str:
+    """A number rounded for reading: integers as they are, others to ``digits`` significant
+    digits (scientific notation outside [1e-3, 1e5))."""
+    if isinstance(x, (bool, np.bool_)):
+        return str(bool(x))
+    if isinstance(x, (int, np.integer)):
+        return str(int(x))
+    x = float(x)
+    if not np.isfinite(x):
+        return "–" if np.isnan(x) else ("∞" if x > 0 else "−∞")
+    if x == 0:
+        return "0"
+    if x.is_integer() and abs(x) < 1e15:
+        return str(int(x))
+    if 1e-3 <= abs(x) < 1e5:
+        decimals = max(0, digits - 1 - int(np.floor(np.log10(abs(x)))))
+        return f"{x:.{decimals}f}"
+    return f"{x:.{max(digits - 1, 0)}e}"
+
+
+class DisplayTable:
+    """What :meth:`Chapter.save_table` glues: a DataFrame shown for reading (no index,
+    rounded numbers, scrolling box, link to the full-precision CSV)."""
+
+    def __init__(self, df, *, csv: str, digits: int = 4) -> None:
+        self.df, self.csv, self.digits = df, csv, digits
+
+    def rounded(self):
+        import pandas as pd
+
+        out = self.df.copy()
+        for col in out.columns:
+            series = out[col]
+            if pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series):
+                out[col] = [_fmt_number(v, self.digits) if v is not None else "–"
+                            for v in series.tolist()]
+        return out
+
+    def _repr_html_(self) -> str:
+        import html
+
+        table = self.rounded().to_html(index=False, border=0, na_rep="–",
+                                       classes=["bmlab-table"])
+        return ('<div class="bmlab-table-scroll">' + table + "</div>"
+                f'<p class="bmlab-table-csv">Full precision: <a class="bmlab-csv" '
+                f'href="{html.escape(self.csv)}">{html.escape(self.csv)}</a></p>')
+
+    def __repr__(self) -> str:
+        return self.rounded().to_string(index=False)
 
 
 def _glue(key: str, value: Any, display: bool = False) -> None:
