@@ -47,3 +47,29 @@ def fig_rip(result):
         a.legend(loc="upper right")
     fig.tight_layout()
     return fig
+
+
+def fig_ratio(result):
+    """(a) λmax/λmin at X̂ against λ per n (dots: table λ; dotted: λ = 0); (b) the two
+    eigenvalues."""
+    curves, lams = result.curves, result.params.lams
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    for k, n in enumerate(result.params.ns):
+        c = curves[(curves.n == n) & (curves.lam > 0)]
+        c0 = curves[(curves.n == n) & (curves.lam == 0)]
+        t = c[c.lam.isin(lams)]
+        col = CYCLE[k]
+        axes[0].plot(c.lam, c.ratio, color=col, label=f"n = {n}")
+        axes[0].plot(t.lam, t.ratio, "o", color=col, ms=5)
+        if len(c0):
+            axes[0].axhline(float(c0.ratio.iloc[0]), color=col, ls=":", lw=1)
+        axes[1].plot(c.lam, c.lmax_hat, color=col, label=f"λmax, n = {n}")
+        axes[1].plot(c.lam, c.lmin_hat, color=col, ls="--", label=f"λmin, n = {n}")
+    axes[0].set(xscale="log", yscale="log", xlabel="λ", ylabel="λmax / λmin of ∇²f at X̂",
+                title="(a) condition number at the spurious point")
+    axes[0].legend(title="dotted: λ = 0; dots: table λ")
+    axes[1].set(xscale="log", yscale="log", xlabel="λ", ylabel="eigenvalue of ∇²f at X̂",
+                title="(b) the two extreme eigenvalues")
+    axes[1].legend(ncol=2, fontsize="x-small")
+    fig.tight_layout()
+    return fig
