@@ -1,5 +1,6 @@
 """Shared driver pieces of the UDV-network chapters: train one (model, optimizer, LR) over
-many seeds at once, keep the test metric, the hidden-layer spectra and the pruning curve.
+many seeds at once, keep the test metric, the hidden-layer spectra and the pruning curve;
+the claim helpers every chapter of the part uses (rank gaps, pruning comparisons).
 
 Seeds: replica ``i`` of a run starts from ``FactorNet(generator=seed_for(seed, 1, i))`` and
 shuffles with ``seed_for(seed, 2, i)``, whatever the model, so UV and UDV of seed ``i`` start
@@ -23,6 +24,14 @@ from bmlab.nn.training import (evaluate, final_average, make_generator, seed_for
 
 TUNE_OFFSET = 10_000
 RANK_REL = 1e-3   # the part's numerical-rank threshold (singular values above 1e-3 x largest)
+PROTOCOL = "tuned-cosine"
+"""The training protocol of every claim of the part: LRs tuned on a grid here (or fixed from
+such a sweep), cosine annealing, the paper's batch sizes and epochs where known. The authors'
+own protocol is a later addition; claims name the protocol they were decided under."""
+RANK_GAP = 1.0
+"""A rank comparison of the part holds when the mean numerical rank differs by at least one
+hidden neuron: ranks are integers, so a smaller difference is a few seeds' threshold
+crossings, not a difference of spectral decay."""
 
 
 @dataclass
@@ -48,6 +57,7 @@ class RunSummary:
     prune_metric: np.ndarray | None = None
     n_diverged: int = 0
     seconds: float = 0.0
+    n_test: int = 0
 
     @property
     def ok(self) -> np.ndarray:
@@ -110,7 +120,8 @@ def run_seeds(ds: Dataset, model: str, *, optimizer: str, lr: float, epochs: int
     metric = np.where(ok, metric, np.nan)
     ranks = np.array([numerical_rank(s, RANK_REL) if o else -1 for s, o in zip(spectra, ok)])
     out = RunSummary(model, optimizer, float(lr), float(weight_decay), ds.task, metric,
-                     train_loss, curves, spectra, ranks, n_diverged=int((~ok).sum()))
+                     train_loss, curves, spectra, ranks, n_diverged=int((~ok).sum()),
+                     n_test=int(x_test.shape[0]))
     if prune and not ens.spec.relu:
         out.widths = prune_curve_widths(min(ens.d_in, width), prune)
         out.prune_metric = prune_table(ens, ok, out.widths, (x_test, ds.y_test), ds.task)
@@ -211,23 +222,77 @@ class PruneComparison:
     uv_pruned: float
     udv_change: float
     uv_change: float
+    udv_changes: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    uv_changes: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    udv_drops: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    uv_drops: np.ndarray = field(default_factory=lambda: np.zeros(0))
+
+    @property
+    def n_pairs(self) -> int:
+        """Seeds with a finite pruning result for both models (the pairs of a sign test)."""
+        return int(np.sum(np.isfinite(self.udv_changes) & np.isfinite(self.uv_changes)))
 
 
 def prune_comparison(udv: RunSummary, uv: RunSummary) -> PruneComparison:
     """Prune the UDV and the UV run to the UDV's numerical rank (max over its seeds; the
-    next width of the pruning sweep when the sweep skips it)."""
+    next width of the pruning sweep when the sweep skips it).
+
+    Per seed: ``*_changes`` is the relative change of the test metric (positive = worse);
+    ``*_drops`` (classification only) the number of test samples that the pruned network
+    classifies correctly less than the unpruned one (negative: more). Seeds are paired by
+    index: replica ``i`` of both runs starts from the same draws."""
     k = int(max(1, np.max(udv.ranks[udv.ok])))
     k = min(w for w in udv.widths if w >= k)   # the sweep's width at or above the rank
     sign = 1.0 if udv.task == "regression" else -1.0
 
     def rel(run):
-        full = float(np.nanmean(run.prune_at(max(run.widths))))
-        pruned = float(np.nanmean(run.prune_at(k)))
-        return full, pruned, sign * (pruned - full) / abs(full)
+        full_s, pruned_s = run.prune_at(max(run.widths)), run.prune_at(k)
+        full, pruned = float(np.nanmean(full_s)), float(np.nanmean(pruned_s))
+        changes = sign * (pruned_s - full_s) / np.abs(full_s)
+        drops = np.rint((full_s - pruned_s) / 100.0 * run.n_test) if run.task != "regression" \
+            else np.full(full_s.shape, np.nan)
+        return full, pruned, sign * (pruned - full) / abs(full), changes, drops
 
-    uf, up, uc = rel(udv)
-    vf, vp, vc = rel(uv)
-    return PruneComparison(k, max(udv.widths), uf, up, vf, vp, uc, vc)
+    uf, up, uc, ucs, uds = rel(udv)
+    vf, vp, vc, vcs, vds = rel(uv)
+    return PruneComparison(k, max(udv.widths), uf, up, vf, vp, uc, vc, ucs, vcs, uds, vds)
+
+
+def rank_gap_check(lower: dict, higher: dict, *, n_seeds: int, min_seeds: int = 3,
+                   min_gap: float = RANK_GAP):
+    """``higher[key] − lower[key] ≥ min_gap`` for every key (mean numerical ranks; the
+    default gap is :data:`RANK_GAP`, one neuron; a negative ``min_gap`` allows ``higher`` to
+    be that much below). An infinite rank (nothing selected) counts as above every other.
+
+    Margin: the smallest gap minus ``min_gap``, in neurons (ranks are integers averaged over
+    seeds, so a margin is a multiple of 1/seeds, never rounding)."""
+    from bmlab.claims import qualitative
+
+    gaps = {k: float(higher[k]) - float(lower[k]) for k in lower}
+    vals = np.array(list(gaps.values()), dtype=float)
+    worst = float(np.min(vals)) if not np.any(np.isnan(vals)) else float("nan")
+    if np.isnan(worst):
+        margin, holds = -1.0, False
+    else:
+        holds = bool(worst >= min_gap)
+        margin = float(np.clip(worst - min_gap, -1e6, 1e6))
+    return qualitative(holds, ours={k: round(v, 3) for k, v in gaps.items()},
+                       margin=margin, samples=int(n_seeds), min_samples=int(min_seeds),
+                       relation=f"min over settings of mean-rank gap ≥ {min_gap:g} neuron(s)")
+
+
+def upper_gap_bound(a: np.ndarray, b: np.ndarray, level: float = 0.95) -> tuple[float, float, int]:
+    """Mean of the paired difference ``a − b`` over seeds and its one-sided ``level`` upper
+    confidence bound (Student t); seeds where either is not finite are dropped."""
+    from scipy import stats
+
+    d = np.asarray(a, float) - np.asarray(b, float)
+    d = d[np.isfinite(d)]
+    n = int(d.size)
+    if n < 2:
+        return (float(d.mean()) if n else math.nan), math.inf, n
+    se = float(d.std(ddof=1)) / math.sqrt(n)
+    return float(d.mean()), float(d.mean() + stats.t.ppf(level, n - 1) * se), n
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,236 @@
+"""Chapter ``udv-networks/regression``: UV and UDV networks for regression (paper 001 §3.1,
+Table 1 / Fig. 4; spec 001 §5.5).
+
+For each dataset: the hidden width of Huang's rule, the four optimizers, for each
+(model, optimizer) the best LR of the grid (selected on separate tuning seeds, or given),
+then ``n_seeds`` fresh seeds at that LR: test loss averaged over the last epochs, spectra of
+the hidden layer, and the test loss of the SVD-pruned network at every width r, r-1, ..., 1.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import numpy as np
+import pandas as pd
+
+from bmlab.claims import Claim, at_most, claim, compare
+from bmlab.nn.data import REGRESSION_SETS, load_dataset
+from bmlab.nn.layers import huang_width
+from bmlab.nn.training import OPTIMIZER_LABELS, OPTIMIZERS
+from bmlab.validation import check_int
+
+from ..base import ExperimentParams
+from .common import (PROTOCOL, PruneComparison, RunSummary, better, pm, prune_comparison,
+                     rank_gap_check, tune_and_run)
+
+__all__ = ["Params", "Result", "DatasetResult", "run", "run_dataset", "claims", "LR_GRID",
+           "SELECTED_LRS", "QUOTES", "best_table", "glue_values"]
+
+#: The regression LR grid (INFERRED in spec 001 §5.5: six values in [1e-4, 3]).
+LR_GRID = (1e-4, 1e-3, 1e-2, 1e-1, 1.0, 3.0)
+DATASETS = ("diabetes", "digits-completion")
+#: The LRs that the paper profile's sweep selects; the quick profile reuses them.
+SELECTED_LRS = {
+    "diabetes": {"uv/adam": 0.1, "udv/adam": 0.1, "uv/nadam": 0.1, "udv/nadam": 0.01,
+                 "uv/sgd": 0.1, "udv/sgd": 1.0, "uv/sgd-momentum": 0.1,
+                 "udv/sgd-momentum": 1.0},
+    "digits-completion": {"uv/adam": 1e-3, "udv/adam": 0.1, "uv/nadam": 1e-3,
+                          "udv/nadam": 0.01, "uv/sgd": 3.0, "udv/sgd": 3.0,
+                          "uv/sgd-momentum": 1.0, "udv/sgd-momentum": 1.0},
+}
+COMPARABLE = 0.05     # "comparable" test loss: best UDV within 5% of best UV (our bar)
+PRUNE_KEEP = 0.01     # "without sacrificing performance": relative change at most 1%
+PRUNE_MARGIN = 0.01   # "outperform UV": UV's relative loss increase exceeds UDV's by > 1%
+
+QUOTES = {
+    "rank": "the UDV framework matches the predictive accuracy of UV while exhibiting a clear "
+            "implicit bias toward low-rank solutions, as reflected in the faster spectral "
+            "decay. Figure 4 presents similar results for the HPART regression task.",
+    "comparable": "The findings are consistent, as UDV induces a strong low-rank bias while "
+                  "maintaining predictive performance comparable to UV.",
+    "prune": "The UDV-based models maintain high accuracy even under aggressive pruning and "
+             "consistently outperform the UV baseline at comparable compression levels.",
+}
+
+
+@dataclass(frozen=True)
+class Params(ExperimentParams):
+    """Settings of the chapter. ``lrs[dataset]["model/optimizer"]`` fixes an LR; pairs
+    missing from it are tuned over ``lr_grid`` with ``n_tune_seeds`` seeds."""
+
+    datasets: tuple = DATASETS
+    models: tuple = ("uv", "udv")
+    optimizers: tuple = OPTIMIZERS
+    lr_grid: tuple = LR_GRID
+    lrs: dict = field(default_factory=dict)
+    n_tune_seeds: int = 3
+    n_seeds: dict = field(default_factory=lambda: {"diabetes": 100, "digits-completion": 20})
+    epochs: dict = field(default_factory=lambda: {"diabetes": 200, "digits-completion": 200})
+    batch_size: int = 128
+    average_last: int = 20
+    seed: int = 0
+    PRESETS: ClassVar[dict[str, dict[str, Any]]] = {
+        "quick": {"lrs": SELECTED_LRS, "n_seeds": {"diabetes": 6, "digits-completion": 6},
+                  "epochs": {"diabetes": 100, "digits-completion": 60}},
+        "paper": {"lrs": {}, "n_seeds": {"diabetes": 100, "digits-completion": 20},
+                  "epochs": {"diabetes": 200, "digits-completion": 200}},
+    }
+
+    def validate(self) -> None:
+        bad = [d for d in self.datasets if d not in REGRESSION_SETS]
+        if bad or not self.datasets:
+            raise ValueError(f"datasets must be among {REGRESSION_SETS}, got {self.datasets!r}")
+        bad = [o for o in self.optimizers if o not in OPTIMIZERS]
+        if bad or not self.optimizers:
+            raise ValueError(f"optimizers must be among {OPTIMIZERS}, got {bad}")
+        for d in self.datasets:
+            if d not in self.n_seeds or d not in self.epochs:
+                raise ValueError(f"n_seeds and epochs need an entry for dataset {d!r}")
+            check_int(f"n_seeds[{d!r}]", self.n_seeds[d], lo=1)
+            check_int(f"epochs[{d!r}]", self.epochs[d], lo=1)
+        check_int("n_tune_seeds", self.n_tune_seeds, lo=1)
+        check_int("batch_size", self.batch_size, lo=1)
+        check_int("average_last", self.average_last, lo=1)
+        check_int("seed", self.seed, lo=0)
+
+
+@dataclass
+class DatasetResult:
+    """One dataset: network shape, the runs keyed by (model, optimizer), the LR sweep."""
+
+    name: str
+    d_in: int
+    width: int
+    d_out: int
+    runs: dict[tuple[str, str], RunSummary]
+    sweep: pd.DataFrame
+
+    def best(self, model: str) -> RunSummary:
+        """The run of ``model`` with the best mean test loss over the optimizers."""
+        is_better, best = better("regression"), None
+        for (m, _), r in self.runs.items():
+            if m == model and (best is None or is_better(r.mean, best.mean)):
+                best = r
+        return best
+
+    def prune(self) -> PruneComparison:
+        return prune_comparison(self.best("udv"), self.best("uv"))
+
+
+@dataclass
+class Result:
+    params: Params
+    datasets: dict[str, DatasetResult]
+
+
+def run_dataset(params: Params, name: str, progress=None) -> DatasetResult:
+    """Tune (or take) the LRs and train every (model, optimizer) on dataset ``name``."""
+    p = params
+    ds = load_dataset(name)
+    width = huang_width(ds.d_in, ds.d_out)
+    common = dict(epochs=p.epochs[name], width=width, seed=p.seed, batch_size=p.batch_size,
+                  average_last=p.average_last)
+    runs, sweeps = tune_and_run(ds, p.models, p.optimizers, lrs=dict(p.lrs.get(name, {})),
+                                lr_grid=p.lr_grid, n_tune_seeds=p.n_tune_seeds,
+                                n_seeds=p.n_seeds[name], prune="all", progress=progress,
+                                label=name, **common)
+    return DatasetResult(name, ds.d_in, width, ds.d_out, runs, sweeps)
+
+
+def run(params: Params, rng: np.random.Generator | None = None, progress=None) -> Result:
+    """Run every dataset (torch draws come from ``params.seed``; ``rng`` is unused)."""
+    return Result(params, {d: run_dataset(params, d, progress) for d in params.datasets})
+
+
+def best_table(result: Result) -> pd.DataFrame:
+    """The best (optimizer, LR) of each model per dataset, as the paper's Table 1."""
+    rows = []
+    for ds, r in result.datasets.items():
+        u, v = r.best("udv"), r.best("uv")
+        gap = abs(u.mean - v.mean)
+        sem = max(u.std / np.sqrt(u.ok.sum()), v.std / np.sqrt(v.ok.sum()))
+        rows.append({"dataset": ds, "network": f"{r.d_in}-{r.width}-{r.d_out}",
+                     "seeds": int(u.ok.sum()),
+                     "UDV (best)": f"{pm(u.mean, u.std)} [{OPTIMIZER_LABELS[u.optimizer]}, lr={u.lr:g}]",
+                     "UV (best)": f"{pm(v.mean, v.std)} [{OPTIMIZER_LABELS[v.optimizer]}, lr={v.lr:g}]",
+                     "UDV/UV": u.mean / v.mean, "sem/gap": sem / gap if gap > 0 else np.inf})
+    return pd.DataFrame(rows)
+
+
+def glue_values(result: Result) -> dict[str, Any]:
+    """The numbers the chapter's prose quotes."""
+    out: dict[str, Any] = {}
+    table = best_table(result)
+    for ds, r in result.datasets.items():
+        u, v = r.best("udv"), r.best("uv")
+        out[f"ratio-{ds}"] = u.mean / v.mean
+        out[f"semgap-{ds}"] = float(table.loc[table.dataset == ds, "sem/gap"].iloc[0])
+        out[f"seeds-{ds}"] = int(u.ok.sum())
+        pc = r.prune()
+        out[f"prune-k-{ds}"] = pc.k
+        out[f"prune-udv-{ds}"] = 100 * pc.udv_change
+        out[f"prune-uv-{ds}"] = 100 * pc.uv_change
+    if "diabetes" in result.datasets:
+        out["rank-udv-diabetes"] = result.datasets["diabetes"].best("udv").mean_rank
+    if "digits-completion" in result.datasets:
+        out["rank-udv-digits"] = result.datasets["digits-completion"].best("udv").mean_rank
+    return out
+
+
+def claims(result: Result) -> list[Claim]:
+    """The chapter's pre-registered claims (the same relations and expectations in both
+    profiles; the quick profile runs fewer seeds and epochs at the paper profile's LRs)."""
+    out = []
+    udv_r, uv_r, n_min = {}, {}, []
+    for ds, r in result.datasets.items():
+        for opt in result.params.optimizers:
+            udv_r[f"{ds}/{opt}"] = r.runs[("udv", opt)].mean_rank
+            uv_r[f"{ds}/{opt}"] = r.runs[("uv", opt)].mean_rank
+            n_min.append(min(r.runs[("udv", opt)].ok.sum(), r.runs[("uv", opt)].ok.sum()))
+    out.append(claim(
+        "udv.regression.rank_below_uv",
+        "In every setting (dataset x optimizer) the mean numerical rank of UDV's hidden layer "
+        "(singular values above 1e-3 of the largest) is at least one neuron below UV's",
+        rank_gap_check(udv_r, uv_r, n_seeds=min(n_min)), kind="paper", quote=QUOTES["rank"],
+        protocol=PROTOCOL))
+    for ds, r in result.datasets.items():
+        tag = ds.replace("-", "_")
+        pc = r.prune()
+        out.append(claim(
+            f"udv.regression.{tag}.prune_udv_within_1pct",
+            f"{ds}: SVD pruning of UDV to its numerical rank (k={pc.k} of {pc.width}) changes "
+            "its mean test loss by at most 1% (relative). A self-check of the pruning: the "
+            "dropped directions carry less than 1e-3 of the largest singular value",
+            at_most(pc.udv_change, PRUNE_KEEP, scale=PRUNE_KEEP), kind="check",
+            protocol=PROTOCOL))
+        kw = {}
+        if ds == "diabetes":
+            kw = dict(expected="fails",
+                      reason="one output: the end-to-end map of UV is a single row, and the "
+                             "directions of U that pruning removes carry almost none of it, so "
+                             "UV pruned to k also loses only ~0.1% of its test loss; the "
+                             "difference to UDV is far below the 1% margin")
+        out.append(claim(
+            f"udv.regression.{tag}.prune_uv_loses_more",
+            f"{ds}: pruned to the same width k={pc.k}, UV's test loss rises by more than UDV's "
+            "+ 1% (relative) on the seeds: paired one-sided sign test over seeds, alpha = 0.05",
+            compare(pc.udv_changes + PRUNE_MARGIN, pc.uv_changes, better="lower",
+                    min_samples=6),
+            kind="paper", quote=QUOTES["prune"], protocol=PROTOCOL, **kw))
+    for ds, r in result.datasets.items():
+        tag = ds.replace("-", "_")
+        u, v = r.best("udv"), r.best("uv")
+        kw = {}
+        if ds == "digits-completion":
+            kw = dict(expected="fails",
+                      reason="32-output task: within the epoch budget UDV is still adding rank "
+                             "one direction at a time (the reduced-rank behaviour of paper §4) "
+                             "and its best test loss stays 5-13% above UV's")
+        out.append(claim(
+            f"udv.regression.{tag}.comparable_loss",
+            f"{ds}: the best UDV's mean test loss is at most 5% above the best UV's (the 5% "
+            "bar is ours: the paper says 'comparable' and its Table 1 values are not recovered)",
+            at_most(u.mean / v.mean, 1 + COMPARABLE, scale=COMPARABLE), kind="paper",
+            quote=QUOTES["comparable"], protocol=PROTOCOL, **kw))
+    return out

@@ -1,0 +1,197 @@
+"""UDV variants (paper 001, B.2) and ReLU networks (B.4).
+
+B.2: UDV, UDV-s (free-sign diagonal), UDV-v1 (per-unit norm constraints), UDV-v2 (per-unit,
+free sign), with UV as the baseline, on the regression tasks. B.4: UV-ReLU, ReLU with
+Frobenius constraints, UDV-ReLU and UDV-ReLU-s on a regression task (diabetes, for HPART)
+and a classification task (digits pixels, for the paper's MNIST; hidden width
+round(2/3 d) as the paper's MNIST heads, FOUND-code).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import numpy as np
+import pandas as pd
+
+from bmlab.claims import Claim, claim
+from bmlab.nn.data import CLASSIFICATION_SETS, REGRESSION_SETS, Dataset, load_dataset
+from bmlab.nn.layers import huang_width
+from bmlab.validation import check_int, check_real
+
+from ..base import ExperimentParams
+from .common import PROTOCOL, Config, RunSummary, pm, rank_gap_check, run_configs
+
+__all__ = ["Params", "Result", "run", "claims", "table", "glue_values", "VARIANTS",
+           "RELU_MODELS", "QUOTES"]
+
+VARIANTS = ("udv", "udv-s", "udv-v1", "udv-v2", "uv")
+RELU_MODELS = ("uv-relu", "relu-constrained", "udv-relu", "udv-relu-s")
+MODELS = {"diabetes": VARIANTS + RELU_MODELS, "digits-completion": VARIANTS,
+          "digits": RELU_MODELS + ("udv", "uv")}
+
+QUOTES = {
+    "variants": "Early in this work we explored four UDV variants with different constraints. "
+                "All produced low-rank solutions, but the formulation in (5) showed the "
+                "strongest spectral decay, and we adopt it as the main model.",
+    "relu": "Figure SM23 and Figure SM24 showed that UDV-ReLU and UDV-ReLU-s exhibit a similar "
+            "(or even more pronounced) decaying pattern in singular values as observed in the "
+            "proposed UDV.",
+    "relu_low": "Preliminary experiments suggest that UDV-ReLU also promotes low-rank "
+                "solutions, consistent with the original UDV model.",
+}
+
+
+@dataclass(frozen=True)
+class Params(ExperimentParams):
+    """``models``: per dataset, the models to train (Adam, one LR per dataset)."""
+
+    datasets: tuple = ("diabetes", "digits-completion", "digits")
+    models: dict = field(default_factory=lambda: dict(MODELS))
+    optimizer: str = "adam"
+    lrs: dict = field(default_factory=dict)   # "dataset/model" -> lr
+    default_lr: float = 0.1
+    n_seeds: int = 10
+    epochs: dict = field(default_factory=lambda: {
+        "diabetes": 200, "digits-completion": 200, "digits": 70})
+    seed: int = 0
+    PRESETS: ClassVar[dict[str, dict[str, Any]]] = {
+        "quick": {"datasets": ("diabetes", "digits"), "n_seeds": 6,
+                  "epochs": {"diabetes": 200, "digits": 30}},
+        "paper": {"datasets": ("diabetes", "digits-completion", "digits"), "n_seeds": 10,
+                  "epochs": {"diabetes": 200, "digits-completion": 200, "digits": 70}},
+    }
+
+    def validate(self) -> None:
+        known = REGRESSION_SETS + CLASSIFICATION_SETS
+        for d in self.datasets:
+            if d not in known:
+                raise ValueError(f"datasets must be among {known}, got {d!r}")
+            if d not in self.models or d not in self.epochs:
+                raise ValueError(f"models and epochs need an entry for dataset {d!r}")
+            check_int(f"epochs[{d!r}]", self.epochs[d], lo=1)
+        check_int("n_seeds", self.n_seeds, lo=1)
+        check_real("default_lr", self.default_lr, lo=0, lo_open=True)
+        check_int("seed", self.seed, lo=0)
+
+
+@dataclass
+class Result:
+    params: Params
+    widths: dict[str, int]
+    runs: dict[str, dict[str, RunSummary]]     # dataset -> model -> run
+
+
+def _flat(ds: Dataset) -> Dataset:
+    n_tr, n_te = ds.x_train.shape[0], ds.x_test.shape[0]
+    return Dataset(ds.name, ds.task, ds.x_train.reshape(n_tr, -1), ds.y_train,
+                   ds.x_test.reshape(n_te, -1), ds.y_test, ds.description, ds.meta)
+
+
+def width_for(ds: Dataset) -> int:
+    """Huang's rule for regression, round(2/3 d) for classification (the MNIST heads)."""
+    return round(2 * ds.d_in / 3) if ds.task == "classification" else huang_width(ds.d_in, ds.d_out)
+
+
+def run(params: Params, rng: np.random.Generator | None = None, progress=None) -> Result:
+    """Train every model of every dataset (torch draws from ``params.seed``)."""
+    p = params
+    runs, widths = {}, {}
+    for name in p.datasets:
+        ds = _flat(load_dataset(name))
+        widths[name] = width = width_for(ds)
+        cfgs = [Config(m, p.optimizer, p.lrs.get(f"{name}/{m}", p.default_lr))
+                for m in p.models[name]]
+        average_last = 3 if ds.task == "classification" else 20
+        out = run_configs(ds, cfgs, n_seeds=p.n_seeds, seed=p.seed, epochs=p.epochs[name],
+                          width=width, progress=progress, average_last=average_last,
+                          prune=None)
+        runs[name] = {c.model: out[c.key] for c in cfgs}
+    return Result(p, widths, runs)
+
+
+def table(result: Result) -> pd.DataFrame:
+    """Test metric and mean numerical rank of every (dataset, model)."""
+    from .plots import LABELS
+
+    return pd.DataFrame([{"dataset": ds, "model": LABELS[m], "test metric": pm(r.mean, r.std),
+                          "rank": round(r.mean_rank, 2), "diverged": r.n_diverged}
+                         for ds in result.runs for m, r in result.runs[ds].items()])
+
+
+def regression_sets(result: Result) -> list[str]:
+    return [d for d in result.runs if d != "digits" and "udv-v2" in result.runs[d]]
+
+
+def relu_sets(result: Result) -> list[str]:
+    return [d for d in result.runs if "udv-relu" in result.runs[d]]
+
+
+def glue_values(result: Result) -> dict[str, Any]:
+    if "digits" not in result.runs:
+        return {}
+    return {f"acc-{m}": r.mean for m, r in result.runs["digits"].items()}
+
+
+def _ranks(result: Result, sets, models) -> dict[str, float]:
+    return {f"{d}/{m}": result.runs[d][m].mean_rank for d in sets for m in models}
+
+
+def claims(result: Result) -> list[Claim]:
+    """Pre-registered claims (rank comparisons: a mean-rank gap of at least one neuron; the
+    same relations and expectations in both profiles)."""
+    n = result.params.n_seeds
+    reg, rel = regression_sets(result), relu_sets(result)
+    out = []
+    for m in ("udv-s", "udv-v1", "udv-v2"):
+        low = {d: result.runs[d][m].mean_rank for d in reg}
+        kw = {}
+        if m == "udv-v2":
+            kw = dict(expected="fails",
+                      reason="UDV-v2 (per-unit norm bounds, free-sign diagonal) keeps nearly "
+                             "every hidden direction above 1e-3 on diabetes (mean rank 8.7 of 9 "
+                             "in the quick profile); with per-unit bounds and no sign "
+                             "constraint nothing drives a unit's scale to zero")
+        out.append(claim(
+            f"udv.variants.{m.replace('-', '_')}_low_rank",
+            f"{m.upper()} has a mean numerical rank at least one neuron below UV's on every "
+            "regression dataset (a low-rank solution)",
+            rank_gap_check(low, {d: result.runs[d]["uv"].mean_rank for d in reg}, n_seeds=n),
+            kind="paper", quote=QUOTES["variants"], protocol=PROTOCOL, **kw))
+    others = {f"{d}/{m}": result.runs[d][m].mean_rank for d in reg
+              for m in ("udv-s", "udv-v1", "udv-v2")}
+    out.append(claim(
+        "udv.variants.udv_strongest",
+        "UDV (problem (5)) has the strongest spectral decay of the four variants: its mean "
+        "numerical rank is at least one neuron below each other variant's on every regression "
+        "dataset",
+        rank_gap_check({k: result.runs[k.split("/")[0]]["udv"].mean_rank for k in others},
+                       others, n_seeds=n),
+        kind="paper", quote=QUOTES["variants"], protocol=PROTOCOL, expected="fails",
+        reason="after the paper's 200 epochs on diabetes, UDV-s (free-sign diagonal) ends at "
+               "about UDV's rank (2.8 vs 3.0 over 10 seeds): the sign constraint is not what "
+               "makes UDV's decay strong there; the difference is well below one neuron"))
+    base = {f"{d}/{m}": result.runs[d]["uv-relu"].mean_rank for d in rel
+            for m in ("udv-relu", "udv-relu-s")}
+    out.append(claim(
+        "udv.relu.low_rank",
+        "UDV-ReLU and UDV-ReLU-s have a mean numerical rank at least one neuron below "
+        "UV-ReLU's on the regression and the classification task",
+        rank_gap_check(_ranks(result, rel, ("udv-relu", "udv-relu-s")), base, n_seeds=n),
+        kind="paper", quote=QUOTES["relu_low"], protocol=PROTOCOL))
+    for m in ("udv-relu", "udv-relu-s"):
+        kw = {}
+        if m == "udv-relu-s":
+            kw = dict(expected="fails",
+                      reason="without w >= 0 the ReLU network keeps more directions than UDV "
+                             "on both tasks (2-4 neurons more); only the sign-constrained "
+                             "UDV-ReLU decays as fast or faster")
+        out.append(claim(
+            f"udv.relu.{m.replace('-', '_')}_similar_to_udv",
+            f"{m.upper()} decays similarly to or faster than UDV: its mean numerical rank is at "
+            "most UDV's + 1 on every task",
+            rank_gap_check({d: result.runs[d][m].mean_rank for d in rel},
+                           {d: result.runs[d]["udv"].mean_rank for d in rel}, n_seeds=n,
+                           min_gap=-1.0),
+            kind="paper", quote=QUOTES["relu"], protocol=PROTOCOL, **kw))
+    return out

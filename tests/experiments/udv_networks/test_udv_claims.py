@@ -1,0 +1,249 @@
+"""Claims of the UDV-network chapters on synthetic results: presets and validation, the
+pre-registered relations, and falsifiability (a result as if the experiment had come out
+the other way makes the paper claim fail; no claim is decided by rounding)."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from bmlab.claims import Claim
+from bmlab.experiments.udv_networks import bias, classification, lora_udv, regression, variants
+from bmlab.experiments.udv_networks.common import RunSummary, rank_gap_check, upper_gap_bound
+
+S = 6
+
+
+def summary(model, *, metric, ranks, task="regression", opt="adam", width=9, wd=0.0,
+            prune=None, n_test=360):
+    metric = np.asarray(metric, float) * np.ones(S)
+    ranks = np.asarray(ranks, int) * np.ones(S, dtype=int)
+    spectra = np.array([[1.0] * int(k) + [1e-6] * (width - int(k)) for k in ranks])
+    widths = list(range(width, 0, -1))
+    run = RunSummary(model, opt, 0.1, wd, task, metric, np.zeros(S), np.zeros((5, S)),
+                     spectra, ranks, widths=widths, n_test=n_test)
+    # pruning table: full width = metric; below width: ``prune(k)`` per seed
+    table = np.tile(metric[:, None], (1, width))
+    if prune is not None:
+        for j, k in enumerate(widths):
+            if k < width:
+                table[:, j] = prune(k, metric)
+    run.prune_metric = table
+    return run
+
+
+def by_id(claims: list[Claim]) -> dict[str, Claim]:
+    assert all(isinstance(c, Claim) for c in claims)
+    return {c.id: c for c in claims}
+
+
+def assert_sane(claims):
+    for c in claims.values():
+        assert not c.fragile, c
+        assert c.protocol, c
+
+
+# ----------------------------------------------------------------------------- helpers
+def test_rank_gap_check_margin_in_neurons():
+    c = rank_gap_check({"a": 3.0}, {"a": 9.0}, n_seeds=6)
+    assert c.holds and c.margin == pytest.approx(5.0)
+    c = rank_gap_check({"a": 3.0, "b": 8.5}, {"a": 9.0, "b": 9.0}, n_seeds=6)
+    assert not c.holds and c.margin == pytest.approx(-0.5)
+    c = rank_gap_check({"a": 3.0}, {"a": np.inf}, n_seeds=6)      # nothing selected
+    assert c.holds
+    c = rank_gap_check({"a": 4.0}, {"a": 3.5}, n_seeds=6, min_gap=-1.0)
+    assert c.holds and c.margin == pytest.approx(0.5)
+
+
+def test_upper_gap_bound():
+    m, ucb, n = upper_gap_bound(np.array([2.0, 2.2, 1.8, 2.0]), np.zeros(4))
+    assert n == 4 and m == pytest.approx(2.0) and ucb > 2.0
+    assert upper_gap_bound(np.array([1.0]), np.array([0.0]))[1] == np.inf
+
+
+# ----------------------------------------------------------------------------- presets
+@pytest.mark.parametrize("mod", [regression, classification, variants, bias, lora_udv])
+def test_presets_and_validation(mod):
+    q, p = mod.Params.for_profile("quick"), mod.Params.for_profile("paper")
+    assert q.profile == "quick" and p.profile == "paper"
+    with pytest.raises(ValueError):
+        mod.Params.for_profile("quick", seed=-1)
+    with pytest.raises(ValueError, match="unknown parameter"):
+        mod.Params.for_profile("quick", no_such_knob=1)
+
+
+def test_profiles_share_the_epoch_budget_where_a_claim_depends_on_it():
+    assert lora_udv.Params.for_profile("quick").epochs == lora_udv.Params.for_profile("paper").epochs
+    assert (bias.Params.for_profile("quick").epochs["diabetes"]
+            == bias.Params.for_profile("paper").epochs["diabetes"])
+    assert (variants.Params.for_profile("quick").epochs["diabetes"]
+            == variants.Params.for_profile("paper").epochs["diabetes"])
+
+
+def test_validation_messages():
+    with pytest.raises(ValueError, match="optimizers"):
+        classification.Params(optimizers=("lbfgs",))
+    with pytest.raises(ValueError, match="datasets must be among"):
+        variants.Params(datasets=("cifar10",))
+    with pytest.raises(ValueError, match="reference model"):
+        bias.Params(datasets=("diabetes",), lrs={"diabetes": {"uv": 0.1}})
+    with pytest.raises(ValueError, match="lr needs"):
+        lora_udv.Params(lr={"lora": 0.1})
+
+
+# ----------------------------------------------------------------------------- regression
+def regression_result(*, uv_prune_up=0.10, udv_rank=3, uv_rank=9, ratio=1.0):
+    ds = {}
+    for name in ("diabetes", "digits-completion"):
+        runs = {}
+        for opt in ("adam", "sgd"):
+            runs[("udv", opt)] = summary("udv", metric=ratio, ranks=udv_rank, opt=opt,
+                                         prune=lambda k, m: m)
+            runs[("uv", opt)] = summary("uv", metric=1.0, ranks=uv_rank, opt=opt,
+                                        prune=lambda k, m: m * (1 + uv_prune_up))
+        ds[name] = regression.DatasetResult(name, 10, 9, 1, runs, pd.DataFrame())
+    params = regression.Params.for_profile("quick", optimizers=("adam", "sgd"))
+    return regression.Result(params, ds)
+
+
+def test_regression_claims_as_paper_says():
+    c = by_id(regression.claims(regression_result()))
+    assert c["udv.regression.rank_below_uv"].holds
+    assert c["udv.regression.diabetes.prune_uv_loses_more"].holds
+    assert c["udv.regression.digits_completion.prune_udv_within_1pct"].kind == "check"
+    assert c["udv.regression.diabetes.comparable_loss"].holds
+    assert_sane(c)
+
+
+def test_regression_claims_falsifiable():
+    c = by_id(regression.claims(regression_result(uv_prune_up=0.001, udv_rank=9, ratio=1.2)))
+    assert not c["udv.regression.rank_below_uv"].holds
+    # UV loses only 0.1% more than UDV: below the stated 1% margin, whatever the rounding
+    pc = c["udv.regression.digits_completion.prune_uv_loses_more"]
+    assert not pc.holds and pc.margin < -1 and pc.samples == S
+    assert not c["udv.regression.diabetes.comparable_loss"].holds
+    assert_sane(c)
+
+
+def test_regression_expectations_are_profile_free():
+    q = {x.id: x.expected for x in regression.claims(regression_result())}
+    res = regression_result()
+    res.params = regression.Params.for_profile("paper", optimizers=("adam", "sgd"))
+    assert q == {x.id: x.expected for x in regression.claims(res)}
+
+
+# ----------------------------------------------------------------------------- classification
+def classification_result(*, udv_acc=96.0, uv_acc=97.0, uv_drop_images=0, udv_rank=10):
+    pts = 100.0 / 360
+    runs = {}
+    for opt in ("adam", "sgd-momentum"):
+        runs[("udv", opt)] = summary("udv", metric=udv_acc, ranks=udv_rank, width=64,
+                                     task="classification", opt=opt, prune=lambda k, m: m)
+        runs[("uv", opt)] = summary("uv", metric=uv_acc, ranks=64, width=64,
+                                    task="classification", opt=opt,
+                                    prune=lambda k, m: m - uv_drop_images * pts)
+    runs[("udv", "adam")].metric = runs[("udv", "adam")].metric + np.linspace(-0.2, 0.2, S)
+    params = classification.Params.for_profile("quick")
+    return classification.Result(params, None, 64, 0.99, runs, pd.DataFrame())
+
+
+def test_classification_claims():
+    c = by_id(classification.claims(classification_result(udv_acc=96.9, uv_drop_images=10)))
+    assert c["udv.classification.accuracy_within_1pt"].holds
+    assert c["udv.classification.rank_below_uv"].holds
+    assert c["udv.classification.prune_uv_loses_more"].holds
+    assert c["udv.classification.prune_udv_within_1pct"].kind == "check"
+    assert_sane(c)
+
+
+def test_classification_claims_falsifiable():
+    c = by_id(classification.claims(classification_result(udv_acc=95.7, uv_drop_images=1)))
+    acc = c["udv.classification.accuracy_within_1pt"]
+    assert not acc.holds and acc.expected == "fails" and acc.as_expected
+    # one test image more lost by UV is not "outperforms": the stated margin is 3 images
+    pr = c["udv.classification.prune_uv_loses_more"]
+    assert not pr.holds and pr.margin < -1 and pr.samples == S
+    assert_sane(c)
+
+
+# ----------------------------------------------------------------------------- variants
+def variants_result(ranks: dict, relu: dict):
+    p = variants.Params.for_profile("quick", n_seeds=S)
+    runs = {"diabetes": {m: summary(m, metric=1.0, ranks=k) for m, k in ranks.items()}}
+    runs["diabetes"].update({m: summary(m, metric=1.0, ranks=k) for m, k in relu.items()})
+    runs["digits"] = {m: summary(m, metric=90.0, ranks=k + 20, width=43, task="classification")
+                      for m, k in {**relu, "udv": ranks["udv"], "uv": 9}.items()}
+    return variants.Result(p, {"diabetes": 9, "digits": 43}, runs)
+
+
+def test_variants_claims_and_falsifiability():
+    good = variants_result({"udv": 2, "udv-s": 4, "udv-v1": 4, "udv-v2": 5, "uv": 9},
+                           {"uv-relu": 9, "relu-constrained": 6, "udv-relu": 2,
+                            "udv-relu-s": 2})
+    c = by_id(variants.claims(good))
+    assert c["udv.variants.udv_v2_low_rank"].holds
+    assert c["udv.variants.udv_strongest"].holds
+    assert c["udv.relu.low_rank"].holds and c["udv.relu.udv_relu_s_similar_to_udv"].holds
+    assert_sane(c)
+    bad = variants_result({"udv": 3, "udv-s": 3, "udv-v1": 5, "udv-v2": 9, "uv": 9},
+                          {"uv-relu": 9, "relu-constrained": 6, "udv-relu": 2,
+                           "udv-relu-s": 6})
+    c = by_id(variants.claims(bad))
+    assert not c["udv.variants.udv_v2_low_rank"].holds
+    assert not c["udv.variants.udv_strongest"].holds       # a tie is not "strongest"
+    assert not c["udv.relu.udv_relu_s_similar_to_udv"].holds
+    assert_sane(c)
+
+
+# ----------------------------------------------------------------------------- bias
+def bias_result(*, wd_rank=6, unc_rank=9):
+    p = bias.Params.for_profile("quick", n_seeds=S)
+    lrs = p.lrs["diabetes"]
+    runs = {}
+    for m in bias.MODELS:
+        k = {"udv": 3, "udv-unconstrained": unc_rank}.get(m, 9)
+        runs[bias.Config(m, "adam", lrs[m]).key] = summary(m, metric=1.0, ranks=k)
+    for m in p.wd_models:
+        for wd in p.wd_grid:
+            runs[bias.Config(m, "adam", lrs[m], wd).key] = summary(m, metric=1.0 + wd,
+                                                                   ranks=wd_rank, wd=wd)
+    d = bias.DatasetResult("diabetes", "adam", lrs, p.wd_models, p.wd_grid, 9, runs,
+                           {m: 1e-2 for m in p.wd_models})
+    return bias.Result(p, {"diabetes": d})
+
+
+def test_bias_claims_and_falsifiability():
+    c = by_id(bias.claims(bias_result()))
+    assert c["udv.bias.depth_not_enough"].holds
+    assert c["udv.bias.weight_decay_uv_less_decay"].holds   # expected fails: would be noticed
+    assert_sane(c)
+    c = by_id(bias.claims(bias_result(wd_rank=3, unc_rank=3)))
+    assert not c["udv.bias.depth_not_enough"].holds
+    assert not c["udv.bias.weight_decay_ufv_less_decay"].holds
+    assert_sane(c)
+
+
+# ----------------------------------------------------------------------------- lora
+def lora_run(method, acc, ratio_at_half):
+    taus = (1.0, 0.5)
+    acc = np.asarray(acc, float)
+    ratios = np.tile([1.0, ratio_at_half], (S, 1))
+    pruned = np.column_stack([acc, acc])
+    return lora_udv.LoRARun(method, acc, np.zeros((3, S)), ratios, pruned,
+                            np.zeros((S, 3, len(taus)), int), [])
+
+
+def test_lora_claims_and_falsifiability():
+    p = lora_udv.Params.for_profile("quick", taus=(1.0, 0.5))
+    ok = lora_udv.Result(p, 0.99, 0.1, {"lora": lora_run("lora", np.full(S, 97.0) + np.arange(S) * 0.1, 0.5),
+                                         "lora-udv": lora_run("lora-udv", np.full(S, 96.0), 0.2)})
+    c = by_id(lora_udv.claims(ok))
+    assert c["udv.lora.more_compressible"].holds and c["udv.lora.finetune_lower"].holds
+    assert c["udv.lora.finetune_comparable"].holds
+    assert_sane(c)
+    bad = lora_udv.Result(p, 0.99, 0.1, {"lora": lora_run("lora", np.full(S, 97.0) + np.arange(S), 0.2),
+                                          "lora-udv": lora_run("lora-udv", np.full(S, 92.0), 0.5)})
+    c = by_id(lora_udv.claims(bad))
+    assert not c["udv.lora.more_compressible"].holds
+    assert not c["udv.lora.finetune_comparable"].holds
+    assert_sane(c)
