@@ -73,3 +73,28 @@ def fig_ratio(result):
     axes[1].legend(ncol=2, fontsize="x-small")
     fig.tight_layout()
     return fig
+
+
+def fig_landscape(result):
+    """λmin of the Hessian on the plane X̂ + α d1 + β d2, one row per problem, one column per
+    λ; one symmetric-log colour scale per row."""
+    rows = result.rows
+    ncol = len(result.params.lams)
+    fig, axes = plt.subplots(len(rows), ncol, figsize=(5 * ncol, 4 * len(rows)),
+                             constrained_layout=True, squeeze=False)
+    for i, (name, res) in enumerate(rows.items()):
+        vals = np.concatenate([E.ravel() for E in res.E.values()])
+        norm = SymLogNorm(linthresh=0.1, vmin=vals.min(), vmax=vals.max())
+        for j, (lam, E) in enumerate(res.E.items()):
+            ax = axes[i, j]
+            mesh = ax.pcolormesh(res.betas, res.alphas, E, norm=norm, cmap="plasma",
+                                 shading="nearest")
+            ax.plot(0, 0, "o", color="r", ms=5)
+            ax.annotate("X̂", (0, 0), color="r", xytext=(4, 4), textcoords="offset points")
+            ax.plot(1, 1, "o", color="b", ms=5)
+            ax.annotate("X*", (1, 1), color="b", xytext=(4, 4), textcoords="offset points")
+            ax.set(title=f"λ = {lam:g}", xlabel="β (along d₂)",
+                   ylabel=f"{name}\nα (along d₁)" if j == 0 else "")
+            ax.grid(False)
+        fig.colorbar(mesh, ax=list(axes[i]), shrink=0.85, label="λmin of the Hessian")
+    return fig
