@@ -33,7 +33,7 @@ from bmlab.experiments.high_order_losses import landscape as exp  # noqa: E402
 
 @pytest.fixture(scope="module")
 def result():
-    return exp.run(exp.Params.for_profile("quick", grid_points=4), np.random.default_rng(1))
+    return exp.run(exp.Params.for_profile("quick", grid_points=6), np.random.default_rng(1))
 
 
 def test_presets_and_validation():
