@@ -227,6 +227,9 @@ case("GaussianPR-b-shape", ValueError, "b", lambda: pr.GaussianPR(A=np.ones((3, 
 case("fp_object-upsample-0", ValueError, "upsample", lambda: pr.fp_object(eye(4), 0))
 case("FourierPtychography.make-noise-nan", ValueError, "noise", lambda: pr.FourierPtychography.make(np.ones((16, 16)), M=4, grid=1, noise=NAN, rng=rng()))
 case("FourierPtychography.make-overlap-1", ValueError, "overlap", lambda: pr.FourierPtychography.make(np.ones((16, 16)), M=4, grid=1, overlap=1.0, rng=rng()))
+case("FourierPtychography-pupil-shape", ValueError, "pupil", lambda: pr.FourierPtychography(N=8, M=4, shifts=np.zeros((1, 2), int), pupil=np.ones((3, 3))))
+case("FourierPtychography-shifts-float", TypeError, "shifts", lambda: pr.FourierPtychography(N=8, M=4, shifts=np.zeros((1, 2)), pupil=np.ones((4, 4))))
+case("FourierPtychography-b-nan", ValueError, "b", lambda: pr.FourierPtychography(N=8, M=4, shifts=np.zeros((1, 2), int), pupil=np.ones((4, 4)), b=np.full(16, NAN)))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -273,8 +276,6 @@ case("NonNeg-mu-nan", ValueError, "mu", lambda: fa.NonNeg(NAN))
 case("penalized_hessian-X-nan", ValueError, "X", lambda: fa.penalized_hessian(st.LinearToy(1.0), np.full((1, 1), NAN), np.ones((1, 1)), 1.0))
 case("penalized_hessian-Y-shape", ValueError, "Y", lambda: fa.penalized_hessian(st.LinearToy(1.0), np.ones((1, 1)), np.ones((2, 1)), 1.0))
 case("penalized_hessian-lam-nan", ValueError, "lam", lambda: fa.penalized_hessian(st.LinearToy(1.0), np.ones((1, 1)), np.ones((1, 1)), NAN))
-case("symmetric_value-X-nan", ValueError, "X", lambda: fa.symmetric_value(sn.SymmetricNMF(eye(), 1), with_nan(np.ones((3, 1)))))
-case("symmetric_grad-X-1d", ValueError, "X", lambda: fa.symmetric_grad(sn.SymmetricNMF(eye(), 1), np.ones(3)))
 
 # ---------------------------------------------------------------------------------------------
 # solvers
@@ -425,6 +426,8 @@ case("huang_width-d-float", TypeError, "d", lambda: nl.huang_width(2.5, 1))
 case("FactorNet-init_std-nan", ValueError, "init_std", lambda: nl.FactorNet(3, 2, 1, init="trunc_normal", init_std=NAN))
 case("numerical_rank-rel-nan", ValueError, "rel", lambda: nl.numerical_rank(np.ones(3), NAN))
 case("numerical_rank-s-2d", ValueError, "s", lambda: nl.numerical_rank(np.ones((2, 2))))
+case("final_average-last-0", ValueError, "last", lambda: ntr.final_average(np.ones(5), 0))
+case("Diagonal-width-float", TypeError, "width", lambda: nl.Diagonal(2.5))
 case("prune_curve_widths-width-0", ValueError, "width", lambda: nl.prune_curve_widths(0))
 case("prune_curve_widths-width-float", TypeError, "width", lambda: nl.prune_curve_widths(2.5, "geometric"))
 case("LoRALinear-init_std-nan", ValueError, "init_std", lambda: nlo.LoRALinear(nn.Linear(3, 2), 1, init_std=NAN))

@@ -200,7 +200,9 @@ def penalized_hessian(problem, X, Y, lam) -> np.ndarray:
 
 def _check_pair(X, Y, lam):
     """Validate a point :math:`(X, Y)` of the split and a penalty (public entry points that are
-    not called inside the AM loop; the loop kernels stay unchecked)."""
+    not called inside a loop). The kernels :func:`penalized_value`, :func:`penalized_grad`,
+    :func:`penalized_hessvec`, :func:`kkt_residual` and the ``symmetric_*`` functions run at
+    every iteration of AM or GD and stay unchecked: the solvers validate their start once."""
     X = check_array("X", X, ndim=2)
     Y = check_array("Y", Y, shape=X.shape)
     return X, Y, check_real("lam", lam)
@@ -222,13 +224,11 @@ def kkt_residual(problem, X, Y, lam) -> float:
 
 def symmetric_value(problem, X) -> float:
     r""":math:`h(X) = f(XX^\top) + g(X)`, equation (3)."""
-    X = _check_pair(X, X, 0.0)[0]
     return float(problem.f(X @ X.T) + problem.reg.value(X))
 
 
 def symmetric_grad(problem, X) -> np.ndarray:
     r""":math:`\nabla h(X) = (\nabla f(XX^\top) + \nabla f(XX^\top)^\top) X + \nabla g(X)`."""
-    X = _check_pair(X, X, 0.0)[0]
     G = problem.grad_f(X @ X.T)
     return (G + G.T) @ X + problem.reg.grad(X)
 

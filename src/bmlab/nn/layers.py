@@ -115,7 +115,7 @@ class Diagonal(nn.Module):
 
     def __init__(self, width: int) -> None:
         super().__init__()
-        self.weight = nn.Parameter(torch.ones(width))
+        self.weight = nn.Parameter(torch.ones(check_int("width", width, lo=1)))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x * self.weight

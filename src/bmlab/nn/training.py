@@ -283,6 +283,7 @@ def train(
 def final_average(history: np.ndarray, last: int):
     """Mean of the last ``last`` epochs of a history (the paper's metric averaging):
     a float, or one value per replica for a 2-D history; ``nan`` where a run diverged."""
+    last = check_int("last", last, lo=1)
     h = np.asarray(history, dtype=float)[1:][-last:]
     return np.mean(h, axis=0) if h.ndim == 2 else float(np.mean(h))
 

@@ -178,6 +178,19 @@ class FourierPtychography:
     b: np.ndarray = field(default=None)
     x_true: np.ndarray | None = None
 
+    def __post_init__(self) -> None:
+        self.N = check_int("N", self.N, lo=2)
+        self.M = check_int("M", self.M, lo=2, hi=self.N)
+        sh = check_array("shifts", self.shifts, shape=(None, 2), dtype=None)
+        if sh.dtype.kind not in "iu":
+            raise TypeError(f"shifts must be an integer array, got dtype {sh.dtype}")
+        self.shifts = sh
+        self.pupil = check_array("pupil", self.pupil, shape=(self.M, self.M))
+        if self.b is not None:
+            self.b = check_array("b", self.b, shape=(len(sh) * self.M * self.M,))
+        if self.x_true is not None:
+            self.x_true = check_array("x_true", self.x_true, shape=(self.N * self.N,), dtype=None)
+
     @classmethod
     def make(cls, obj: np.ndarray, *, M: int, grid: int = 3, pupil_radius: float | None = None,
              overlap: float = 0.6, noise: float = 0.01, rng: np.random.Generator,
