@@ -98,3 +98,42 @@ def fig_landscape(result):
             ax.grid(False)
         fig.colorbar(mesh, ax=list(axes[i]), shrink=0.85, label="λmin of the Hessian")
     return fig
+
+
+def fig_saddles(result):
+    """(a) every non-global critical point by the ratio x of condition (4) against λmin;
+    (b) the points satisfying (4): λmin against bound (5), X = 0 marked apart."""
+    df = result.points
+    far = df[df.type != "global"]
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
+    ax = axes[0]
+    markers = {"strict saddle": "o", "spurious min": "^", "degenerate": "s"}
+    for k, inst in enumerate(df.instance.unique()):
+        for t, mk in markers.items():
+            d = far[(far.instance == inst) & (far.type == t)]
+            if len(d):
+                ax.scatter(np.minimum(d.x, 1e9), d.lam_min, marker=mk, color=CYCLE[k],
+                           facecolors="none" if t == "strict saddle" else CYCLE[k], s=36,
+                           label=f"{inst}" if t == "strict saddle" else None)
+    ax.axvline(1.0, color="k", ls="--", lw=1)
+    ax.axhline(0.0, color="0.4", lw=0.8)
+    ax.set(xscale="symlog", xlabel=r"$2\frac{1+\delta}{1-\delta}\,\mathrm{tr}(M^*)\,\sigma_r^2 / D^2$"
+           "   (condition (4) holds left of 1)", ylabel=r"$\lambda_{\min}(\nabla^2 f)$",
+           title="(a) critical points: ○ strict saddle, ▲ spurious minimum")
+    ax.set_xlim(-0.02, None)
+    ax.legend(fontsize="x-small", loc="lower right")
+    ax = axes[1]
+    c4 = df[df.cond4]
+    for k, inst in enumerate(df.instance.unique()):
+        d = c4[c4.instance == inst]
+        ax.scatter(d[d.far].bound5, d[d.far].lam_min, color=CYCLE[k], s=30)
+        ax.scatter(d[~d.far].bound5, d[~d.far].lam_min, color=CYCLE[k], s=40, marker="x")
+    lim = [min(c4.lam_min.min(), c4.bound5.min()) * 1.1, 0.2]
+    ax.plot(lim, lim, "k--", lw=1, label="λmin = bound (5)")
+    ax.scatter([], [], color="k", marker="x", label="X = 0")
+    ax.scatter([], [], color="k", label="X̂ ≠ 0")
+    ax.set(xlabel="bound (5)", ylabel=r"$\lambda_{\min}(\nabla^2 f)$",
+           title="(b) points satisfying (4): λmin against bound (5)")
+    ax.legend(loc="upper left")
+    fig.tight_layout()
+    return fig
