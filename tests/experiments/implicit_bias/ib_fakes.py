@@ -1,0 +1,32 @@
+"""Synthetic results for the claims tests of the implicit-bias chapters (no experiment run)."""
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+
+from bmlab.experiments.implicit_bias.common import CompletionSweep
+
+
+def spectrum(rank: int, n: int = 20, tail: float = 1e-20, decay: float | None = None):
+    """Singular values: ``rank`` values in [1, 0.5], then ``tail`` (or a geometric decay from
+    1e-2 by ``decay`` per index, an 'approximately low-rank' spectrum)."""
+    s = np.empty(n)
+    s[:rank] = np.linspace(1.0, 0.5, rank)
+    if decay is None:
+        s[rank:] = tail
+    else:
+        s[rank:] = 1e-2 * decay ** np.arange(n - rank)
+    return s
+
+
+def run(method, eta, rho, s, residual=1e-3):
+    from bmlab.experiments.implicit_bias.common import numerical_rank_from_spectrum
+
+    return SimpleNamespace(method=method, eta=eta, rho=rho, spectrum=np.asarray(s),
+                           residual=np.array([1.0, residual]), rank=numerical_rank_from_spectrum(s),
+                           rel_error=0.1, status="max_iter", seconds=0.0)
+
+
+def sweep(runs, problem=None):
+    return CompletionSweep(params=None, problem=problem, runs=list(runs))

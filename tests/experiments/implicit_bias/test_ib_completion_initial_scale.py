@@ -1,0 +1,34 @@
+import numpy as np
+import pytest
+
+from ib_fakes import run, spectrum, sweep
+
+from bmlab.experiments.implicit_bias import completion_initial_scale as exp
+
+
+def test_presets_and_validation():
+    assert exp.Params.for_profile("quick").rhos == (1.0, 1e-2, 1e-4)
+    assert exp.Params.for_profile("paper").rhos == (1.0, 1e-1, 1e-2, 1e-3, 1e-4)
+    with pytest.raises(ValueError, match="rhos"):
+        exp.Params(rhos=(1e-3, 1e-4))
+    with pytest.raises(ValueError, match="eta"):
+        exp.Params(eta=0.0)
+
+
+def fake(*, udu_ranks=(3, 3, 3), bm_decays=(0.9, 0.5, 0.1)):
+    runs = []
+    for rho, k, dec in zip((1.0, 1e-2, 1e-4), udu_ranks, bm_decays):
+        s = spectrum(3, decay=dec)
+        s[3:] *= dec  # σ₄/σ₁ follows the decay too
+        runs += [run("BM", 0.01, rho, s), run("UDU", 0.01, rho, spectrum(k))]
+    return exp.Result(exp.Params(), sweep(runs), {})
+
+
+def test_claims_hold_and_can_fail():
+    good = {c.id: c for c in exp.claims(fake())}
+    assert all(c.holds and not c.fragile and c.kind == "paper" for c in good.values())
+    bad = {c.id: c for c in exp.claims(fake(udu_ranks=(3, 4, 3), bm_decays=(0.1, 0.5, 0.9)))}
+    assert not bad["ib.mc.init.udu_rank"].holds
+    assert not bad["ib.mc.init.bm_decay_sharpens"].holds
+    flat = {c.id: c for c in exp.claims(fake(bm_decays=(1e-7, 1e-7, 1e-7)))}
+    assert not flat["ib.mc.init.bm_approx"].holds

@@ -1,0 +1,62 @@
+import numpy as np
+import pytest
+
+from ib_fakes import run, spectrum, sweep
+
+from bmlab.experiments.implicit_bias import completion_noisy as exp
+
+
+def test_presets_and_validation():
+    q, p = exp.Params.for_profile("quick"), exp.Params.for_profile("paper")
+    assert q.rhos == p.rhos == (1.0, 1e-1, 1e-2, 1e-3, 1e-4)
+    assert q.is_reference and not p.is_reference
+    assert 1e-3 in p.etas and 1e-3 not in q.etas
+    with pytest.raises(ValueError, match="shared cell"):
+        exp.Params(etas=(0.1,))
+    with pytest.raises(ValueError, match="noise"):
+        exp.Params(noise=0.0)
+
+
+def fake(*, udu_tail=1e-20, bm_tail_by_rho=None, udu_rank=4, small_eta=False):
+    rhos = (1.0, 1e-1, 1e-2, 1e-3, 1e-4)
+    bm_tail_by_rho = bm_tail_by_rho or {r: 0.9 - 0.1 * i for i, r in enumerate(rhos)}
+
+    def pair(eta, rho):
+        u = spectrum(udu_rank, tail=udu_tail)
+        b = spectrum(3, decay=0.9)
+        b[3:] *= bm_tail_by_rho[rho]
+        return [run("UDU", eta, rho, u), run("BM", eta, rho, b)]
+
+    etas = (0.1, 0.01, 0.001) if small_eta else (0.1, 0.01)
+    step = sweep([x for e in etas for x in pair(e, 1e-2)])
+    init = sweep([x for r in rhos if r != 1e-2 for x in pair(0.01, r)]
+                 + [x for x in step.runs if x.eta == 0.01])
+    return exp.Result(exp.Params(), step, init, 1.0, 10, 0.1, {})
+
+
+def test_claims_as_pre_registered():
+    c = {x.id: x for x in exp.claims(fake())}
+    assert c["ib.mc.noisy.udu_truly_low_rank"].holds
+    assert c["ib.mc.noisy.bm_approx"].holds and c["ib.mc.noisy.udu_below_bm"].holds
+    assert c["ib.mc.noisy.udu_below_bm"].samples == 6 and not c["ib.mc.noisy.udu_below_bm"].fragile
+    assert c["ib.mc.noisy.bm_decay_init"].holds     # the fake has the decay the paper reports
+    assert c["ib.mc.noisy.bm_decay_init"].expected == "fails"
+    assert c["ib.mc.noisy.bm_rank_init"].exploratory and c["ib.mc.noisy.udu_low_rank_band"].exploratory
+    assert "ib.mc.noisy.udu_rank_small_eta" not in c
+
+
+def test_claims_fail_when_the_experiment_comes_out_otherwise():
+    c = {x.id: x for x in exp.claims(fake(udu_tail=1e-8))}   # a gradual tail: not truly low rank
+    assert not c["ib.mc.noisy.udu_truly_low_rank"].holds
+    assert c["ib.mc.noisy.udu_truly_low_rank"].margin < -1e-6
+    flat = {r: 1.0 for r in (1.0, 1e-1, 1e-2, 1e-3, 1e-4)}
+    c = {x.id: x for x in exp.claims(fake(bm_tail_by_rho=flat))}
+    assert not c["ib.mc.noisy.bm_decay_init"].holds and c["ib.mc.noisy.bm_decay_init"].as_expected
+    c = {x.id: x for x in exp.claims(fake(udu_rank=20))}
+    assert not c["ib.mc.noisy.udu_below_bm"].holds
+
+
+def test_small_eta_claim_only_when_run():
+    c = {x.id: x for x in exp.claims(fake(small_eta=True, udu_rank=2))}
+    assert not c["ib.mc.noisy.udu_rank_small_eta"].holds
+    assert c["ib.mc.noisy.udu_rank_small_eta"].expected == "fails"

@@ -1,0 +1,58 @@
+import numpy as np
+import pytest
+
+from bmlab.experiments.implicit_bias import fixed_points as exp
+from bmlab.fixed_points import FixedPointReport
+
+
+def test_presets_and_validation():
+    assert exp.Params.for_profile("quick").n == 40 and exp.Params.for_profile("paper").n == 100
+    with pytest.raises(ValueError, match="deficient_rank"):
+        exp.Params(deficient_rank=3)
+    with pytest.raises(ValueError, match="dormant_scale"):
+        exp.Params(dormant_scale=1.0)
+
+
+def report(*, fp=1e-8, u_hat=0.999, a=1e-6, c=1e-7, d=float("nan"), bm=1e-6, n_zero=0):
+    return FixedPointReport(fixed_point_residual=fp, norm_U=0.99, norm_U_hat=u_hat, alpha=1.0,
+                            constraint_active=u_hat > 1.0, case_a=a, case_b=float("nan"),
+                            case_c=c, case_d=d, bm_grad=bm, n_active=3, n_zero=n_zero,
+                            scale=0.3)
+
+
+def fake(*, deficient=None, plus=None, minus_weight=0.4, minus_drop=0.01, peak=1.1):
+    reports = {"full": report(), "deficient": deficient or report()}
+    it = np.array([0, 10, 100])
+    dormant = {"v⁺": {"quad0": 0.4, "start_fp": 0.0, "iters": it, "residual": np.ones(3),
+                      "d_dormant": np.zeros(3), "weight_frac": 0.0,
+                      "report": plus or report(d=1e-3, n_zero=1)},
+               "v⁻": {"quad0": -1.0, "start_fp": 1e-4, "iters": it,
+                      "residual": np.array([1.0, 0.5, minus_drop]),
+                      "d_dormant": np.array([0, 1e-3, 1.0]), "weight_frac": minus_weight,
+                      "report": report()}}
+    return exp.Result(exp.Params(), reports, {"full": 1e-9, "deficient": 0.2}, it,
+                      np.array([0.01, peak, 0.99]), {"residual": 1e-6, "bound": 2e-6,
+                                                      "bm_grad": 1e-5}, dormant, {})
+
+
+def by_id(r):
+    return {c.id: c for c in exp.claims(r)}
+
+
+def test_claims_hold_on_the_expected_outcome():
+    c = by_id(fake())
+    assert all(x.holds and not x.fragile for x in c.values())
+    assert c["ib.fp.converged"].kind == "check" and c["ib.fp.converse"].kind == "check"
+    assert c["ib.fp.case_d"].kind == "paper"
+
+
+def test_claims_fail_otherwise():
+    assert not by_id(fake(deficient=report(u_hat=1.2)))["ib.fp.inactive"].holds
+    assert not by_id(fake(deficient=report(a=1e-2)))["ib.fp.case_a"].holds
+    assert not by_id(fake(deficient=report(bm=1e-2)))["ib.fp.bm_stationary"].holds
+    assert not by_id(fake(peak=0.9))["ib.fp.active_on_path"].holds
+    # case (d): a negative quadratic form at d_i = 0, or no d_i = 0 at all (vacuous) fails
+    assert not by_id(fake(plus=report(d=-1e-2, n_zero=1)))["ib.fp.case_d"].holds
+    assert not by_id(fake(plus=report(n_zero=0)))["ib.fp.case_d"].holds
+    assert not by_id(fake(minus_weight=0.0))["ib.fp.case_d_excludes"].holds
+    assert not by_id(fake(minus_drop=0.9))["ib.fp.case_d_excludes"].holds

@@ -1,0 +1,33 @@
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from bmlab.experiments.implicit_bias import fourier_ptychography as exp
+
+
+def test_presets_and_validation():
+    q, p = exp.Params.for_profile("quick"), exp.Params.for_profile("paper")
+    assert q.main_is_seed and not p.main_is_seed
+    with pytest.raises(ValueError, match="seeds"):
+        exp.Params(seeds=2)
+    with pytest.raises(ValueError, match="noise"):
+        exp.Params(noise=-1.0)
+
+
+def fake(err_udu, err_bm, q_udu, q_bm, n=8):
+    def pr(e, q):
+        return SimpleNamespace(final_error=e, spectrum=np.array([1.0, q, 1e-9]))
+    seeds = [{"BM": pr(err_bm, q_bm), "UDU": pr(err_udu, q_udu)} for _ in range(n)]
+    return exp.Result(exp.Params(), None, None, seeds, {})
+
+
+def test_claims():
+    c = {x.id: x for x in exp.claims(fake(0.35, 0.46, 0.05, 0.18))}
+    assert c["ib.fp.udu_better"].holds and c["ib.fp.udu_closer_rank_one"].holds
+    assert not c["ib.fp.udu_rank_one"].holds and c["ib.fp.udu_rank_one"].as_expected
+    assert not any(x.fragile for x in c.values())
+    c = {x.id: x for x in exp.claims(fake(0.5, 0.46, 1e-4, 0.18))}
+    assert not c["ib.fp.udu_better"].holds
+    assert c["ib.fp.udu_rank_one"].holds          # rank one reached: would show as UNEXPECTED
+    assert not c["ib.fp.udu_rank_one"].as_expected

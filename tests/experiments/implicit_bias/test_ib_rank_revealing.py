@@ -1,0 +1,39 @@
+import numpy as np
+import pytest
+
+from bmlab.experiments.implicit_bias import rank_revealing as exp
+
+
+def test_presets_and_validation():
+    q, p = exp.Params.for_profile("quick"), exp.Params.for_profile("paper")
+    assert q.eta == p.eta == 1e-2 and (q.n, p.n) == (50, 100)
+    assert np.isclose(p.orth_tol, 0.01)
+    with pytest.raises(ValueError, match="eta"):
+        exp.Params(eta=-1.0)
+
+
+def instance(key, *, cols=3, rank=3, cos=1e-4, t_on=(100, 400, 2000), bm_min=0.1):
+    w = np.r_[np.linspace(3, 1, cols), np.full(10, 1e-30)]
+    s = np.r_[np.linspace(3, 1, rank), np.full(13 - rank, 1e-25)]
+    return exp.Instance(key, None, rank, s, w, np.arange(cols), cos, np.array(t_on, float),
+                        np.r_[1.0, np.full(12, bm_min)], 40)
+
+
+def claims(**kw):
+    ins = [instance("noiseless", **kw), instance("noisy", **kw)]
+    return {c.id: c for c in exp.claims(exp.Result(exp.Params(), ins, {}))}
+
+
+def test_claims_hold_on_the_expected_outcome():
+    c = claims()
+    assert all(x.holds and not x.fragile for x in c.values())
+    assert c["ib.dyn.orthogonal"].exploratory and c["ib.dyn.bm_not_revealing"].kind == "check"
+
+
+def test_claims_fail_otherwise():
+    assert not claims(cols=5)["ib.dyn.rank_revealing"].holds
+    assert claims(cols=5)["ib.dyn.rank_revealing"].margin < 0
+    assert not claims(cos=0.3)["ib.dyn.orthogonal"].holds
+    assert not claims(t_on=(100, 105, 2000))["ib.dyn.sequential"].holds
+    assert not claims(t_on=(100,))["ib.dyn.sequential"].holds
+    assert not claims(bm_min=1e-5)["ib.dyn.bm_not_revealing"].holds
