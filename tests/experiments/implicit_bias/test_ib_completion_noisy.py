@@ -41,7 +41,7 @@ def test_claims_as_pre_registered():
     assert c["ib.mc.noisy.udu_below_bm"].samples == 6 and not c["ib.mc.noisy.udu_below_bm"].fragile
     assert c["ib.mc.noisy.bm_decay_init"].holds     # the fake has the decay the paper reports
     assert c["ib.mc.noisy.bm_decay_init"].expected == "fails"
-    assert c["ib.mc.noisy.bm_rank_init"].exploratory and c["ib.mc.noisy.udu_low_rank_band"].exploratory
+    assert c["ib.mc.noisy.bm_rank_init"].exploratory and c["ib.mc.noisy.udu_low_rank"].exploratory
     assert "ib.mc.noisy.udu_rank_small_eta" not in c
 
 

@@ -42,11 +42,11 @@ def by_id(result):
 
 def test_claims_hold_on_the_expected_outcome():
     c = by_id(fake())
-    for key in ("udu_rank", "bm_approx", "no_correlation", "smaller_slower"):
+    for key in ("udu_rank", "bm_approx", "no_correlation_vs_rho", "smaller_slower"):
         assert c[f"ib.mc.step.{key}"].holds and not c[f"ib.mc.step.{key}"].fragile
         assert c[f"ib.mc.step.{key}"].kind == "paper" and c[f"ib.mc.step.{key}"].quote
     assert c["ib.mc.step.sdp_solved"].kind == "check" and c["ib.mc.step.sdp_solved"].holds
-    assert c["ib.mc.step.no_correlation_band"].exploratory
+    assert c["ib.mc.step.no_correlation"].exploratory
     assert all(x.expected == "holds" for x in c.values())
 
 
@@ -55,5 +55,5 @@ def test_claims_fail_when_the_experiment_comes_out_otherwise():
     bm3 = by_id(fake(bm_decay=0))["ib.mc.step.bm_approx"]   # BM exactly rank 3
     assert not bm3.holds and bm3.margin < 0
     assert not by_id(fake(slower=False))["ib.mc.step.smaller_slower"].holds
-    nc = by_id(fake(bm_rank_eta_effect=True, rho_effect=False))["ib.mc.step.no_correlation"]
+    nc = by_id(fake(bm_rank_eta_effect=True, rho_effect=False))["ib.mc.step.no_correlation_vs_rho"]
     assert not nc.holds and not nc.fragile

@@ -24,10 +24,10 @@ def fake(err_udu, err_bm, q_udu, q_bm, n=8):
 
 def test_claims():
     c = {x.id: x for x in exp.claims(fake(0.35, 0.46, 0.05, 0.18))}
-    assert c["ib.fp.udu_better"].holds and c["ib.fp.udu_closer_rank_one"].holds
-    assert not c["ib.fp.udu_rank_one"].holds and c["ib.fp.udu_rank_one"].as_expected
+    assert c["ib.fp.udu_better"].holds and c["ib.fp.udu_rank_one"].holds
+    assert not c["ib.fp.udu_effectively_rank_one"].holds and c["ib.fp.udu_effectively_rank_one"].as_expected
     assert not any(x.fragile for x in c.values())
     c = {x.id: x for x in exp.claims(fake(0.5, 0.46, 1e-4, 0.18))}
     assert not c["ib.fp.udu_better"].holds
-    assert c["ib.fp.udu_rank_one"].holds          # rank one reached: would show as UNEXPECTED
-    assert not c["ib.fp.udu_rank_one"].as_expected
+    assert c["ib.fp.udu_effectively_rank_one"].holds  # rank one reached: would show as UNEXPECTED
+    assert not c["ib.fp.udu_effectively_rank_one"].as_expected

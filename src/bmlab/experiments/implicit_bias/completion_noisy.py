@@ -169,7 +169,7 @@ def claims(result: Result) -> list[Claim]:
               f"at n = {result.params.ref_n} after {result.params.ref_max_iter:,} iterations in "
               "both profiles (ours: count of values in that band per run)",
               no_values_in_gap([r.spectrum for r in ref]), kind="paper", quote=QUOTE_NOISY),
-        claim("ib.mc.noisy.udu_low_rank_band",
+        claim("ib.mc.noisy.udu_low_rank",
               f"With noise, UDU's numerical rank (rtol 1e-6) lies between 3 and 10 ({scope})",
               between([r.rank for r in udu], TRUE_RANK - 0.5, 10.5), kind="paper",
               quote=QUOTE_NOISY, exploratory=True,

@@ -143,12 +143,12 @@ def claims(result: Result) -> list[Claim]:
               "iterations (error of the top singular vector, global phase removed): " + setting,
               compare(st["UDU error"], st["BM error"], better="lower", min_samples=6),
               kind="paper", quote=QUOTE_FP),
-        claim("ib.fp.udu_closer_rank_one",
+        claim("ib.fp.udu_rank_one",
               "UDU's spectrum is closer to rank one than BM's, whose spectrum decays slowly "
               "(smaller σ₂/σ₁): " + setting,
               compare(st["UDU σ₂/σ₁"], st["BM σ₂/σ₁"], better="lower", min_samples=6),
               kind="paper", quote=QUOTE_FP),
-        claim("ib.fp.udu_rank_one",
+        claim("ib.fp.udu_effectively_rank_one",
               f"UDU effectively converges to a rank-1 solution: σ₂/σ₁ ≤ {RANK_ONE_RTOL:g} in at "
               "least half of the seeds: " + setting,
               fraction(n_rank_one, len(st), at_least=0.5, min_samples=6), kind="paper",
