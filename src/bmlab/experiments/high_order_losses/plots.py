@@ -137,3 +137,55 @@ def fig_saddles(result):
     ax.legend(loc="upper left")
     fig.tight_layout()
     return fig
+
+
+def fig_thm5(t5):
+    """Largest δ admitted by condition (7) against the search rank, with the instances."""
+    from .common import theorem5_delta_max
+    rr = np.unique(np.logspace(0, 4, 120).astype(int))
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    for k, (lhs, lab) in enumerate([(1.0, "rank 1 (lhs = 1)"),
+                                    (2 ** 1.5, "rank 2, equal eigenvalues"), (10.0, "lhs = 10")]):
+        ax.plot(rr, [theorem5_delta_max(lhs, int(r)) for r in rr], color=CYCLE[k], label=lab)
+    seen = set()
+    for _, row in t5.iterrows():
+        ax.scatter(row["r"], row["δ"], marker="o" if row["(7) holds"] else "x", color="k",
+                   zorder=3)
+        name = row["instance"].split(" (")[0].split(" #")[0].replace(", over-parametrized", "")
+        if name not in seen:
+            seen.add(name)
+            ax.annotate(name, (row["r"], row["δ"]), textcoords="offset points",
+                        xytext=(6, -12 if (row["(7) holds"] or row["r"] > 1) else 3),
+                        fontsize="x-small")
+    ax.axhline(0.5, color="0.4", ls=":", lw=1)
+    ax.set(xscale="log", xlabel="search rank r", ylabel="largest δ allowed by (7)",
+           title="Theorem 5: admissible RIP constants (× fails, ● holds)", ylim=(0, 1))
+    ax.legend(loc="upper left", bbox_to_anchor=(0.3, 0.95), fontsize="x-small")
+    return fig
+
+
+def fig_thm6(result):
+    """(a) −λmin at X = 0 against λ with −bound (11); (b) the multiplier of condition (10)."""
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    for k, (label, cz) in enumerate(result.curvature.items()):
+        delta, m = result.deltas[label]
+        pos = cz[cz.lam > 0]
+        axes[0].plot(pos.lam, -pos.lam_min, color=CYCLE[k], label=label)
+        axes[0].plot(pos.lam, -pos.bound11, color=CYCLE[k], ls="--")
+        axes[0].axhline(-cz.lam_min.iloc[0], color=CYCLE[k], ls=":", lw=1)
+        xs = np.logspace(-3, 4, 200)
+        mult = ((1 + delta) + 3 * (1 + delta) ** 2 * xs) / (
+            (1 - delta) / 2 + C_l(4, m) * (1 - delta) ** 2 * xs)
+        axes[1].plot(xs, mult, color=CYCLE[k], label=f"{label}, δ={delta:.2f}, m={m}")
+    axes[0].set(xscale="log", yscale="log", xlabel="λ", ylabel="−λmin(∇²f^4_λ) at X = 0",
+                title="(a) negative curvature at the saddle X = 0")
+    axes[0].plot([], [], "k-", label="measured")
+    axes[0].plot([], [], "k--", label="−bound (11)")
+    axes[0].plot([], [], "k:", label="λ = 0")
+    axes[0].legend(fontsize="x-small")
+    axes[1].set(xscale="log", yscale="log", xlabel=r"$\lambda D^{l-2}$",
+                ylabel="multiplier of tr(M*) σ_r² in (10)",
+                title="(b) how demanding condition (10) is")
+    axes[1].legend(fontsize="x-small")
+    fig.tight_layout()
+    return fig

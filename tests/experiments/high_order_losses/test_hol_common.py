@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from bmlab.experiments.high_order_saddles import (
+from bmlab.experiments.high_order_losses.common import (
     InstanceSpec, critical_points, curvature_at_zero, make_instance, survey)
 
 

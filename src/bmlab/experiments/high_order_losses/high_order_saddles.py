@@ -1,0 +1,223 @@
+r"""Chapter "A global condition, and saddles of the high-order loss (Theorems 5 and 6)"
+(``book/high-order-losses/high-order-saddles.md``).
+
+Theorem 5: condition (7) on the book's instances, and GD on an instance built to satisfy it.
+Theorem 6: critical points of :math:`f^4_\lambda` enumerated by Newton for several
+:math:`\lambda` (:mod:`.common`), condition (10) and bound (11) at each -- at :math:`X = 0` and,
+separately, at the critical points away from it (small :math:`\lambda` are included because
+(10) certifies points :math:`\hat X \ne 0` only while :math:`\lambda D^{l-2}` is small) -- and the
+negative curvature at :math:`X = 0` against :math:`\lambda`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from ...bounds.strict_saddle import theorem5_lhs, theorem5_rhs
+from ...claims import Claim, all_of, at_least, at_most, claim, fraction, monotone, qualitative
+from ...problems.sensing import gaussian_sensing, rip_ratio_range, weighted_rip_delta
+from ...validation import check_int, check_real
+from ..base import ExperimentParams
+from .common import (InstanceSpec, check_floats, curvature_at_zero, make_instance, survey,
+                     theorem5_check, theorem5_delta_max)
+from .strict_saddles import ZERO_TOL, bound_slack
+
+__all__ = ["Params", "Result", "run", "claims", "glue_values", "theorem5_table", "thm6_table"]
+
+QUOTE5 = ("Theorem 5: \"Assume that its ground truth solution M* satisfies the following "
+          "inequality (7) ... Then, every second-order critical point X̂ of (1) satisfies "
+          "X̂X̂ᵀ = M*\"")
+QUOTE6 = ("Theorem 6: \"Given a first-order critical point X̂ of (8), if (10) then X̂ is a strict "
+          "saddle point with ∇²f(X̂) having a strictly negative eigenvalue not larger than "
+          "(11)\"")
+
+SPECS_ALL = (InstanceSpec("weighted", 5, 0.3), InstanceSpec("weighted", 5, 0.8),
+             InstanceSpec("gaussian", 5, m=60, key=1), InstanceSpec("gaussian", 4, m=100, key=3))
+
+
+@dataclass(frozen=True)
+class Params(ExperimentParams):
+    """``specs``/``lams``/``n_starts``: the Theorem 6 survey; ``curv_points``: log-spaced λ in
+    [1e-2, 1e2] (plus 0) for the curvature at X = 0; ``min_far``: critical points X̂ ≠ 0 with
+    λ > 0 satisfying (10) the far-point claim needs; Theorem 5's instance (``n5``, ``eps5``,
+    ``r5``) and its ``gd_runs`` GD runs (``gd_tol``: the distance counted as reaching M*)."""
+
+    specs: tuple = (SPECS_ALL[0], SPECS_ALL[1], SPECS_ALL[2])
+    lams: tuple = (0.0, 0.01, 0.03, 5.0)
+    n_starts: int = 30
+    curv_points: int = 9
+    min_far: int = 3
+    n5: int = 20
+    eps5: float = 0.9
+    r5: int = 16
+    gd_runs: int = 3
+    gd_tol: float = 1e-2
+
+    PRESETS = {"quick": {"n_starts": 30, "gd_runs": 3, "curv_points": 9,
+                         "lams": (0.0, 0.01, 0.03, 5.0),
+                         "specs": (SPECS_ALL[0], SPECS_ALL[1], SPECS_ALL[2])},
+               "paper": {"n_starts": 150, "gd_runs": 5, "curv_points": 33,
+                         "lams": (0.0, 0.01, 0.03, 0.5, 5.0, 50.0), "specs": SPECS_ALL}}
+
+    def validate(self) -> None:
+        if not self.specs or not all(isinstance(s, InstanceSpec) for s in self.specs):
+            raise ValueError("specs must be a non-empty tuple of InstanceSpec")
+        object.__setattr__(self, "specs", tuple(self.specs))
+        object.__setattr__(self, "lams", check_floats("lams", self.lams, lo=0))
+        check_int("n_starts", self.n_starts, lo=1)
+        check_int("curv_points", self.curv_points, lo=2)
+        check_int("min_far", self.min_far, lo=1)
+        check_int("n5", self.n5, lo=2)
+        check_real("eps5", self.eps5, lo=0, lo_open=True, hi=1)
+        check_int("r5", self.r5, lo=1, hi=self.n5)
+        check_int("gd_runs", self.gd_runs, lo=1)
+        check_real("gd_tol", self.gd_tol, lo=0, lo_open=True)
+
+    @property
+    def curv_grid(self) -> np.ndarray:
+        return np.r_[0.0, np.logspace(-2, 2, self.curv_points)]
+
+
+@dataclass
+class Result:
+    """``t5``: condition (7) on the instances; ``gd5``: GD on the instance satisfying it;
+    ``points``: critical points of f^4_λ for every (instance, λ), with ``far``;
+    ``curvature``: per instance label, λmin at X = 0 and bound (11) along ``curv_grid``."""
+
+    params: Params
+    t5: pd.DataFrame
+    gd5: pd.DataFrame
+    points: pd.DataFrame
+    curvature: dict
+    deltas: dict
+
+    @property
+    def c10(self) -> pd.DataFrame:
+        return self.points[self.points.cond10]
+
+    @property
+    def far10(self) -> pd.DataFrame:
+        """Critical points X̂ ≠ 0 of f^4_λ with λ > 0 satisfying (10)."""
+        p = self.points
+        return p[p.cond10 & p.far & (p.lam > 0)]
+
+    @property
+    def zero(self) -> pd.DataFrame:
+        return self.points[~self.points.far]
+
+
+def theorem5_table(rng_factory, p: Params) -> pd.DataFrame:
+    """Condition (7) on the weighted instances of the table and the landscape figure, three
+    draws of the perturbed-GD instance (n = 5, r = r* = 3, m = 20), and the over-parametrized
+    weighted instance (``n5``, ``eps5``, ``r5``) built to satisfy it."""
+    rows = []
+    for eps, lab in [(0.3, "table (weighted, ε = 0.3)"), (0.1, "landscape (weighted, ε = 0.1)")]:
+        z = np.zeros((5, 1))
+        z[::2] = 1
+        d = weighted_rip_delta(eps)
+        rows.append({"instance": lab, "r*": 1, "r": 1, "δ": d,
+                     "lhs (7)": theorem5_lhs(z @ z.T, 1), "rhs (7)": theorem5_rhs(1, d)})
+    for k in range(3):
+        g = rng_factory(50 + k)
+        op = gaussian_sensing(5, 20, g)
+        Z = g.standard_normal((5, 3))
+        d = rip_ratio_range(op, 6).delta
+        rows.append({"instance": f"perturbed GD (Gaussian n=5, m=20) #{k}", "r*": 3, "r": 3,
+                     "δ": d, "lhs (7)": theorem5_lhs(Z @ Z.T, 3), "rhs (7)": theorem5_rhs(3, d)})
+    d5 = weighted_rip_delta(p.eps5)
+    z = np.zeros((p.n5, 1))
+    z[::2] = 1
+    rows.append({"instance": f"weighted n={p.n5}, ε={p.eps5}, over-parametrized", "r*": 1,
+                 "r": p.r5, "δ": d5, "lhs (7)": theorem5_lhs(z @ z.T, 1),
+                 "rhs (7)": theorem5_rhs(p.r5, d5)})
+    t5 = pd.DataFrame(rows)
+    t5["(7) holds"] = t5["lhs (7)"] <= t5["rhs (7)"]
+    return t5
+
+
+def run(params: Params, rng_factory) -> Result:
+    """Everything the chapter shows; ``rng_factory(key)`` gives the generator of each draw."""
+    p = params
+    t5 = theorem5_table(rng_factory, p)
+    gd5 = theorem5_check(p.n5, p.eps5, p.r5, rng_factory(60), runs=p.gd_runs)
+    df = survey(p.specs, p.lams, rng_factory, n_starts=p.n_starts)
+    df["far"] = df.sigma_r > ZERO_TOL
+    curv, deltas = {}, {}
+    for spec in p.specs:
+        inst = make_instance(spec, rng_factory)
+        curv[spec.label] = curvature_at_zero(inst, p.curv_grid)
+        deltas[spec.label] = (inst.delta, inst.m)
+    return Result(p, t5, gd5, df, curv, deltas)
+
+
+def claims(result: Result) -> list[Claim]:
+    """Pre-registered claims (identical thresholds in both profiles)."""
+    p = result.params
+    D = result.gd5.D.to_numpy()
+    far, zero = result.far10, result.zero
+    s_far = bound_slack(far, "bound11")
+    m_far = float(s_far.min()) if len(far) else -1.0
+    curv = list(result.curvature.values())
+    d5 = weighted_rip_delta(p.eps5)
+    lam_txt = ", ".join(f"{l:g}" for l in p.lams if l > 0)
+    return [
+        claim("hol.thm5.conclusion",
+              f"On an instance satisfying (7) (weighted n={p.n5}, ε={p.eps5:g}, r={p.r5}; "
+              f"δ = {d5:.3f}, below 1/2, where other results also apply), GD from each of "
+              f"{len(D)} random starts (at least 3 needed) reaches ‖XXᵀ − M*‖_F ≤ {p.gd_tol:g} "
+              "(over-parametrized GD converges sublinearly)",
+              all_of(at_most(D, p.gd_tol), fraction(int((D <= p.gd_tol).sum()), len(D),
+                                                    at_least=1.0, min_samples=3)),
+              kind="paper", quote=QUOTE5),
+        claim("hol.thm6.bound_far",
+              f"At every enumerated critical point X̂ ≠ 0 of f^4_λ with λ ∈ {{{lam_txt}}} "
+              f"satisfying (10) (at least {p.min_far} such points needed), λmin(∇²f^4_λ(X̂)) ≤ "
+              "bound (11) (margin: smallest (bound − λmin)/|bound|)",
+              qualitative(bool(len(far)) and m_far >= 0, ours=m_far,
+                          margin=m_far if m_far != 0 else None, samples=len(far),
+                          min_samples=p.min_far, relation="λmin ≤ bound (11) at every far point"),
+              kind="paper", quote=QUOTE6),
+        claim("hol.thm6.bound_at_zero",
+              "At the critical point X = 0 of every instance and every λ ((10) holds there since "
+              "σ_r = 0), λmin(∇²f^4_λ(0)) ≤ bound (11) (margin: smallest (bound − λmin)/|bound|)",
+              at_least(bound_slack(zero, "bound11"), 0.0, scale=1.0), kind="paper",
+              quote=QUOTE6),
+        claim("hol.thm6.amplification",
+              f"At the saddle X = 0 of every instance, λmin(∇²f^4_λ) decreases strictly (more "
+              f"negative curvature) along {len(p.curv_grid)} λ in [0, 100] and stays below "
+              "bound (11) there (margins: smallest decrease relative to the largest |λmin|; "
+              "smallest (bound − λmin)/|bound|)",
+              all_of(*[monotone(c.lam_min.to_numpy(), increasing=False) for c in curv],
+                     *[at_least(bound_slack(c, "bound11"), 0.0, scale=1.0) for c in curv]),
+              kind="paper", quote="\"it is essential to understand whether the curvatures at "
+              "saddle points could be enhanced\"; bound (11) decreases with λ"),
+    ]
+
+
+def thm6_table(result: Result) -> pd.DataFrame:
+    df = result.points
+    t = df.groupby(["instance", "lam"], sort=False).agg(
+        δ=("delta", "first"), points=("D", "size"),
+        spurious_minima=("type", lambda s: int((s == "spurious min").sum())),
+        satisfy_4=("cond4", "sum"), satisfy_10=("cond10", "sum"),
+        satisfy_10_away_from_0=("cond10", lambda s: int((s & df.loc[s.index, "far"]).sum())),
+        max_residual=("grad_norm", "max")).reset_index().rename(columns={"lam": "λ"})
+    t["δ"] = t["δ"].round(3)
+    return t
+
+
+def glue_values(result: Result) -> dict:
+    p, t5, c10, far = result.params, result.t5, result.c10, result.far10
+    paper_inst = t5.iloc[:-1]
+    return {"rmin_half": int(np.ceil(8 / ((1.5) ** 0.5 * 0.5 ** 3.5) ** 2)),
+            "dmax_r16": theorem5_delta_max(1.0, 16), "dmax_r64": theorem5_delta_max(1.0, 64),
+            "d5": weighted_rip_delta(p.eps5), "n_paper_inst": len(paper_inst),
+            "n_paper_hold": int(paper_inst["(7) holds"].sum()),
+            "thm5_Dmax": float(result.gd5.D.max()), "n_starts": p.n_starts,
+            "n10": len(c10), "n_all": len(result.points),
+            "slack11": float((c10.bound11 - c10.lam_min).min()),
+            "n10_nonzero_pos": len(far),
+            "slack11_far_rel": float(bound_slack(far, "bound11").min()) if len(far) else float("nan"),
+            "far_lam_max": float(far.lam.max()) if len(far) else 0.0}
