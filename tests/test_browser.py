@@ -315,12 +315,17 @@ def check_book(html: Path, exe: str, screens: Path, screen_chapters=SCREEN_CHAPT
                     problems.append(f"{page}: broken link {href}: {why}")
             if page in wanted:
                 metrics = browser.call("Page.getLayoutMetrics", session=True)
-                height = min(metrics.get("cssContentSize", metrics.get("contentSize"))["height"],
-                             4000)
-                shot = browser.call("Page.captureScreenshot",
-                                    {"format": "png", "captureBeyondViewport": True,
-                                     "clip": {"x": 0, "y": 0, "width": 1280, "height": height,
-                                              "scale": 1}}, session=True)
+                height = int(min(metrics.get("cssContentSize", metrics.get("contentSize"))
+                                 ["height"], 4000))
+                browser.call("Emulation.setDeviceMetricsOverride",
+                             {"width": 1280, "height": height, "deviceScaleFactor": 1,
+                              "mobile": False}, session=True)
+                browser.call("Runtime.evaluate", {"expression": "window.scrollTo(0, 0)"},
+                             session=True)
+                shot = browser.call("Page.captureScreenshot", {"format": "png"}, session=True)
+                browser.call("Emulation.setDeviceMetricsOverride",
+                             {"width": 1280, "height": 900, "deviceScaleFactor": 1,
+                              "mobile": False}, session=True)
                 path = screens / (page.removeprefix("book/").removesuffix(".html")
                                   .replace("/", "__") + ".png")
                 path.write_bytes(base64.b64decode(shot["data"]))

@@ -105,3 +105,20 @@ def test_malformed_chapter_is_a_usage_error(tmp_path, monkeypatch):
     monkeypatch.setenv("BMLAB_ROOT", str(root))
     with pytest.raises(UsageError, match="x"):
         discover()
+
+
+def test_drop_range_index_only_drops_the_default_index():
+    import pandas as pd
+
+    from bmlab.book import drop_range_index
+
+    df = pd.DataFrame({"a": [1, 2, 3], "b": [0.5, 0.25, 0.125]})
+    for html in (df.to_html(), df._repr_html_()):
+        out = drop_range_index(html)
+        body = out.split("<tbody>")[1]
+        assert "<th" not in body and out.count("<th>") == 2  # the two column headers
+        assert "<td>0.125</td>" in out
+    kept = (df.set_index("a").to_html(), df.rename(index={0: "x", 1: "y", 2: "z"}).to_html(),
+            df.iloc[[2, 0]].to_html(), "<p>no table</p>")
+    for html in kept:
+        assert drop_range_index(html) == html

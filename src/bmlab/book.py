@@ -332,8 +332,31 @@ def _insert_after_title(nb, text: str) -> None:
     nb.cells.insert(0, nbformat.v4.new_markdown_cell(text))
 
 
+_HEAD_ROW = re.compile(r"(<thead>\s*<tr[^>]*>\s*)<th>\s*</th>\s*", re.S)
+_INDEX_CELL = re.compile(r"(<tr[^>]*>\s*)<th>(\d+)</th>\s*")
+
+
+def drop_range_index(html: str) -> str:
+    """Remove pandas' default index column (0, 1, 2, ...) from a DataFrame's HTML; any other
+    index (named, or with labels of its own) is kept: it carries information."""
+    if 'class="dataframe' not in html or html.count("<thead>") != 1:
+        return html
+    head = _HEAD_ROW.search(html)
+    if head is None or html[head.end():].split("</thead>", 1)[0].count("<tr") > 0:
+        return html  # no empty corner cell, or a second header row (a named index)
+    body = html.split("<tbody>", 1)[1] if "<tbody>" in html else ""
+    labels = [int(m.group(2)) for m in _INDEX_CELL.finditer(body)]
+    if not labels or labels != list(range(len(labels))) or \
+            len(labels) != body.count("<tr"):
+        return html
+    out = _HEAD_ROW.sub(lambda m: m.group(1), html, count=1)
+    head_part, body_part = out.split("<tbody>", 1)
+    return head_part + "<tbody>" + _INDEX_CELL.sub(lambda m: m.group(1), body_part)
+
+
 def _link_csvs(nb, cid: str) -> None:
-    """Point the CSV links of the glued display tables at the staged result files."""
+    """Point the CSV links of the glued display tables at the staged result files, and drop
+    pandas' default index column from tables shown as plain DataFrames."""
     up = "../" * (cid.count("/") + 1)
     prefix = f"{up}{RESULTS_URL}/{cid}/"
 
@@ -347,8 +370,11 @@ def _link_csvs(nb, cid: str) -> None:
                 html = data[mime]
                 if isinstance(html, list):
                     html = "".join(html)
-                if isinstance(html, str) and "bmlab-csv" in html:
-                    data[mime] = fix(html)
+                if not isinstance(html, str):
+                    continue
+                if "bmlab-csv" in html:
+                    html = fix(html)
+                data[mime] = drop_range_index(html)
 
 
 def stage_notebook(cid: str, source: Path, target: Path, manifest: dict, state,
