@@ -189,3 +189,36 @@ def fig_thm6(result):
     axes[1].legend(fontsize="x-small")
     fig.tight_layout()
     return fig
+
+
+def _draw_pgd(axcol, instances, title):
+    for k, inst in enumerate(instances):
+        for lam, ls in [(0.0, "-"), (1.0, "--")]:
+            run = inst.runs[lam]
+            c = CYCLE[k % len(CYCLE)]
+            axcol[0].plot(run.iters, np.maximum(run.distance, 1e-3), ls, color=c)
+            axcol[1].plot(run.iters, np.maximum(run.objective, 1e-8), ls, color=c)
+    axcol[0].set(yscale="log", ylabel=r"$\|X_tX_t^\top - M^*\|_F$", title=title)
+    axcol[1].set(yscale="log", ylabel=r"objective $f^4_\lambda(X_t)$", xlabel="iteration t")
+    axcol[0].plot([], [], "k-", label="λ = 0")
+    axcol[0].plot([], [], "k--", label="λ = 1")
+    axcol[0].legend()
+
+
+def fig_pgd(result):
+    """(a) the panel-(a) instances; (b) the stalling instance found, or else the instance
+    with the largest gap between λ = 0 and λ = 1."""
+    insts = result.instances
+    if result.inst_b is None:
+        gap = result.table.pivot(index="instance", columns="lam", values="final_distance")
+        key_b = int((gap[0.0] / gap[1.0]).idxmax())
+        shown = next(i for i in insts if i.key == key_b)
+        title_b = f"(b) no stalling instance found; largest gap (instance {key_b})"
+    else:
+        shown = result.inst_b
+        title_b = f"(b) instance {shown.key}: λ = 0 stalls"
+    fig, axes = plt.subplots(2, 2, figsize=(11, 6.5), sharex=True)
+    _draw_pgd(axes[:, 0], insts, f"(a) {len(insts)} seeded instances")
+    _draw_pgd(axes[:, 1], [shown], title_b)
+    fig.tight_layout()
+    return fig
