@@ -56,7 +56,7 @@ $(LAB_STAMP): $(STAMP) requirements-lab.in constraints.txt
 # "interactive": true). LAB_ARGS passes options to JupyterLab (e.g. LAB_ARGS=--no-browser).
 lab: $(LAB_STAMP)
 	$(BIN)/jupyter lab --ServerApp.root_dir="$(CURDIR)" \
-		--LabApp.default_url=/lab/tree/book/intro.md \
+		--LabApp.default_url=/lab/tree/book \
 		$(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_ARGS)
 
 clean:

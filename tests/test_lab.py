@@ -74,6 +74,8 @@ def tiny_root(tmp_path):
     (root / "book" / "demo").mkdir(parents=True)
     (root / "book" / "demo" / "tiny.md").write_text(TINY, encoding="utf-8")
     (root / "_toc.yml").write_text("format: jb-book\nroot: book/demo/tiny\n", encoding="utf-8")
+    # the real chapters beside it (links), so the server can be asked for them too
+    (root / "real").symlink_to(ROOT / "book", target_is_directory=True)
     return root
 
 
@@ -164,6 +166,18 @@ def test_lab_opens_a_chapter_as_a_notebook_and_runs_it(lab_server, tmp_path, tin
     assert json.loads((ran / "claims.json").read_text(encoding="utf-8")) == claims
     assert (ran / "tab-tiny.csv").read_bytes() == (out / "tab-tiny.csv").read_bytes()
     assert "interactive" not in json.loads((ran / "manifest.json").read_text(encoding="utf-8"))
+
+
+@pytest.mark.chapter
+def test_lab_serves_every_real_chapter_as_a_notebook(lab_server):
+    from bmlab.book import toc_chapters
+
+    base, token, _ = lab_server
+    for chapter in toc_chapters():
+        model = _get(f"{base}/api/contents/real/{chapter}.md?type=notebook&content=1", token)
+        assert model["type"] == "notebook", chapter
+        cells = model["content"]["cells"]
+        assert any("parameters" in c.get("metadata", {}).get("tags", []) for c in cells), chapter
 
 
 def test_lab_settings_open_markdown_as_notebooks():
