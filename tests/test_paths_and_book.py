@@ -122,3 +122,46 @@ def test_drop_range_index_only_drops_the_default_index():
             df.iloc[[2, 0]].to_html(), "<p>no table</p>")
     for html in kept:
         assert drop_range_index(html) == html
+
+
+def test_display_table_rounds_hides_the_index_and_links_the_csv(tmp_path, monkeypatch):
+    import numpy as np
+    import pandas as pd
+
+    from bmlab.chapter import Chapter, DisplayTable
+
+    df = pd.DataFrame({"n": [1, 20], "err": [0.123456789, 1.5e-9], "name": ["a", "b"],
+                       "big": [123456.789, np.nan]})
+    shown = DisplayTable(df, csv="tab.csv")._repr_html_()
+    assert "0.1235" in shown and "1.500e-09" in shown and "1.235e+05" in shown and "–" in shown
+    assert "<th>n</th>" in shown and "<tbody>" in shown
+    assert "<th" not in shown.split("<tbody>")[1]  # no index column
+    assert 'class="bmlab-table-scroll"' in shown
+    assert '<a class="bmlab-csv" href="tab.csv">' in shown
+    monkeypatch.setenv("BMLAB_OUTPUT_DIR", str(tmp_path))
+    path = Chapter("p/c", profile="quick", seed=0).save_table(df, "tab")
+    back = pd.read_csv(path)
+    assert back["err"].tolist() == df["err"].tolist()  # the CSV keeps full precision
+
+
+def test_interactive_run_writes_a_manifest(tmp_path, monkeypatch):
+    from bmlab.chapter import Chapter
+    from bmlab.claims import close
+
+    monkeypatch.delenv("BMLAB_OUTPUT_DIR", raising=False)
+    monkeypatch.setenv("BMLAB_RESULTS_ROOT", str(tmp_path))
+    old = tmp_path / "p" / "c"
+    old.mkdir(parents=True)
+    (old / "chapter.ipynb").write_text("{}")  # an earlier run's notebook: not this run's
+    ch = Chapter("p/c", profile="quick", seed=5)
+    assert ch.interactive and not (old / "chapter.ipynb").exists()
+    ch.claim("p.c.one", "one", close(1.0, 1.0, 0.1), kind="check")
+    manifest = json.loads((old / "manifest.json").read_text())
+    assert manifest["interactive"] is True and manifest["chapter"] == "p/c"
+    assert manifest["parameters"] == {"profile": "quick", "seed": 5}
+    assert manifest["claims"]["total"] == 1
+    for key in ("title", "source_hash", "started", "seconds", "git_commit", "versions"):
+        assert key in manifest
+    monkeypatch.setenv("BMLAB_OUTPUT_DIR", str(tmp_path / "runner"))
+    assert not Chapter("p/c", profile="quick", seed=5).interactive
+    assert not (tmp_path / "runner" / "manifest.json").exists()  # the runner writes it
