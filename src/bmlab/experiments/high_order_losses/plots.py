@@ -222,3 +222,41 @@ def fig_pgd(result):
     _draw_pgd(axes[:, 1], [shown], title_b)
     fig.tight_layout()
     return fig
+
+
+def _wilson(p_, n_, z=1.96):
+    c = (p_ + z**2 / (2 * n_)) / (1 + z**2 / n_)
+    h = z * np.sqrt(p_ * (1 - p_) / n_ + z**2 / (4 * n_**2)) / (1 + z**2 / n_)
+    return c - h, c + h
+
+
+def fig_success(result):
+    """Success rate (95% Wilson intervals) of GD from random starts: (a) against the search
+    rank at λ = 0, with Zhang's instance beside it; (b) at r = 1 against λ."""
+    rate, p = result.rates(), result.params
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4), sharey=True)
+    rr = rate[rate.lam == 0.0]
+    lo, hi = _wilson(rr.success.to_numpy(), rr.runs.to_numpy())
+    axes[0].errorbar(rr.r, rr.success, yerr=np.clip([rr.success - lo, hi - rr.success], 0, None),
+                     fmt="o-", color=CYCLE[0], capsize=3, label=f"ε = {p.eps:g} (δ = {p.delta:.2f})")
+    zs, zn = float(result.zhang.success.mean()), len(result.zhang)
+    zlo, zhi = _wilson(np.array([zs]), np.array([zn]))
+    axes[0].errorbar([p.r_zhang], [zs], yerr=np.clip([[zs - zlo[0]], [zhi[0] - zs]], 0, None),
+                     fmt="s", color=CYCLE[2], capsize=3,
+                     label=f"ε = {p.eps_zhang:g} (δ = {p.delta_zhang:.2f}) at Zhang's r = {p.r_zhang}")
+    axes[0].set(xscale="log", xlabel="search rank r (λ = 0)", ylabel="success rate",
+                title="(a) rank over-parametrisation", ylim=(-0.05, 1.05))
+    ticks = sorted(set(p.ranks) | {p.r_zhang})
+    axes[0].set_xticks(ticks, [str(r) for r in ticks])
+    axes[0].minorticks_off()
+    axes[0].legend(loc="lower right", fontsize="x-small")
+    ll = rate[rate.r == 1]
+    lo, hi = _wilson(ll.success.to_numpy(), ll.runs.to_numpy())
+    xs = np.where(ll.lam > 0, ll.lam, 0.1)
+    axes[1].errorbar(xs, ll.success, yerr=np.clip([ll.success - lo, hi - ll.success], 0, None),
+                     fmt="o-", color=CYCLE[1], capsize=3)
+    axes[1].set(xscale="log", xlabel="λ (r = 1; λ = 0 drawn at 0.1)", title="(b) high-order loss")
+    axes[1].set_xticks(xs, [f"{l:g}" for l in ll.lam])
+    axes[1].minorticks_off()
+    fig.tight_layout()
+    return fig
