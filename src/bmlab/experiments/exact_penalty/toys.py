@@ -1,11 +1,11 @@
-r"""Experiments on the scalar toys of paper 000 §4 (spec 000 §4, §5).
+r"""Helpers for the scalar toys of paper 000 §4 (spec 000 §4, §5), shared by the toy chapters
+and Corollary 2.
 
 * :func:`run_strategies`: the four penalty strategies (AMagd, AMadp, AMpca, AMour) from one
   start, on any scalar toy; :func:`strategy_table` summarises the outcomes.
 * :func:`fixed_lambda_sweep`: AM with a fixed penalty over a grid of :math:`\lambda`.
 * :func:`bisect_threshold`: the empirical exactness threshold, by bisection on the outcome
   "AM ends at the symmetric solution" (:func:`is_exact`).
-* :func:`plot_strategies`, :func:`plot_sweeps`: the chapter's figures.
 """
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ from ...solvers.base import SolverResult
 
 __all__ = [
     "StrategyParams", "run_strategies", "strategy_table", "is_exact", "fixed_lambda_sweep",
-    "Threshold", "bisect_threshold", "plot_strategies", "plot_sweeps", "plot_conditioning",
+    "Threshold", "bisect_threshold",
     "STRATEGIES",
 ]
 
