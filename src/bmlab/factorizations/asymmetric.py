@@ -38,6 +38,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..problems.base import NoReg, NonNeg, Regularizer, Ridge, UnboundedSubproblem  # noqa: F401
 from ..validation import check_array, check_real
 
 __all__ = [
@@ -45,102 +46,6 @@ __all__ = [
     "penalized_value", "penalized_grad", "penalized_hessvec", "penalized_hessian",
     "kkt_residual", "symmetric_value", "symmetric_grad", "symmetric_kkt_residual",
 ]
-
-
-class UnboundedSubproblem(ArithmeticError):
-    """A block subproblem of Algorithm 1 has no minimiser (objective unbounded below)."""
-
-
-# ---------------------------------------------------------------------------------------------
-# regularisers g
-# ---------------------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Regularizer:
-    """Base class of the regulariser :math:`g` (Assumption 1: :math:`\\mu`-strongly convex)."""
-
-    mu: float = 0.0
-
-    def value(self, X: np.ndarray) -> float:
-        raise NotImplementedError
-
-    def grad(self, X: np.ndarray) -> np.ndarray:
-        """Gradient of the smooth part of :math:`g` (zero for an indicator)."""
-        raise NotImplementedError
-
-    def hess_vec(self, X: np.ndarray, U: np.ndarray) -> np.ndarray:
-        """Hessian-vector product of the smooth part of :math:`g`."""
-        raise NotImplementedError
-
-    def project(self, X: np.ndarray) -> np.ndarray:
-        """Projection onto the domain of :math:`g` (identity when it is all of the space)."""
-        return X
-
-    @property
-    def is_indicator(self) -> bool:
-        return False
-
-
-@dataclass(frozen=True)
-class NoReg(Regularizer):
-    """:math:`g \\equiv 0` (:math:`\\mu = 0`)."""
-
-    def __post_init__(self):
-        if check_real("mu", self.mu) != 0:
-            raise ValueError(f"mu must be 0 for NoReg (g = 0), got {self.mu!r}; use Ridge(mu)")
-
-    def value(self, X):
-        return 0.0
-
-    def grad(self, X):
-        return 0.0
-
-    def hess_vec(self, X, U):
-        return 0.0
-
-
-@dataclass(frozen=True)
-class NonNeg(Regularizer):
-    """:math:`g = \\delta_{\\mathbb R^{n\\times r}_+}` (sNMF, toy 4.2); :math:`\\mu = 0`."""
-
-    def __post_init__(self):
-        if check_real("mu", self.mu) != 0:
-            raise ValueError(f"mu must be 0 for NonNeg (an indicator), got {self.mu!r}")
-
-    def value(self, X):
-        return 0.0 if np.all(np.asarray(X) >= 0) else np.inf
-
-    def grad(self, X):
-        return 0.0
-
-    def hess_vec(self, X, U):
-        return 0.0
-
-    def project(self, X):
-        return np.maximum(X, 0.0)
-
-    @property
-    def is_indicator(self) -> bool:
-        return True
-
-
-@dataclass(frozen=True)
-class Ridge(Regularizer):
-    """:math:`g(X) = \\tfrac{\\mu}{2}\\|X\\|_F^2`, :math:`\\mu`-strongly convex (Assumption 1)."""
-
-    def __post_init__(self):
-        if not self.mu > 0:
-            raise ValueError(f"Ridge needs mu > 0, got mu={self.mu!r}")
-        check_real("mu", self.mu, lo=0, lo_open=True)
-
-    def value(self, X):
-        return 0.5 * self.mu * float(np.vdot(X, X))
-
-    def grad(self, X):
-        return self.mu * X
-
-    def hess_vec(self, X, U):
-        return self.mu * U
 
 
 # ---------------------------------------------------------------------------------------------

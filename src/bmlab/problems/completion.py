@@ -32,6 +32,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ..validation import check_array, check_choice, check_int, check_real, check_rng
+from .base import MeasurementProblem
 
 #: How :meth:`MatrixCompletion.forward_factored` evaluates :math:`(UDU^\top)_\Omega`:
 #: "gather" (row gathers, :math:`O(mr)`), "dense" (BLAS product then sampling,
@@ -70,7 +71,7 @@ def completion_truth(n: int, rank: int, rng: np.random.Generator, kind: str = "c
 
 
 @dataclass
-class MatrixCompletion:
+class MatrixCompletion(MeasurementProblem):
     r"""Entry-sampling operator :math:`\mathcal A(X) = X_\Omega` with data :math:`b`.
 
     Parameters
@@ -164,6 +165,10 @@ class MatrixCompletion:
     def objective(self, X: np.ndarray) -> float:
         """:math:`f(X) = \\tfrac12\\|\\mathcal A(X) - b\\|^2`."""
         return 0.5 * self.residual_sq(X)
+
+    def value(self, X: np.ndarray) -> float:
+        """:math:`f(X)` (the :class:`~bmlab.problems.base.Problem` name of :meth:`objective`)."""
+        return self.objective(X)
 
     def grad(self, X: np.ndarray) -> np.ndarray:
         """:math:`\\nabla f(X)` (dense; for tests and small checks)."""

@@ -33,6 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..validation import check_array, check_int, check_real, check_rng
+from .base import Problem
 
 __all__ = ["AsymmetricFactorization", "low_rank_matrix", "truncated_svd_optimum"]
 
@@ -90,7 +91,7 @@ def truncated_svd_optimum(Sigma: np.ndarray, d: int):
 
 
 @dataclass
-class AsymmetricFactorization:
+class AsymmetricFactorization(Problem):
     r"""Objective (1), optionally with the balancing regulariser :math:`\mu\|D\|_F^2`.
 
     Parameters
@@ -191,6 +192,10 @@ class AsymmetricFactorization:
             hU = hU + c * (dU @ D + U @ dD)
             hV = hV - c * (dV @ D + V @ dD)
         return hU, hV
+
+    def hvp(self, x, dx):
+        """:meth:`hess_vec` under its :class:`~bmlab.problems.base.Problem` name."""
+        return self.hess_vec(x, dx)
 
     def optimum(self, d: int | None = None):
         r"""Exact minimiser of the plain objective at factor width ``d`` (default: the numerical

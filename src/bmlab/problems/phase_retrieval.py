@@ -25,6 +25,7 @@ import numpy as np
 
 from .. import paths
 from ..validation import check_array, check_bool, check_int, check_real, check_rng
+from .base import MeasurementProblem
 
 __all__ = ["GaussianPR", "FourierPtychography", "load_image", "image_signal", "recover_signal",
            "signal_error", "fp_object", "load_fp_dataset", "IMAGE_FILE"]
@@ -89,7 +90,7 @@ def signal_error(v: np.ndarray, x_true: np.ndarray) -> float:
 
 
 @dataclass
-class GaussianPR:
+class GaussianPR(MeasurementProblem):
     r"""Real Gaussian phase retrieval :math:`y_i = (a_i^\top x)^2`, :math:`A = [a_1,\dots,a_m]`."""
 
     A: np.ndarray            # n x m
@@ -159,7 +160,7 @@ def fp_object(img: np.ndarray, upsample: int = 2, phase_max: float = np.pi / 2) 
 
 
 @dataclass
-class FourierPtychography:
+class FourierPtychography(MeasurementProblem):
     r"""Simulated Fourier ptychography (§2.2.2 substitute).
 
     The object :math:`x\in\mathbb C^{N\times N}` (vectorised, :math:`n = N^2`) is seen through a
@@ -273,6 +274,25 @@ class FourierPtychography:
         Zf = np.fft.fft2(Z, axes=(1, 2), norm="ortho") * self.pupil[None, :, :, None]
         S = (self._crop.T @ Zf.reshape(-1, r)).reshape(self.N, self.N, r)
         return np.fft.ifft2(S, axes=(0, 1), norm="ortho").reshape(self.n, r)
+
+    def _matrix(self) -> np.ndarray:
+        """The dense operator :math:`B` (K·M² × n) stacking every :math:`B_k` (cached; small
+        instances only: it has :math:`K M^2 n` complex entries)."""
+        if getattr(self, "_B", None) is None:
+            self._B = self.fields(np.eye(self.n)).reshape(-1, self.n)
+        return self._B
+
+    def apply(self, X: np.ndarray) -> np.ndarray:
+        r""":math:`\mathcal A(X)_{k,p} = e_p^{\mathsf H}B_kXB_k^{\mathsf H}e_p` (dense; tests and
+        small checks)."""
+        B = self._matrix()
+        return np.einsum("qi,qi->q", B @ X, B.conj()).real
+
+    def adjoint_dense(self, res: np.ndarray) -> np.ndarray:
+        r""":math:`\mathcal A^*(res) = \sum_{k,p} res_{k,p}\,B_k^{\mathsf H}e_pe_p^{\mathsf H}B_k`
+        (dense, Hermitian)."""
+        B = self._matrix()
+        return B.conj().T @ (res[:, None] * B)
 
     def lipschitz(self) -> float:
         r""":math:`\max_i\|b_i\|^2\cdot\lambda_{\max}(\sum_k B_k^{\mathsf H}B_k)`, a bound on

@@ -17,13 +17,13 @@ from __future__ import annotations
 import numpy as np
 from scipy.linalg import cho_factor, cho_solve
 
-from ..factorizations.asymmetric import NoReg, Ridge, UnboundedSubproblem
+from .base import NoReg, Ridge, SplitProblem, UnboundedSubproblem
 from ..validation import check_array, check_int, check_real, check_rng
 
 __all__ = ["QuadraticSensing", "sensing_instance"]
 
 
-class QuadraticSensing:
+class QuadraticSensing(SplitProblem):
     """Quadratic matrix-sensing loss with symmetric sensing matrices.
 
     Parameters

@@ -25,7 +25,7 @@ import math
 
 import numpy as np
 
-from ..factorizations.asymmetric import NoReg, NonNeg, UnboundedSubproblem
+from .base import NoReg, NonNeg, SplitProblem, UnboundedSubproblem
 from ..validation import check_array, check_bool, check_real
 
 __all__ = ["LinearToy", "ShiftedSquareToy", "as_factor"]
@@ -39,7 +39,7 @@ def as_factor(x) -> np.ndarray:
     return a.reshape(1, 1)
 
 
-class _ScalarToy:
+class _ScalarToy(SplitProblem):
     n = 1
     r = 1
 

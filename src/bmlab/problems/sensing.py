@@ -37,6 +37,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..validation import check_array, check_bool, check_int, check_psd, check_real, check_rng
+from .base import Problem
 
 __all__ = [
     "SensingOperator", "DenseSensing", "WeightedEntrywiseSensing", "HighOrderLoss",
@@ -212,7 +213,7 @@ def yalcin_weights(n: int, eps: float) -> np.ndarray:
 # ---------------------------------------------------------------------------------------------
 
 @dataclass
-class HighOrderLoss:
+class HighOrderLoss(Problem):
     r"""The objective :math:`f^l_\lambda(X) = c\sum_i \phi_\lambda(r_i(X))` of problem (8).
 
     Parameters

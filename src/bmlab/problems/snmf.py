@@ -23,13 +23,13 @@ import numpy as np
 from scipy.linalg import solve_triangular
 from scipy.optimize import nnls
 
-from ..factorizations.asymmetric import NoReg, NonNeg, UnboundedSubproblem
+from .base import NoReg, NonNeg, SplitProblem, UnboundedSubproblem
 from ..validation import check_array, check_bool, check_int, check_rng
 
 __all__ = ["SymmetricNMF", "nnls_gram", "random_psd_nonneg", "random_indefinite_nonneg", "digits_similarity"]
 
 
-class SymmetricNMF:
+class SymmetricNMF(SplitProblem):
     r"""sNMF loss :math:`f(Z) = \tfrac12\|M - Z\|_F^2` with :math:`X, Y \ge 0`.
 
     Parameters
