@@ -1,7 +1,8 @@
 import numpy as np
 import pytest
 
-from bmlab.factorizations.udu import run_bm, run_udu, scaled_init, udu_factor
+from bmlab.factorizations.udu import scaled_init, udu_factor
+from bmlab.solvers.udu import run_bm, run_udu
 from bmlab.fixed_points import bm_stationarity, bm_to_udu, check_fixed_point
 from bmlab.problems.completion import make_completion
 

@@ -1,7 +1,8 @@
 import numpy as np
 import pytest
 
-from bmlab.factorizations.udu import bm_grad, run_udu, scaled_init, udu_grad, udu_matrix
+from bmlab.factorizations.udu import bm_grad, scaled_init, udu_grad, udu_matrix
+from bmlab.solvers.udu import run_udu
 from bmlab.problems.phase_retrieval import (FourierPtychography, GaussianPR, fp_object,
                                             image_signal, load_fp_dataset, load_image,
                                             recover_signal, signal_error)
