@@ -133,7 +133,10 @@ def test_display_table_rounds_hides_the_index_and_links_the_csv(tmp_path, monkey
     df = pd.DataFrame({"n": [1, 20], "err": [0.123456789, 1.5e-9], "name": ["a", "b"],
                        "big": [123456.789, np.nan]})
     shown = DisplayTable(df, csv="tab.csv")._repr_html_()
-    assert "0.1235" in shown and "1.500e-09" in shown and "1.235e+05" in shown and "–" in shown
+    assert "0.1235" in shown and "1.5e-09" in shown and "1.235e+05" in shown and "–" in shown
+    from bmlab.chapter import _fmt_number
+    assert [_fmt_number(v, 4) for v in (0.5, 50.0, 1.82134, -2e-4, 12345.678, 3)] == \
+        ["0.5", "50", "1.821", "-2e-04", "12346", "3"]
     assert "<th>n</th>" in shown and "<tbody>" in shown
     assert "<th" not in shown.split("<tbody>")[1]  # no index column
     assert 'class="bmlab-table-scroll"' in shown

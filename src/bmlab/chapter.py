@@ -204,7 +204,7 @@ class Chapter:
 
 def _fmt_number(x: Any, digits: int) -> str:
     """A number rounded for reading: integers as they are, others to ``digits`` significant
-    digits (scientific notation outside [1e-3, 1e5))."""
+    digits (scientific notation outside [1e-3, 1e5)), without trailing zeros."""
     if isinstance(x, (bool, np.bool_)):
         return str(bool(x))
     if isinstance(x, (int, np.integer)):
@@ -218,8 +218,12 @@ def _fmt_number(x: Any, digits: int) -> str:
         return str(int(x))
     if 1e-3 <= abs(x) < 1e5:
         decimals = max(0, digits - 1 - int(np.floor(np.log10(abs(x)))))
-        return f"{x:.{decimals}f}"
-    return f"{x:.{max(digits - 1, 0)}e}"
+        text = f"{x:.{decimals}f}"
+        return text.rstrip("0").rstrip(".") if "." in text else text
+    mantissa, exponent = f"{x:.{max(digits - 1, 0)}e}".split("e")
+    if "." in mantissa:
+        mantissa = mantissa.rstrip("0").rstrip(".")
+    return f"{mantissa}e{exponent}"
 
 
 class DisplayTable:

@@ -16,6 +16,7 @@ What it does, so that the chapters need no markup of their own for it:
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 from docutils import nodes
@@ -133,6 +134,22 @@ def download_buttons(app, pagename, templatename, context, doctree) -> None:
         })
 
 
+_BACKTICKS = re.compile(r"(``.*?``|`[^`]*`)")
+
+
+def plain_bars(app, what, name, obj, options, lines) -> None:
+    """``autodoc-process-docstring``: a ``|x|`` in a docstring means an absolute value or a
+    norm, never an RST substitution (the package defines none): escape the bars outside
+    literals, roles and tables so docutils does not report undefined substitutions."""
+    for i, line in enumerate(lines):
+        stripped = line.lstrip()
+        if "|" not in line or stripped.startswith(("|", "+")):
+            continue
+        parts = _BACKTICKS.split(line)
+        lines[i] = "".join(part if k % 2 else re.sub(r"(?<!\\)\|", r"\\|", part)
+                           for k, part in enumerate(parts))
+
+
 def _is_thebe(js) -> bool:
     body = getattr(js, "attributes", {}).get("body", "") or ""
     return "sphinx-thebe" in str(getattr(js, "filename", js) or "") or "THEBE_JS_URL" in body
@@ -162,6 +179,7 @@ def write_css(app, exc) -> None:
 
 
 def setup(app):
+    app.setup_extension("sphinx.ext.autodoc")
     app.add_enumerable_node(table_figure, "table", _table_title,
                             html=(_visit_table_figure, _depart_table_figure),
                             latex=(lambda s, n: s.visit_figure(n),
@@ -169,6 +187,7 @@ def setup(app):
                             text=(lambda s, n: s.visit_figure(n),
                                   lambda s, n: s.depart_figure(n)))
     app.connect("doctree-read", tables_as_tables)
+    app.connect("autodoc-process-docstring", plain_bars)
     app.connect("config-inited", add_extra_path)
     app.connect("config-inited", theme_defaults)
     app.connect("html-page-context", offline_pages, priority=900)
