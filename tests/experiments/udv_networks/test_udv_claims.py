@@ -73,7 +73,8 @@ def test_presets_and_validation(mod):
 
 
 def test_profiles_share_the_epoch_budget_where_a_claim_depends_on_it():
-    assert lora_udv.Params.for_profile("quick").epochs == lora_udv.Params.for_profile("paper").epochs
+    lq, lp = lora_udv.Params.for_profile("quick"), lora_udv.Params.for_profile("paper")
+    assert (lq.epochs, lq.pretrain_epochs) == (lp.epochs, lp.pretrain_epochs) == (30, 30)
     assert (bias.Params.for_profile("quick").epochs["diabetes"]
             == bias.Params.for_profile("paper").epochs["diabetes"])
     assert (variants.Params.for_profile("quick").epochs["diabetes"]

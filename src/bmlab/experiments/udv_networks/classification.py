@@ -79,7 +79,7 @@ class Params(ExperimentParams):
     seed: int = 0
     PRESETS: ClassVar[dict[str, dict[str, Any]]] = {
         "quick": {"lrs": SELECTED_LRS, "n_seeds": 6, "epochs": 100, "pretrain_epochs": 10,
-                  "optimizers": ("adam", "sgd-momentum"), "frozen_seeds": 3},
+                  "optimizers": ("adam",), "frozen_seeds": 3},
         "paper": {"lrs": {}, "n_seeds": 10, "epochs": 100, "pretrain_epochs": 15,
                   "optimizers": OPTIMIZERS, "frozen_seeds": 10},
     }
