@@ -1,7 +1,8 @@
 import numpy as np
 import pytest
 
-from bmlab.landscape import dedup_critical_points, eigen_slice_2d, hessian_extremes, newton_refine
+from bmlab.landscape import dedup_critical_points, eigen_slice_2d, hessian_extremes
+from bmlab.solvers.newton import newton_refine
 from bmlab.problems.sensing import gaussian_sensing, HighOrderLoss, yalcin_instance, yalcin_n3_spurious
 
 
@@ -73,3 +74,19 @@ def test_enumerate_finds_global_zero_and_spurious():
                for p in pts)
     with pytest.raises(ValueError):
         enumerate_critical_points(P, (3, 1), np.random.default_rng(0), n_starts=-1)
+
+
+def test_newton_refine_public_from_landscape_and_solvers():
+    import bmlab.landscape as la
+    import bmlab.solvers.newton as sn
+
+    assert la.newton_refine is sn.newton_refine
+
+
+def test_newton_result_fun_and_callback():
+    prob = yalcin_instance(4, eps=0.3)
+    seen = []
+    res = newton_refine(prob, 0.8 * np.ones((4, 1)), callback=lambda k, X: seen.append(k))
+    assert res.status == "converged"
+    assert seen == list(range(1, res.n_iter + 1))
+    assert res.fun == prob.value(res.x) and res.wall_time >= 0

@@ -1,8 +1,9 @@
-r"""Landscape tools: Hessian spectra, critical-point refinement by Newton's method,
-deduplication of critical points, and 2-D slices of the smallest Hessian eigenvalue.
+r"""Landscape tools: Hessian spectra, critical-point search (Newton refinement from many starts,
+the loop itself is :func:`bmlab.solvers.newton.newton_refine`), deduplication of critical
+points, and 2-D slices of the smallest Hessian eigenvalue.
 
-Every function takes a *problem*: an object with ``grad(X)``, ``hessian(X)`` (dense,
-acting on ``X.ravel()``) and ``hvp(X, U)``, such as
+Every function takes a :class:`bmlab.problems.base.Problem`: ``grad(X)``, ``hessian(X)``
+(dense, acting on ``X.ravel()``) and ``hvp(X, U)``, such as
 :class:`bmlab.problems.sensing.HighOrderLoss`.
 """
 from __future__ import annotations
@@ -11,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .solvers.base import SolverResult
+from .solvers.newton import newton_refine  # noqa: F401  (moved to solvers; public here too)
 from .validation import check_array, check_attrs, check_bool, check_choice, check_int, check_real, check_rng
 
 __all__ = ["hessian_extremes", "newton_refine", "dedup_critical_points", "CriticalPoint",
@@ -47,62 +48,6 @@ def hessian_extremes(problem, X: np.ndarray, *, method: str = "dense") -> tuple[
     lmax = eigsh(op, k=1, which="LA", v0=v0, tol=1e-10, return_eigenvectors=False)[0]
     lmin = eigsh(op, k=1, which="SA", v0=v0, tol=1e-10, return_eigenvectors=False)[0]
     return float(lmin), float(lmax)
-
-
-def newton_refine(problem, X0: np.ndarray, *, tol: float = 1e-10, max_iter: int = 50,
-                  rcond: float = 1e-10) -> SolverResult:
-    r"""Refine an approximate critical point by Newton's method on :math:`\nabla F = 0`.
-
-    Each step solves :math:`\nabla^2F(X_k)\,\Delta = -\nabla F(X_k)` in the least-squares,
-    minimum-norm sense (:func:`numpy.linalg.lstsq`), so the zero eigenvalues of the
-    rotational symmetry :math:`X \mapsto XQ` (rank :math:`r > 1`) do no harm; the step is
-    halved until the gradient norm decreases (at most 30 halvings).
-
-    Returns
-    -------
-    SolverResult
-        ``status="converged"`` when :math:`\|\nabla F(X)\|_F <` ``tol``; ``stalled`` when no
-        halved step decreases the gradient norm; ``history["grad_norm"]`` is the residual,
-        its last entry the final one.
-    """
-    if not tol > 0:
-        raise ValueError(f"tol must be positive, got {tol!r}")
-    tol = check_real("tol", tol, lo=0, lo_open=True)
-    max_iter = check_int("max_iter", max_iter, lo=0)
-    rcond = check_real("rcond", rcond, lo=0)
-    check_attrs("problem", problem, ("grad", "hessian"))
-    X = np.array(check_array("X0", X0, ndim=2), dtype=float)
-    g = problem.grad(X)
-    gn = float(np.linalg.norm(g))
-    hist = {"iter": [0], "grad_norm": [gn]}
-    status, message, k = "max_iter", f"reached max_iter={max_iter}", 0
-    with np.errstate(over="ignore", invalid="ignore"):
-        for k in range(1, max_iter + 1):
-            if gn < tol:
-                status, message, k = "converged", f"gradient norm {gn:.2e} < tol={tol:g}", k - 1
-                break
-            H = problem.hessian(X)
-            step = np.linalg.lstsq(H, -g.ravel(), rcond=rcond)[0].reshape(X.shape)
-            t, accepted = 1.0, False
-            for _ in range(31):
-                Xn = X + t * step
-                gn_new = float(np.linalg.norm(problem.grad(Xn)))
-                if np.isfinite(gn_new) and gn_new < gn:
-                    accepted = True
-                    break
-                t *= 0.5
-            if not accepted:
-                status, message, k = "stalled", f"no decreasing Newton step at residual {gn:.2e}", k - 1
-                break
-            X = Xn
-            g = problem.grad(X)
-            gn = float(np.linalg.norm(g))
-            hist["iter"].append(k)
-            hist["grad_norm"].append(gn)
-        else:
-            if gn < tol:
-                status, message = "converged", f"gradient norm {gn:.2e} < tol={tol:g}"
-    return SolverResult(x=X, history=hist, status=status, message=message, n_iter=k)
 
 
 @dataclass
