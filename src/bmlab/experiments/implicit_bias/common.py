@@ -281,10 +281,12 @@ def log_monotone(values, *, increasing: bool):
     return monotone(v, increasing=increasing)
 
 
-def budget_line(max_iter: int, etas=()) -> str:
-    """One sentence: this run's iteration budget beside the paper's :math:`10^6`."""
-    txt = f"{max_iter:,} iterations per run (the paper: {PAPER_ITERATIONS:,})"
+def budget_line(max_iter: int, etas=(), paper: str | None = None) -> str:
+    """One sentence: this run's iteration budget beside the paper's (:math:`10^6` unless
+    ``paper`` says otherwise)."""
+    txt = f"{max_iter:,} iterations per run (the paper: {paper or f'{PAPER_ITERATIONS:,}'})"
     if etas:
-        txt += "; ηT = " + ", ".join(f"{e * max_iter:g}" for e in etas) + \
-            " (paper: " + ", ".join(f"{e * PAPER_ITERATIONS:g}" for e in etas) + ")"
+        txt += "; ηT = " + ", ".join(f"{e * max_iter:g}" for e in etas)
+        if paper is None:
+            txt += " (paper: " + ", ".join(f"{e * PAPER_ITERATIONS:g}" for e in etas) + ")"
     return txt

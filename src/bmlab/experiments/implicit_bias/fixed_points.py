@@ -171,7 +171,8 @@ def table(result: Result) -> pd.DataFrame:
 def glue_values(result: Result) -> dict:
     p, r = result.params, result.reports
     dm = result.dormant["v⁻"]
-    return {"n": p.n, "max_iter": f"{p.max_iter:,}", "budget": budget_line(p.max_iter, (p.eta,)),
+    return {"n": p.n, "max_iter": f"{p.max_iter:,}", "budget": budget_line(p.max_iter, (p.eta,), paper="no experiment for Lemma 1; Figure 1 runs "
+                                 "1,000,000"),
             "ca": max(x.case_a for x in r.values()), "cc": max(x.case_c for x in r.values()),
             "bg": max(x.bm_grad for x in r.values()),
             "gap": max(x.norm_U_hat for x in r.values()) - p.alpha,

@@ -122,7 +122,7 @@ def glue_values(result: Result) -> dict:
     p, P, r = result.params, result.problem, result.runs
     st = seed_table(result)
     return {"N": P.N, "n": P.n, "K": P.K, "M": 8 * p.upsample, "m": P.b.size, "r": p.rank,
-            "max_iter": f"{p.max_iter:,}", "budget": budget_line(p.max_iter),
+            "max_iter": f"{p.max_iter:,}", "budget": budget_line(p.max_iter, paper="T UNKNOWN"),
             "err_bm": r["BM"].final_error, "err_udu": r["UDU"].final_error,
             "q_bm": _q(r["BM"]), "q_udu": _q(r["UDU"]), "seeds": p.seeds,
             "seed_max_iter": f"{p.seed_max_iter:,}",
