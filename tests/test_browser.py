@@ -355,7 +355,8 @@ def _quick_book() -> Path:
     manifests = list(paths.results_root().rglob("manifest.json"))
     if index.exists() and all(m.stat().st_mtime < index.stat().st_mtime for m in manifests):
         return html
-    return build(strict=True)
+    # strictness (-W -n) is test_book's concern; this test reads the pages either way
+    return build(strict=False)
 
 
 @pytest.mark.book
