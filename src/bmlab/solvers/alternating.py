@@ -1,5 +1,5 @@
-r"""Algorithm 1 of paper 000: alternating minimisation of the penalised split (5), and the
-penalty-update rules compared in its §4 (spec 000 §3). The book's :math:`\lambda` is the
+r"""Algorithm 1 of paper 000: alternating minimisation of the penalised split (5), its column
+variant HAM and the nonconvex-ADMM baseline (spec 000 §3). The book's :math:`\lambda` is the
 spec's :math:`\gamma`.
 
 One sweep :math:`k` of :func:`alternating_minimization` (AM, (13); DERIVED, high confidence):
@@ -8,19 +8,8 @@ One sweep :math:`k` of :func:`alternating_minimization` (AM, (13); DERIVED, high
 2. :math:`Y^{k+1} = \arg\min_Y F_{\lambda_k}(X^{k+1}, Y)` (Step 4),
 3. :math:`\lambda_{k+1} = \text{rule}(X^{k+1}, Y^{k+1}, \lambda_k)`.
 
-Penalty rules (:class:`PenaltyRule`):
-
-==========  =====================================================================  ==========
-name        :math:`\lambda_{k+1}`                                                     status
-==========  =====================================================================  ==========
-``fixed``   :math:`\lambda` (Theorem 2)                                                DERIVED
-``AMagd``   :math:`\tfrac14(L^k - \sigma^k)_+` + margin, Hu–Kwok (8)                   RECON
-``AMadp``   :math:`\max(\rho\lambda_k, \text{target}_k)`, monotone, Li et al. (7)     RECON
-``AMpca``   :math:`\min(1/\|X^k - Y^k\|_F, \lambda_{\max})`, Han et al.               RECON
-``AMour``   rule (17): Rayleigh quantity if :math:`D^k \ne 0`, else
-            :math:`\tfrac12\lambda_{\max}(\operatorname{sym}\nabla f) - \mu/4`, plus
-            :math:`\varepsilon`                                                        DERIVED
-==========  =====================================================================  ==========
+The penalty rules (:class:`~bmlab.factorizations.penalty.PenaltyRule` and its subclasses, the
+rules of §4) live in :mod:`bmlab.factorizations.penalty` and are re-exported here.
 
 Divergence (an unbounded block problem, overflow or a non-finite iterate) ends the run with
 status ``"diverged"``; it is never raised.
@@ -28,192 +17,22 @@ status ``"diverged"``; it is never raised.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+import time
 from typing import Callable
 
 import numpy as np
 
-from ..bounds.exact_penalty import hu_kwok_bound, rayleigh_quantity, theorem1_bound
 from ..factorizations.asymmetric import UnboundedSubproblem, kkt_residual, penalized_value
+from ..factorizations.penalty import (RULES, AccuracyPenalty, AdaptivePenalty,  # noqa: F401
+                                      AlgorithmDependentPenalty, ExactPenalty, FixedPenalty,
+                                      PenaltyRule, StartBoundPenalty, make_rule)
 from ..validation import check_array, check_attrs, check_bool, check_callable, check_int, check_real
-from .base import SolverResult
+from .base import SolverResult, record_rule
 
 __all__ = [
     "PenaltyRule", "FixedPenalty", "AlgorithmDependentPenalty", "AdaptivePenalty",
     "AccuracyPenalty", "ExactPenalty", "StartBoundPenalty", "make_rule", "nonconvex_admm", "alternating_minimization",
 ]
-
-
-# ---------------------------------------------------------------------------------------------
-# penalty rules
-# ---------------------------------------------------------------------------------------------
-
-class PenaltyRule:
-    """A penalty-update rule: ``rule(k, problem, X, Y, lam) -> lam_next``."""
-
-    name = "rule"
-
-    def __call__(self, k: int, problem, X: np.ndarray, Y: np.ndarray, lam: float) -> float:
-        raise NotImplementedError
-
-    def __repr__(self):
-        return f"{type(self).__name__}({self.name})"
-
-
-@dataclass(repr=False)
-class FixedPenalty(PenaltyRule):
-    """:math:`\\lambda_k = \\lambda` for every sweep (Theorem 2)."""
-
-    lam: float
-    name = "fixed"
-
-    def __post_init__(self):
-        if not (isinstance(self.lam, (int, float, np.floating)) and math.isfinite(self.lam)):
-            raise ValueError(f"lam must be a finite number, got {self.lam!r}")
-
-    def __call__(self, k, problem, X, Y, lam):
-        return float(self.lam)
-
-
-@dataclass(repr=False)
-class AlgorithmDependentPenalty(PenaltyRule):
-    r"""AMagd, the Hu–Kwok rule (8) (RECON): :math:`\lambda_{k+1} = \tfrac14(L^k -
-    \sigma^k)_+ + \text{margin}`, with :math:`(L^k, \sigma^k)` the constants of the next
-    block problems (the larger over the two blocks). On the scalar toys it is the margin."""
-
-    margin: float = 0.0
-    name = "AMagd"
-
-    def __post_init__(self):
-        check_real("margin", self.margin, lo=0)
-
-    def __call__(self, k, problem, X, Y, lam):
-        cy, cx = problem.block_constants(Y), problem.block_constants(X)
-        if not np.all(np.isfinite(cy + cx)):
-            return math.nan      # an overflowing iterate: the run ends as "diverged", no raise
-        b = max(hu_kwok_bound(*cy), hu_kwok_bound(*cx))
-        return b + self.margin
-
-
-@dataclass(repr=False)
-class AdaptivePenalty(PenaltyRule):
-    r"""AMadp, a monotone increase in the spirit of Li et al. (7) (RECON):
-    :math:`\lambda_{k+1} = \min(\max(\rho\lambda_k, \text{target}(X^k, Y^k)), \lambda_{\max})`.
-
-    Parameters
-    ----------
-    rho : float
-        Growth factor, :math:`\rho \ge 1`.
-    target : callable, optional
-        ``target(problem, X, Y)`` a problem-specific level the rule must reach (e.g. the sNMF
-        exactness level :math:`\tfrac12(\|XY^\top\|_2 - \lambda_{\min}(M))`).
-    lam_max : float
-        Cap.
-    """
-
-    rho: float = 1.05
-    target: Callable | None = None
-    lam_max: float = math.inf
-    name = "AMadp"
-
-    def __post_init__(self):
-        if not self.rho >= 1:
-            raise ValueError(f"rho must be >= 1, got {self.rho!r}")
-        check_real("rho", self.rho, lo=1)
-        if self.target is not None:
-            check_callable("target", self.target)
-        check_real("lam_max", self.lam_max, lo=0, lo_open=True, allow_inf=True)
-
-    def __call__(self, k, problem, X, Y, lam):
-        new = self.rho * lam
-        if self.target is not None:
-            new = max(new, float(self.target(problem, X, Y)))
-        return min(new, self.lam_max)
-
-
-@dataclass(repr=False)
-class AccuracyPenalty(PenaltyRule):
-    r"""AMpca, "proportional to the accuracy" (Han et al.; RECON):
-    :math:`\lambda_{k+1} = \min(1/\epsilon^k, \lambda_{\max})` with the accuracy proxy
-    :math:`\epsilon^k = \|X^k - Y^k\|_F`."""
-
-    lam_max: float = 1e16
-    name = "AMpca"
-
-    def __post_init__(self):
-        check_real("lam_max", self.lam_max, lo=0, lo_open=True, allow_inf=True)
-
-    def __call__(self, k, problem, X, Y, lam):
-        eps = float(np.linalg.norm(X - Y))
-        return self.lam_max if eps == 0 else min(1.0 / eps, self.lam_max)
-
-
-@dataclass(repr=False)
-class ExactPenalty(PenaltyRule):
-    r"""AMour, the paper's rule (17) (DERIVED, medium confidence).
-
-    ``mode="aggressive"`` (the rule): :math:`[\langle\nabla f(Z^k), D^kD^{k\top}\rangle /
-    (2\|D^k\|_F^2) - \mu/4]_+ + \varepsilon` when :math:`D^k \ne 0`, else the conservative
-    value; ``mode="conservative"``: always :math:`[\tfrac12\lambda_{\max}(\operatorname{sym}
-    \nabla f(Z^k)) - \mu/4]_+ + \varepsilon`. On toy 4.1 both are :math:`c/2 + \varepsilon`
-    (21).
-    """
-
-    eps: float = 0.1
-    mode: str = "aggressive"
-    name = "AMour"
-
-    def __post_init__(self):
-        if self.mode not in ("aggressive", "conservative"):
-            raise ValueError(f"mode must be 'aggressive' or 'conservative', got {self.mode!r}")
-        check_real("eps", self.eps, lo=0, lo_open=True)
-
-    def __call__(self, k, problem, X, Y, lam):
-        G = problem.grad_f(X @ Y.T)
-        if not np.all(np.isfinite(G)):
-            return math.nan      # an overflowing iterate: the run ends as "diverged", no raise
-        mu = problem.reg.mu
-        D = X - Y
-        if self.mode == "aggressive" and np.any(D != 0):
-            q = rayleigh_quantity(G, D, mu)
-        else:
-            q = theorem1_bound(G, mu)
-        return max(q, 0.0) + self.eps
-
-
-@dataclass(repr=False)
-class StartBoundPenalty(PenaltyRule):
-    r"""The decreasing-penalty variant of Corollary 1 (DERIVED, spec 000 §2): treat the current
-    iterate as a fresh start and use ``margin`` times bound (12) computed from it,
-    :math:`\lambda_{k+1} = \text{margin}\cdot(Ld^2 + \sqrt{L^2d^4 + 32L(f(X^kY^{k\top}) -
-    f_{\inf})})/8` with :math:`d = \|X^k - Y^k\|_F` (needs ``problem.L``; :math:`f_{\inf} = 0`,
-    :math:`\mu = 0`, :math:`g \ge 0`). It shrinks as the objective decreases."""
-
-    margin: float = 1.01
-    name = "Cor1-decreasing"
-
-    def __post_init__(self):
-        check_real("margin", self.margin, lo=0, lo_open=True)
-
-    def __call__(self, k, problem, X, Y, lam):
-        from ..bounds.exact_penalty import corollary1_bound12
-
-        f_val, d = problem.f(X @ Y.T), float(np.linalg.norm(X - Y))
-        if not (math.isfinite(f_val) and math.isfinite(d)):
-            return math.nan      # an overflowing iterate: the run ends as "diverged", no raise
-        return self.margin * corollary1_bound12(f_val, d, problem.L, mu=problem.reg.mu)
-
-
-RULES = ("fixed", "AMagd", "AMadp", "AMpca", "AMour")
-
-
-def make_rule(name: str, **kw) -> PenaltyRule:
-    """Build a rule by name (``fixed``, ``AMagd``, ``AMadp``, ``AMpca``, ``AMour``)."""
-    classes = {"fixed": FixedPenalty, "AMagd": AlgorithmDependentPenalty, "AMadp": AdaptivePenalty,
-               "AMpca": AccuracyPenalty, "AMour": ExactPenalty}
-    if not isinstance(name, str) or name not in classes:
-        raise ValueError(f"rule must be one of {RULES}, got {name!r}")
-    return classes[name](**kw)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -234,7 +53,8 @@ def alternating_minimization(
     check_decrease: bool = False,
     record_every: int = 1,
     block: str = "exact",
-    callback: Callable[[int, dict], None] | None = None,
+    callback: Callable[[int, tuple], None] | None = None,
+    record=None,
 ) -> SolverResult:
     r"""Algorithm 1 with exact block solves (AM, (13)) or column passes (HAM, (14)–(16)).
 
@@ -267,11 +87,16 @@ def alternating_minimization(
         Record the history every ``record_every`` sweeps (and at the last one); the
         sufficient-decrease check, when asked for, still runs at every sweep and its
         ``history["decrease_margin"]`` keeps the smallest margin since the last record.
+    record : int or array of int, optional
+        The ``record=`` schedule shared by every solver (:func:`bmlab.solvers.base.record_rule`):
+        an int is ``record_every``, an array lists the sweeps to record. Give one of
+        ``record`` and ``record_every``.
     block : {"exact", "columns"}
         ``"exact"``: AM (13), exact block solves (``problem.block_argmin``); ``"columns"``:
         HAM (14)–(16), one pass of exact column updates (``problem.column_sweep``).
     callback : callable, optional
-        ``callback(k, state)`` after every sweep; ``state`` has ``X, Y, lam, residual``.
+        ``callback(k, (X, Y))`` after every sweep (the callback style of every solver;
+        :math:`\lambda_k` and the residual are in the history).
 
     Returns
     -------
@@ -280,6 +105,8 @@ def alternating_minimization(
         (:math:`F_{\lambda_k}` at the iterate, the penalty of the sweep that produced it),
         ``gap`` (:math:`\|X - Y\|_F`), ``lam`` (:math:`\lambda_k`), ``residual`` (KKT residual of
         (5)), ``sym_value`` (:math:`h` at :math:`(X + Y)/2`, the symmetric objective (3)).
+        ``fun`` is :math:`F_{\lambda}(X, Y)` at the returned iterate, with the penalty of the
+        sweep that produced it.
     """
     if isinstance(penalty, (bool, np.bool_)):
         raise TypeError("penalty must be a PenaltyRule or a number, got bool")
@@ -290,6 +117,9 @@ def alternating_minimization(
     if block not in ("exact", "columns"):
         raise ValueError(f"block must be 'exact' or 'columns', got {block!r}")
     check_int("record_every", record_every, lo=1)
+    if record is not None and record_every != 1:
+        raise ValueError("give one of record and record_every, not both")
+    recorded = record_rule(record_every if record is None else record)
     if lam0 is not None:
         check_real("lam0", lam0)
     check_real("tol", tol, lo=0)
@@ -315,12 +145,14 @@ def alternating_minimization(
 
     status, message = "max_iter", f"reached max_iter={max_iter}"
     k = 0
+    t0 = time.perf_counter()
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         lam = float(rule(0, problem, X, Y, math.nan)) if lam0 is None else float(lam0)
         if not math.isfinite(lam):
             raise ValueError(f"the rule {rule.name} needs an explicit finite lam0, got {lam0!r}")
         F_cur = penalized_value(problem, X, Y, lam)
         res = kkt_residual(problem, X, Y, lam)
+        lam_x = lam          # the penalty of the sweep that produced (X, Y)
 
         def record(k, F, margin=math.nan):
             if F is None:
@@ -362,17 +194,17 @@ def alternating_minimization(
             if check_decrease:
                 F_new = penalized_value(problem, Xn, Yn, lam)
                 margin = min(margin, F_cur - F_new - 0.5 * (lam + mu / 2) * step ** 2)
-            X, Y = Xn, Yn
+            X, Y, lam_x = Xn, Yn, lam
             res = kkt_residual(problem, X, Y, lam)
             if callback is not None:
-                callback(k, {"X": X, "Y": Y, "lam": lam, "residual": res})
+                callback(k, (X, Y))
             if res <= tol:
                 status, message = "converged", f"KKT residual {res:.2e} <= tol={tol:g} at sweep {k}"
             elif step <= step_tol * (1.0 + nx + ny):
                 status = "stalled"
                 message = (f"sweep {k}: iterates stopped moving (relative step {step:.1e}) with "
                            f"KKT residual {res:.2e} > tol at lam={lam:.4g}")
-            if status != "max_iter" or k % record_every == 0 or k == max_iter:
+            if status != "max_iter" or recorded(k) or k == max_iter:
                 record(k, F_new, margin)
                 margin = math.inf
             if status != "max_iter":
@@ -380,7 +212,12 @@ def alternating_minimization(
             lam = float(rule(k, problem, X, Y, lam))
             if check_decrease:
                 F_cur = penalized_value(problem, X, Y, lam)
-    return SolverResult(x=(X, Y), history=hist, status=status, message=message, n_iter=k)
+        if hist["iter"][-1] == k and hist["lam"][-1] == lam_x:
+            fun = float(hist["objective"][-1])
+        else:
+            fun = penalized_value(problem, X, Y, lam_x)
+    return SolverResult(x=(X, Y), history=hist, status=status, message=message, n_iter=k,
+                        fun=fun, wall_time=time.perf_counter() - t0)
 
 
 def _check_start(name, X0, problem):
@@ -393,7 +230,8 @@ def _check_start(name, X0, problem):
 
 
 def nonconvex_admm(problem, X0, Y0, *, rho: float, max_iter: int = 1000, tol: float = 1e-9,
-                   blowup: float = 1e100) -> SolverResult:
+                   blowup: float = 1e100, callback: Callable[[int, tuple], None] | None = None
+                   ) -> SolverResult:
     r"""Nonconvex ADMM for the split with the hard constraint :math:`X = Y` (Wang, Yin and Zeng;
     the baseline of paper 000 §3.5). With the multiplier :math:`\Lambda` and the augmented
     Lagrangian :math:`f(XY^\top) + \tfrac12g(X) + \tfrac12g(Y) + \langle\Lambda, X - Y\rangle +
@@ -408,13 +246,16 @@ def nonconvex_admm(problem, X0, Y0, *, rho: float, max_iter: int = 1000, tol: fl
     Needs ``problem.block_argmin(W, lam, center)``. Converged when the primal residual
     :math:`\|X - Y\|_F` and the dual residual :math:`\rho\|Y^{k+1} - Y^k\|_F` are both below
     ``tol`` (relative to :math:`\max(1, \|X\|_F)`). ``history``: ``iter``, ``gap``,
-    ``dual``, ``sym_value`` (:math:`h` at :math:`(X + Y)/2`).
+    ``dual``, ``sym_value`` (:math:`h` at :math:`(X + Y)/2`); ``fun`` is the last
+    ``sym_value``. ``callback(k, (X, Y))`` runs after every iteration.
     """
     rho = check_real("rho", rho, lo=0, lo_open=True)
     check_int("max_iter", max_iter, lo=0)
     check_real("tol", tol, lo=0)
     check_real("blowup", blowup, lo=0, lo_open=True, allow_inf=True)
     check_attrs("problem", problem, ("f", "block_argmin"))
+    if callback is not None:
+        check_callable("callback", callback)
     X = np.array(_check_start("X0", X0, problem), dtype=float, copy=True)
     Y = np.array(_check_start("Y0", Y0, problem), dtype=float, copy=True)
     if X.shape != Y.shape:
@@ -430,6 +271,7 @@ def nonconvex_admm(problem, X0, Y0, *, rho: float, max_iter: int = 1000, tol: fl
         hist["sym_value"].append(float(problem.f(W @ W.T)))
 
     status, message, k = "max_iter", f"reached max_iter={max_iter}", 0
+    t0 = time.perf_counter()
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         record(0, math.nan)
         for k in range(1, int(max_iter) + 1):
@@ -447,8 +289,11 @@ def nonconvex_admm(problem, X0, Y0, *, rho: float, max_iter: int = 1000, tol: fl
             X, Y = Xn, Yn
             Lam = Lam + rho * (X - Y)
             record(k, dual)
+            if callback is not None:
+                callback(k, (X, Y))
             scale = max(1.0, float(np.linalg.norm(X)))
             if hist["gap"][-1] <= tol * scale and dual <= tol * scale:
                 status, message = "converged", f"primal and dual residuals below tol at iteration {k}"
                 break
-    return SolverResult(x=(X, Y), history=hist, status=status, message=message, n_iter=k)
+    return SolverResult(x=(X, Y), history=hist, status=status, message=message, n_iter=k,
+                        fun=float(hist["sym_value"][-1]), wall_time=time.perf_counter() - t0)
