@@ -46,3 +46,11 @@ def test_falsifiable_bounds_valid(result):
     assert not cs["cor1.bounds_valid"].holds
     assert not cs["cor1.exact_above_12"].holds
     assert not cs["cor1.decreasing_shrinks"].holds
+
+
+def test_figure(result):
+    import matplotlib
+    matplotlib.use("Agg")
+    from bmlab.experiments.exact_penalty.plots import plot_corollary1
+    runs = result.decreasing["indefinite"]
+    plot_corollary1(result.table, {"fixed (12)": runs["fixed"], "decreasing": runs["decreasing"]})

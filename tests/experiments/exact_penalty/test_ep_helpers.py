@@ -8,8 +8,8 @@ from bmlab.experiments.exact_penalty.toys import (StrategyParams, bisect_thresho
                                                   fixed_lambda_sweep,
                                                   run_strategies, strategy_table)
 from bmlab.experiments.exact_penalty.plots import (plot_algorithms, plot_biconvexity,  # noqa: E402
-                                                  plot_clustering, plot_conditioning,
-                                                  plot_corollary1, plot_corollary2,
+                                                  plot_conditioning,
+                                                  plot_corollary2,
                                                   plot_strategies, plot_sweeps, plot_theorem1)
 from bmlab.problems.scalar_toys import LinearToy, ShiftedSquareToy  # noqa: E402
 from bmlab.sdp.penalty import scalar_toy_sdp  # noqa: E402

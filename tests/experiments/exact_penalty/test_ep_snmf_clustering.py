@@ -40,3 +40,10 @@ def test_falsifiable(result):
     assert not cs["app.accuracy_competitive"].holds
     assert not cs["app.symmetric"].holds
     assert not cs["app.sdp_rank_above_r"].holds
+
+
+def test_figure(result):
+    import matplotlib
+    matplotlib.use("Agg")
+    from bmlab.experiments.exact_penalty.plots import plot_clustering
+    plot_clustering(result.runs, result.M, result.labels, result.best_X)

@@ -74,3 +74,11 @@ def test_falsifiable_psd_conjecture(result):
     s.loc[s["family"] == "snmf-psd", "n_asym"] = 1
     cs = by_id(exp.claims(dataclasses.replace(result, summary=s)))
     assert not cs["thm1.snmf_psd_no_asymmetric"].holds
+
+
+def test_figures(result):
+    import matplotlib
+    matplotlib.use("Agg")
+    from bmlab.experiments.exact_penalty.plots import plot_newton_points, plot_theorem1
+    plot_theorem1(result.first_instance_runs())
+    plot_newton_points(result.newton)

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from ...bounds.exact_penalty import corollary1_bound12
-from ...claims import Claim, all_of, at_least, claim, compare, fraction, qualitative
+from ...claims import Claim, at_least, claim, compare, fraction, qualitative
 from ...factorizations.asymmetric import symmetric_kkt_residual, symmetric_value
 from ...problems.snmf import SymmetricNMF, random_indefinite_nonneg, random_psd_nonneg
 from ...solvers.alternating import (AccuracyPenalty, AdaptivePenalty, AlgorithmDependentPenalty,
