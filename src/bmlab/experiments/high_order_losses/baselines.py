@@ -75,7 +75,8 @@ def zhang_rank_bound(delta: float, r_star: int = 1) -> float:
 class Params(ExperimentParams):
     """SDP on the weighted instances ``sdp_ns`` (ε = ``eps``). Local search on the weighted
     instance (``n``, ``eps``): plain GD with ``max_iter`` iterations from ``runs`` random starts
-    per (rank, λ), the starts shared by every λ at a given rank (paired); ``ranks`` at λ = 0,
+    at r = 1 (``runs_over`` at r > 1 and for Zhang's test), the starts shared by every λ at a
+    given rank (paired); ``ranks`` at λ = 0,
     ``lams`` at r = 1. Zhang's guarantee is tested on the weighted instance (``n``,
     ``eps_zhang``), whose δ puts the sufficient rank inside r* ≤ r < n."""
 
@@ -86,14 +87,15 @@ class Params(ExperimentParams):
     ranks: tuple = (1, 2, 7)
     lams: tuple = (0.0, 5.0)
     runs: int = 20
+    runs_over: int = 12
     max_iter: int = 3000
     step: float = 0.02
     init_scale: float = 0.5
     success_tol: float = 0.1
     lam_compare: float = 5.0
 
-    PRESETS = {"quick": {"runs": 20, "ranks": (1, 2, 7), "lams": (0.0, 5.0)},
-               "paper": {"runs": 40, "ranks": (1, 2, 3, 4, 7),
+    PRESETS = {"quick": {"runs": 20, "runs_over": 12, "ranks": (1, 7), "lams": (0.0, 5.0)},
+               "paper": {"runs": 40, "runs_over": 40, "ranks": (1, 2, 3, 4, 7),
                          "lams": (0.0, 0.5, 1.0, 5.0, 50.0)}}
 
     def validate(self) -> None:
@@ -106,6 +108,7 @@ class Params(ExperimentParams):
         lams = set(check_floats("lams", self.lams, lo=0)) | {0.0, self.lam_compare}
         object.__setattr__(self, "lams", tuple(sorted(lams)))
         check_int("runs", self.runs, lo=1)
+        check_int("runs_over", self.runs_over, lo=1)
         check_int("max_iter", self.max_iter, lo=1)
         check_real("step", self.step, lo=0, lo_open=True)
         check_real("init_scale", self.init_scale, lo=0, lo_open=True)
@@ -127,10 +130,10 @@ class Params(ExperimentParams):
         """Smallest integer r > r*[(1+δ)/(1−δ) − 1]²/4 for ``eps_zhang`` (r* = 1)."""
         return int(np.floor(zhang_rank_bound(self.delta_zhang))) + 1
 
-    def local(self, eps: float) -> LocalSearchParams:
+    def local(self, eps: float, runs: int | None = None) -> LocalSearchParams:
         return LocalSearchParams(n=self.n, eps=eps, step=self.step, max_iter=self.max_iter,
                                  init_scale=self.init_scale, success_tol=self.success_tol,
-                                 runs=self.runs)
+                                 runs=self.runs if runs is None else runs)
 
 
 @dataclass
@@ -160,10 +163,11 @@ def run(params: Params, rng_factory) -> Result:
     """``rng_factory(key)`` seeds the starts: the same generator state for every λ at a rank."""
     p = params
     sdp = sdp_table(p.sdp_ns, p.eps)
-    lp = p.local(p.eps)
-    frames = [local_search(lp, r, 0.0, rng_factory(r)) for r in p.ranks]
+    lp, lo = p.local(p.eps), p.local(p.eps, p.runs_over)
+    frames = [local_search(lp if r == 1 else lo, r, 0.0, rng_factory(r)) for r in p.ranks]
     frames += [local_search(lp, 1, lam, rng_factory(1)) for lam in p.lams if lam > 0]
-    zh = local_search(p.local(p.eps_zhang), p.r_zhang, 0.0, rng_factory(100 + p.r_zhang))
+    zh = local_search(p.local(p.eps_zhang, p.runs_over), p.r_zhang, 0.0,
+                      rng_factory(100 + p.r_zhang))
     return Result(p, sdp, pd.concat(frames, ignore_index=True), zh)
 
 
@@ -215,7 +219,7 @@ def glue_values(result: Result) -> dict:
     s = result.rates().set_index(["r", "lam"]).success
     ls = result.ls
     return {"sdp_maxerr": float(result.sdp.rel_error.max()), "max_iter": p.max_iter,
-            "n": p.n, "delta": p.delta, "runs": p.runs, "eps_zhang": p.eps_zhang,
+            "n": p.n, "delta": p.delta, "runs": p.runs, "runs_over": p.runs_over, "eps_zhang": p.eps_zhang,
             "delta_zhang": p.delta_zhang, "zhang_bound": zhang_rank_bound(p.delta_zhang),
             "r_zhang": p.r_zhang, "zhang_bound_03": zhang_rank_bound(p.delta),
             "s_r1": float(s[(1, 0.0)]), "s_rn": float(s[(max(p.ranks), 0.0)]),

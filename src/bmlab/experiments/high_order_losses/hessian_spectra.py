@@ -286,7 +286,9 @@ def claims(result: Result) -> list[Claim]:
     for col, lab in TABLE_COLUMNS.items():
         out.append(claim(
             f"hol.spectra.{col}",
-            f"{lab} matches the paper's table within {TABLE_TOL} on all {len(cmp)} (n, λ)",
+            f"{lab} matches the paper's table within {TABLE_TOL} on all {len(cmp)} (n, λ) "
+            "(ε and the GD start were recovered by matching this table, spec 003 §4: two "
+            "settings against 48 numbers, 29 of them distinct)",
             close(cmp[f"{col}_ours"].to_numpy(), cmp[f"{col}_paper"].to_numpy(), TABLE_TOL),
             kind="paper", quote=quote))
     out.append(claim(

@@ -44,8 +44,8 @@ class Params(ExperimentParams):
     λ > 0 satisfying (10) the far-point claim needs; Theorem 5's instance (``n5``, ``eps5``,
     ``r5``) and its ``gd_runs`` GD runs (``gd_tol``: the distance counted as reaching M*)."""
 
-    specs: tuple = (SPECS_ALL[0], SPECS_ALL[1], SPECS_ALL[2])
-    lams: tuple = (0.0, 0.01, 0.03, 5.0)
+    specs: tuple = (SPECS_ALL[0], SPECS_ALL[1])
+    lams: tuple = (0.0, 0.01, 0.03)
     n_starts: int = 30
     curv_points: int = 9
     min_far: int = 3
@@ -56,8 +56,7 @@ class Params(ExperimentParams):
     gd_tol: float = 1e-2
 
     PRESETS = {"quick": {"n_starts": 30, "gd_runs": 3, "curv_points": 9,
-                         "lams": (0.0, 0.01, 0.03, 5.0),
-                         "specs": (SPECS_ALL[0], SPECS_ALL[1], SPECS_ALL[2])},
+                         "lams": (0.0, 0.01, 0.03), "specs": (SPECS_ALL[0], SPECS_ALL[1])},
                "paper": {"n_starts": 150, "gd_runs": 5, "curv_points": 33,
                          "lams": (0.0, 0.01, 0.03, 0.5, 5.0, 50.0), "specs": SPECS_ALL}}
 
