@@ -1,19 +1,23 @@
 """Gradient descent, projected gradient descent and perturbed gradient descent.
 
 One loop shared by every part of the book. The iterate ``x`` is an array or a tuple of
-arrays (block variables such as ``(U, V)``); ``grad(x)`` returns the same structure.
+arrays (block variables such as ``(U, V)``); ``grad(x)`` returns the same structure. The first
+argument is a :class:`bmlab.problems.base.Problem` (its ``grad``, ``value`` and, when it is
+``constrained``, ``project`` are used) or, in the older form, the gradient callable itself.
 Chapters that track extra quantities along a run (block norms, singular values ...) pass a
-``callback`` instead of writing a second loop.
+``callback(k, x)`` instead of writing a second loop.
 """
 from __future__ import annotations
 
 import math
+import time
 from typing import Any, Callable
 
 import numpy as np
 
+from ..problems.base import is_problem
 from ..validation import check_array, check_callable, check_int, check_real, check_rng
-from .base import SolverResult
+from .base import SolverResult, record_rule
 
 Iterate = Any  # np.ndarray or tuple of np.ndarray
 
@@ -42,7 +46,7 @@ def _copy(x):
 
 
 def gradient_descent(
-    grad: Callable[[Iterate], Iterate],
+    grad: Callable[[Iterate], Iterate] | Any,
     x0: Iterate,
     *,
     step: float | Callable[[int], float],
@@ -56,13 +60,16 @@ def gradient_descent(
     callback: Callable[[int, Iterate], None] | None = None,
     record_every: int = 1,
     blowup: float = 1e100,
+    record=None,
 ) -> SolverResult:
     r"""Run :math:`x_{k+1} = P(x_k - \eta_k (\nabla F(x_k) + \xi_k))`.
 
     Parameters
     ----------
-    grad : callable
-        ``grad(x)`` returns :math:`\nabla F(x)` with the structure of ``x``.
+    grad : Problem or callable
+        A :class:`~bmlab.problems.base.Problem` (then ``objective`` defaults to its ``value``
+        and ``project`` to its ``project`` when it is ``constrained``), or ``grad(x)``
+        returning :math:`\nabla F(x)` with the structure of ``x``.
     x0 : array or tuple of arrays
         Starting point (copied, promoted to float64 unless complex).
     step : float or callable
@@ -88,6 +95,10 @@ def gradient_descent(
         ``callback(k, x)`` after every iteration (progress bars, trackers).
     record_every : int
         Record the history every ``record_every`` iterations (and at the last one).
+    record : int or array of int, optional
+        The ``record=`` schedule shared by every solver (:func:`bmlab.solvers.base.record_rule`):
+        an int is ``record_every``, an array lists the iterations to record. Give one of
+        ``record`` and ``record_every``.
     blowup : float
         An iterate with norm above this, or a non-finite one, ends the run with status
         ``diverged`` (recorded, never raised).
@@ -96,8 +107,16 @@ def gradient_descent(
     -------
     SolverResult
         ``x`` the last finite iterate; ``history`` has ``iter``, ``grad_norm`` and, when
-        ``objective`` is given, ``objective``.
+        ``objective`` is given, ``objective``; ``fun`` is ``objective(x)`` (NaN without an
+        objective).
     """
+    if not callable(grad) and is_problem(grad):
+        problem = grad
+        grad = problem.grad
+        if objective is None:
+            objective = problem.value
+        if project is None and getattr(problem, "constrained", False):
+            project = problem.project
     check_callable("grad", grad)
     if not callable(step):
         eta = check_real("step", step, lo=0, lo_open=True)
@@ -126,6 +145,9 @@ def gradient_descent(
         check_real("perturbation std", perturbation[1], lo=0)
     check_rng("rng", rng, optional=True)
     check_int("record_every", record_every, lo=1)
+    if record is not None and record_every != 1:
+        raise ValueError("give one of record and record_every, not both")
+    recorded = record_rule(record_every if record is None else record)
     check_real("blowup", blowup, lo=0, lo_open=True, allow_inf=True)
     if isinstance(x0, tuple):
         for i, p in enumerate(x0):
@@ -146,6 +168,7 @@ def gradient_descent(
 
     status, message = "max_iter", f"reached max_iter={max_iter}"
     k = 0
+    t0 = time.perf_counter()
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         g = grad(x)
         gnorm = _norm(g)
@@ -173,11 +196,19 @@ def gradient_descent(
             if callback is not None:
                 callback(k, x)
             done = stop is not None and stop(k, x, gnorm)
-            if k % record_every == 0 or k == max_iter or done:
+            if recorded(k) or k == max_iter or done:
                 record(k, gnorm)
             if done:
                 status, message = "converged", f"stopping rule met at iteration {k}"
                 break
     if hist["iter"][-1] != k and status != "diverged":
         record(k, gnorm)
-    return SolverResult(x=x, history=hist, status=status, message=message, n_iter=k)
+    fun = math.nan
+    if objective is not None:
+        if hist["iter"][-1] == k and status != "diverged":
+            fun = float(hist["objective"][-1])       # recorded at the returned iterate
+        else:
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                fun = float(objective(x))
+    return SolverResult(x=x, history=hist, status=status, message=message, n_iter=k, fun=fun,
+                        wall_time=time.perf_counter() - t0)
