@@ -178,6 +178,11 @@ def test_lab_serves_every_real_chapter_as_a_notebook(lab_server):
         assert model["type"] == "notebook", chapter
         cells = model["content"]["cells"]
         assert any("parameters" in c.get("metadata", {}).get("tags", []) for c in cells), chapter
+    # `make lab` makes jupytext's notebook view the default for .md (double-click opens one)
+    if (Path(sys.prefix) / "share" / "jupyter" / "lab" / "settings" / "overrides.json").exists():
+        plugin = _get(f"{base}/lab/api/settings/@jupyterlab/docmanager-extension:plugin", token)
+        viewers = plugin["schema"]["properties"]["defaultViewers"]["default"]
+        assert viewers.get("markdown") == "Jupytext Notebook", viewers
 
 
 def test_lab_settings_open_markdown_as_notebooks():
