@@ -94,9 +94,12 @@ def chapter_states(chapter_ids: list[str]) -> dict[str, Any]:
     fn = getattr(runner, "chapter_state", None)
     out: dict[str, Any] = {}
     specs = None
+    hashes = {}
+    if fn is not None and hasattr(runner, "inputs_hash"):  # computed once for all chapters
+        hashes = {"src": runner.source_hash(), "inputs": runner.inputs_hash()}
     for cid in chapter_ids:
         if fn is not None:
-            out[cid] = fn(cid)
+            out[cid] = fn(cid, **hashes)
             continue
         # runner without chapter_state: map its older cache_state
         specs = specs if specs is not None else discover()
