@@ -29,8 +29,12 @@ A *problem* (see :mod:`bmlab.problems.scalar_toys`, :mod:`bmlab.problems.snmf`,
     :math:`(L, \sigma)`, the smoothness and strong-convexity constants of
     :math:`X \mapsto f(XW^\top)` (used by the Hu–Kwok rule, AMagd).
 
+Such a problem is a :class:`bmlab.problems.base.SplitProblem`; the regularisers and
+:class:`UnboundedSubproblem` are defined in :mod:`bmlab.problems.base` and re-exported here.
 This module evaluates :math:`F_\lambda`, its gradient and Hessian, KKT residuals, and the
-symmetric objective :math:`h`, for any such problem.
+symmetric objective :math:`h`, for any such problem, and wraps :math:`h` and
+:math:`F_\lambda` as Problems (:class:`SymmetricObjective`, :class:`PenalizedSplit`) that
+:mod:`bmlab.solvers` and :mod:`bmlab.landscape` take.
 """
 from __future__ import annotations
 
@@ -38,13 +42,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..problems.base import NoReg, NonNeg, Regularizer, Ridge, UnboundedSubproblem  # noqa: F401
-from ..validation import check_array, check_real
+from ..problems.base import NoReg, NonNeg, Problem, Regularizer, Ridge, UnboundedSubproblem  # noqa: F401
+from ..validation import check_array, check_attrs, check_real
 
 __all__ = [
     "UnboundedSubproblem", "Regularizer", "NoReg", "NonNeg", "Ridge",
     "penalized_value", "penalized_grad", "penalized_hessvec", "penalized_hessian",
     "kkt_residual", "symmetric_value", "symmetric_grad", "symmetric_kkt_residual",
+    "symmetric_hessvec", "SymmetricObjective", "PenalizedSplit",
 ]
 
 
@@ -141,3 +146,71 @@ def symmetric_grad(problem, X) -> np.ndarray:
 def symmetric_kkt_residual(problem, X) -> float:
     """KKT residual of (3) (projected gradient norm)."""
     return _pg_residual(problem.reg, X, symmetric_grad(problem, X))
+
+
+def symmetric_hessvec(problem, X, U):
+    r""":math:`\nabla^2 h(X)[U] = (H + H^\top)X + (G + G^\top)U + \nabla^2 g\,U` with
+    :math:`G = \nabla f(XX^\top)` and :math:`H = \nabla^2 f(XX^\top)[UX^\top + XU^\top]`."""
+    Z = X @ X.T
+    G = problem.grad_f(Z)
+    H = problem.hess_f_vec(Z, U @ X.T + X @ U.T)
+    return (H + H.T) @ X + (G + G.T) @ U + problem.reg.hess_vec(X, U)
+
+
+# ---------------------------------------------------------------------------------------------
+# the factored objectives as Problems (bmlab.problems.base)
+# ---------------------------------------------------------------------------------------------
+
+class SymmetricObjective(Problem):
+    r"""The symmetric objective (3), :math:`h(X) = f(XX^\top) + g(X)`, of a split problem as a
+    :class:`~bmlab.problems.base.Problem` in :math:`X` (projection: the domain of :math:`g`)."""
+
+    def __init__(self, problem) -> None:
+        check_attrs("problem", problem, ("f", "grad_f", "hess_f_vec", "reg"))
+        self.problem = problem
+        self.constrained = bool(problem.reg.is_indicator)
+
+    def __repr__(self):
+        return f"SymmetricObjective({self.problem!r})"
+
+    def value(self, X) -> float:
+        return symmetric_value(self.problem, X)
+
+    def grad(self, X):
+        return symmetric_grad(self.problem, X)
+
+    def hvp(self, X, U):
+        return symmetric_hessvec(self.problem, X, U)
+
+    def project(self, X):
+        return self.problem.reg.project(X)
+
+
+class PenalizedSplit(Problem):
+    r"""The penalised split (5), :math:`F_\lambda(X, Y)`, as a
+    :class:`~bmlab.problems.base.Problem` in the block variable ``(X, Y)``; its dense Hessian
+    is :func:`penalized_hessian` and its projection the domain of :math:`g` on each block."""
+
+    def __init__(self, problem, lam: float) -> None:
+        check_attrs("problem", problem, ("f", "grad_f", "hess_f_vec", "reg"))
+        self.problem = problem
+        self.lam = check_real("lam", lam)
+        self.constrained = bool(problem.reg.is_indicator)
+
+    def __repr__(self):
+        return f"PenalizedSplit({self.problem!r}, lam={self.lam:g})"
+
+    def value(self, x) -> float:
+        return penalized_value(self.problem, x[0], x[1], self.lam)
+
+    def grad(self, x):
+        return penalized_grad(self.problem, x[0], x[1], self.lam)
+
+    def hvp(self, x, v):
+        return penalized_hessvec(self.problem, x[0], x[1], self.lam, v[0], v[1])
+
+    def hessian(self, x) -> np.ndarray:
+        return penalized_hessian(self.problem, x[0], x[1], self.lam)
+
+    def project(self, x):
+        return self.problem.reg.project(x[0]), self.problem.reg.project(x[1])

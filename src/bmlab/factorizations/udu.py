@@ -30,12 +30,15 @@ from typing import Callable
 
 import numpy as np
 
-from ..validation import check_array, check_bool, check_int, check_real, check_rng
+from ..problems.base import Problem
+from ..validation import check_array, check_attrs, check_bool, check_int, check_real, check_rng
 
 __all__ = [
     "scaled_init", "bm_grad", "udu_grad", "project_udu", "udu_matrix", "udu_factor",
-    "spectrum",
+    "spectrum", "BurerMonteiro", "UDUFactorization",
 ]
+
+_MEASUREMENT = ("b", "forward_factored", "sym_adjoint_apply")
 
 # compat: moved to solvers; callers are updated in the experiments migration.
 # run_bm, run_udu -> bmlab.solvers.udu; log_schedule -> bmlab.solvers.base. A lazy attribute,
@@ -118,3 +121,88 @@ def _check_factor(U, d, name="U", d_name="d"):
     if d is not None:
         d = check_array(d_name, d, shape=(U.shape[1],))
     return U, d
+
+
+# ---------------------------------------------------------------------------------------------
+# the factored problems (1) and (2) as Problems (bmlab.problems.base)
+# ---------------------------------------------------------------------------------------------
+
+def _sym_forward(problem, U, V, d=None):
+    r""":math:`\mathcal A(UDV^{\mathsf H} + VDU^{\mathsf H})` by polarisation,
+    :math:`\tfrac12[\mathcal A((U+V)D(U+V)^{\mathsf H}) - \mathcal A((U-V)D(U-V)^{\mathsf H})]`
+    (only the factored forward map is needed)."""
+    return 0.5 * (problem.forward_factored(U + V, d) - problem.forward_factored(U - V, d))
+
+
+class BurerMonteiro(Problem):
+    r"""Problem (1), :math:`F(U) = f(UU^{\mathsf H}) = \tfrac12\|\mathcal A(UU^{\mathsf H}) -
+    b\|^2`, as a :class:`~bmlab.problems.base.Problem` in :math:`U` for a
+    :class:`~bmlab.problems.base.MeasurementProblem`. Gradient :func:`bm_grad`; Hessian-vector
+    product :math:`2G_sV + 2(\mathcal A^*\,\mathrm d r)_sU` with
+    :math:`\mathrm dr = \mathcal A(UV^{\mathsf H} + VU^{\mathsf H})` (real problems)."""
+
+    def __init__(self, problem) -> None:
+        check_attrs("problem", problem, _MEASUREMENT)
+        self.problem = problem
+
+    def __repr__(self):
+        return f"BurerMonteiro({type(self.problem).__name__})"
+
+    def value(self, U) -> float:
+        r = self.problem.forward_factored(U) - self.problem.b
+        return 0.5 * float(np.vdot(r, r).real)
+
+    def grad(self, U):
+        return bm_grad(self.problem, U)[1]
+
+    def hvp(self, U, V):
+        p = self.problem
+        res = p.forward_factored(U) - p.b
+        dres = _sym_forward(p, U, V)
+        return 2.0 * (p.sym_adjoint_apply(res, V) + p.sym_adjoint_apply(dres, U))
+
+
+class UDUFactorization(Problem):
+    r"""Problem (2), :math:`F(U, d) = f(U\,\mathrm{diag}(d)\,U^{\mathsf H})` over
+    :math:`\|U\|_F \le \alpha`, :math:`d \ge 0`, as a :class:`~bmlab.problems.base.Problem` in
+    the block variable ``(U, d)``: gradient :func:`udu_grad`, projection :func:`project_udu`
+    (so :func:`bmlab.solvers.gd.gradient_descent` on it is update (3)). Hessian-vector product
+    in the direction :math:`(V, e)`, with :math:`E = \mathrm{diag}(e)`,
+    :math:`\mathrm dr = \mathcal A(VDU^{\mathsf H} + UDV^{\mathsf H} + UEU^{\mathsf H})`:
+
+    .. math:: \mathrm d\nabla_U = 2[(\mathcal A^*\mathrm dr)_sUD + G_sVD + G_sUE],\quad
+              \mathrm d\nabla_d = \mathrm{Re\,diag}(2V^{\mathsf H}G_sU
+              + U^{\mathsf H}(\mathcal A^*\mathrm dr)_sU)
+
+    (real problems)."""
+
+    constrained = True
+
+    def __init__(self, problem, alpha: float = 1.0) -> None:
+        check_attrs("problem", problem, _MEASUREMENT)
+        self.problem = problem
+        self.alpha = check_real("alpha", alpha, lo=0, lo_open=True)
+
+    def __repr__(self):
+        return f"UDUFactorization({type(self.problem).__name__}, alpha={self.alpha:g})"
+
+    def value(self, x) -> float:
+        r = self.problem.forward_factored(x[0], x[1]) - self.problem.b
+        return 0.5 * float(np.vdot(r, r).real)
+
+    def grad(self, x):
+        _, gU, gd = udu_grad(self.problem, x[0], x[1])
+        return gU, gd
+
+    def hvp(self, x, v):
+        p = self.problem
+        (U, d), (V, e) = x, v
+        res = p.forward_factored(U, d) - p.b
+        dres = _sym_forward(p, U, V, d) + p.forward_factored(U, e)
+        GU, GV, dGU = p.sym_adjoint_apply(res, U), p.sym_adjoint_apply(res, V), p.sym_adjoint_apply(dres, U)
+        hU = 2.0 * (dGU * d + GV * d + GU * e)
+        hd = 2.0 * np.einsum("ij,ij->j", V.conj(), GU).real + np.einsum("ij,ij->j", U.conj(), dGU).real
+        return hU, hd
+
+    def project(self, x):
+        return project_udu(x[0], x[1], self.alpha)
