@@ -52,11 +52,11 @@ class Params(ExperimentParams):
     eps: float = 1e-3
     eta: float = 0.01
     delta: float = 1e-8
-    n_seeds: int = 3
+    n_seeds: int = 8
     grids: dict = field(default_factory=lambda: dict(QUICK_GRIDS))
     flow_time: float = 400.0
 
-    PRESETS = {"quick": {"n_seeds": 3, "grids": QUICK_GRIDS},
+    PRESETS = {"quick": {"n_seeds": 8, "grids": QUICK_GRIDS},
                "paper": {"n_seeds": 12, "grids": PAPER_GRIDS}}
 
     def validate(self) -> None:
@@ -132,7 +132,23 @@ def claims(result: Result) -> list[Claim]:
               f"C = {C_BOUND:g} (T_total of Theorem 1.1, constant 1)",
               all_of(fraction(int(conv.sum()), len(df), at_least=1.0, min_samples=10),
                      at_most(ratio[conv].to_numpy(float), C_BOUND)),
-              kind="paper", quote=THEOREM_QUOTE),
+              kind="paper", quote=THEOREM_QUOTE, expected="fails",
+              reason="C = 1 is our choice: the paper's O hides an unknown constant and its bound "
+              "holds with high probability. On the slowest seed (seed 7 of the default draw, in "
+              "both profiles: its d x d Gaussian block A_0 is nearly singular, sigma_d(A_0/eps) "
+              "~ 0.003) the warm-up lasts longer than ln(d sigma_d/eps)/(eta sigma_d), and at the "
+              "largest targets (delta = 1e-1, 1e-2), where the delta-term of T_total is small, T "
+              "exceeds T_total by up to ~25%. Not a refutation of T = O(T_total): the growth along "
+              "the eps and delta grids stays within the formula's coefficients"),
+        claim("agd2.formula_upper_bounds_typical",
+              "At every grid point the median over seeds of T / T_total is at most 1 (C = 1), "
+              "and every run converges ('with high probability' read as: for the typical seed)",
+              all_of(fraction(int(conv.sum()), len(df), at_least=1.0, min_samples=10),
+                     at_most(df.assign(r=ratio).groupby(["knob", "value"])["r"].median()
+                             .to_numpy(float), C_BOUND)),
+              kind="paper", quote=THEOREM_QUOTE, exploratory=True,
+              reason="this reading (the median seed instead of every seed) was chosen after "
+              "agd2.formula_upper_bounds had failed on the slowest seed in the paper profile"),
         claim("agd2.eps_coefficient_le_formula",
               "Along the eps grid T grows no faster than T_total (constant 1): the fitted "
               "eta sigma_d dT/d ln(1/eps) is at most 1, the formula's coefficient",
@@ -207,6 +223,8 @@ def glue_values(result: Result) -> dict:
                delta=p.delta, n_seeds=p.n_seeds, n_runs=len(df),
                n_conv=int(df["status"].eq("converged").sum()), C=float(ratio.median()),
                ratio_min=float(ratio.min()), ratio_max=float(ratio.max()),
+               n_over=int((ratio > C_BOUND).sum()),
+               med_ratio_max=float(df.assign(r=ratio).groupby(["knob", "value"])["r"].median().max()),
                r2_eps=fit_r2(df, "eps"), r2_delta=fit_r2(df, "delta"),
                r2_T1_eps=fit_r2(df, "eps", col="T1"), fit_T1_eps=result.slope("eps", of="T1"))
     lp = local_phase(result)
