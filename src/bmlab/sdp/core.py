@@ -11,7 +11,8 @@ from typing import Any
 
 import numpy as np
 
-from ..validation import check_array, check_real
+from ..factorizations.spectral import numerical_rank  # noqa: F401  (public here too)
+from ..validation import check_array
 
 SOLVERS = ("CLARABEL", "SCS")
 OK_STATUSES = ("optimal", "optimal_inaccurate")
@@ -107,11 +108,3 @@ def relative_error(Z: np.ndarray, Z_ref: np.ndarray) -> float:
     Z = check_array("Z", Z, dtype=None)
     Z_ref = check_array("Z_ref", Z_ref, shape=Z.shape, dtype=None)
     return float(np.linalg.norm(Z - Z_ref) / max(np.linalg.norm(Z_ref), 1e-12))
-
-
-def numerical_rank(Z: np.ndarray, rtol: float = 1e-6) -> int:
-    """Number of singular values above ``rtol`` times the largest."""
-    Z = check_array("Z", Z, ndim=(0, 1, 2), dtype=None)
-    rtol = check_real("rtol", rtol, lo=0)
-    s = np.linalg.svd(np.atleast_2d(Z), compute_uv=False)
-    return int(np.sum(s > rtol * s[0])) if s.size and s[0] > 0 else 0
