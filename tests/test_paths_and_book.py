@@ -94,6 +94,12 @@ def test_stage_refuses_missing_results(tmp_path, monkeypatch):
     monkeypatch.setenv("BMLAB_RESULTS_ROOT", str(root / "results"))
     with pytest.raises(UsageError, match="part/x"):
         stage()
+    # a run by hand (JupyterLab) leaves results but no executed notebook: said so
+    (root / "results" / "part" / "x").mkdir(parents=True)
+    (root / "results" / "part" / "x" / "manifest.json").write_text(
+        json.dumps({"chapter": "part/x", "interactive": True}))
+    with pytest.raises(UsageError, match="part/x .only a run by hand"):
+        stage()
 
 
 def test_malformed_chapter_is_a_usage_error(tmp_path, monkeypatch):

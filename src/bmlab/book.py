@@ -419,7 +419,15 @@ def stage(root: Path | None = None) -> Path:
     chapters = toc_chapters(root)
     missing = [c for c in chapters if not (result_dir(c) / NOTEBOOK_FILE).exists()]
     if missing:
-        raise UsageError("no results yet for: " + ", ".join(missing)
+        def why(cid: str) -> str:
+            try:
+                manifest = json.loads((result_dir(cid) / MANIFEST_FILE).read_text("utf-8"))
+            except (OSError, ValueError):
+                return cid
+            return (f"{cid} (only a run by hand in JupyterLab, which keeps no executed "
+                    "notebook)") if manifest.get("interactive") else cid
+
+        raise UsageError("no executed notebook for: " + ", ".join(map(why, missing))
                          + "\n  run `bmlab reproduce` (or `bmlab run CHAPTER`) first")
     states = chapter_states(chapters)
     dest = paths.build_root() / STAGE
