@@ -174,3 +174,43 @@ def test_interactive_run_writes_a_manifest(tmp_path, monkeypatch):
     monkeypatch.setenv("BMLAB_OUTPUT_DIR", str(tmp_path / "runner"))
     assert not Chapter("p/c", profile="quick", seed=5).interactive
     assert not (tmp_path / "runner" / "manifest.json").exists()  # the runner writes it
+
+
+def test_sphinx_ext_docstring_bars_and_thebe():
+    from types import SimpleNamespace
+
+    from bmlab.sphinx_ext import _is_thebe, plain_bars
+
+    lines = ["max(|x - a|, |y|) with :math:`|x|_2` and ``a|b``", "| a line block",
+             "+----+ a grid table", "already \\| escaped"]
+    plain_bars(None, "function", "f", None, {}, lines)
+    assert lines[0] == "max(\\|x - a\\|, \\|y\\|) with :math:`|x|_2` and ``a|b``"
+    assert lines[1:] == ["| a line block", "+----+ a grid table", "already \\| escaped"]
+    thebe = SimpleNamespace(filename=None, attributes={"body": 'const THEBE_JS_URL = "x"'})
+    assert _is_thebe(thebe) and _is_thebe("_static/sphinx-thebe.js")
+    assert not _is_thebe(SimpleNamespace(filename="mathjax/tex-chtml.js", attributes={}))
+
+
+def test_sphinx_ext_tables_become_numbered_tables():
+    from docutils import nodes
+    from docutils.frontend import get_default_settings
+    from docutils.parsers.rst import Parser
+    from docutils.utils import new_document
+
+    from bmlab.sphinx_ext import table_figure, tables_as_tables
+
+    doc = new_document("t", get_default_settings(Parser))
+    table = nodes.figure(ids=["tab-a"])
+    table += nodes.raw("", "<table><tr><td>1</td></tr></table>", format="html")
+    table += nodes.caption("", "A table")
+    image = nodes.figure(ids=["fig-a"])
+    image += nodes.image(uri="a.png")
+    image += nodes.caption("", "A figure")
+    doc += [table, image]
+    doc.ids.update({"tab-a": table, "fig-a": image})
+    tables_as_tables(None, doc)
+    new = doc.ids["tab-a"]
+    assert isinstance(new, table_figure) and "bmlab-table" in new["classes"]
+    assert isinstance(new.children[0], nodes.caption)  # caption above the table
+    assert "bmlab-table-scroll" in new.children[1]["classes"]
+    assert type(doc.ids["fig-a"]) is nodes.figure
