@@ -214,3 +214,20 @@ def test_sphinx_ext_tables_become_numbered_tables():
     assert isinstance(new.children[0], nodes.caption)  # caption above the table
     assert "bmlab-table-scroll" in new.children[1]["classes"]
     assert type(doc.ids["fig-a"]) is nodes.figure
+
+
+def test_api_pages_list_every_module():
+    from bmlab.book import fill_api_page, package_modules
+
+    mods = package_modules("bmlab.solvers")
+    assert "bmlab.solvers.gd" in mods and all(m.startswith("bmlab.solvers.") for m in mods)
+    page = "# X\n\n% api-modules: bmlab.solvers\n\n```{eval-rst}\n.. automodule:: bmlab.solvers.gd\n```\n"
+    out = fill_api_page(page)
+    assert "% api-modules" not in out and out.count(".. automodule:: bmlab.solvers.gd\n") == 1
+    assert all(f".. automodule:: {m}\n" in out for m in mods)
+    assert "bmlab.experiments.base" not in package_modules("bmlab.experiments")
+    # every API page of the book names packages that exist
+    from pathlib import Path
+
+    for page in (Path(__file__).resolve().parents[1] / "book" / "api").glob("*.md"):
+        fill_api_page(page.read_text(encoding="utf-8"))

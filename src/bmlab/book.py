@@ -460,33 +460,40 @@ def stage(root: Path | None = None) -> Path:
                                                         encoding="utf-8")
     (dest / REPRO_PAGE).write_text(reproducibility_markdown(chapters, states),
                                    encoding="utf-8")
-    api = dest / API_EXPERIMENTS
-    if api.exists():
-        api.write_text(api.read_text(encoding="utf-8") + experiments_api_markdown(),
-                       encoding="utf-8")
+    for page in sorted((dest / "book" / "api").glob("*.md")):
+        page.write_text(fill_api_page(page.read_text(encoding="utf-8")), encoding="utf-8")
     return dest
 
 
-API_EXPERIMENTS = "book/api/experiments.md"
+_API_MODULES = re.compile(r"^% api-modules:(.*)$", re.M)
 
 
-def experiment_modules() -> list[str]:
-    """Every module of ``bmlab.experiments`` but ``base`` (documented on its own), sorted."""
+def package_modules(package: str) -> list[str]:
+    """Every module (not package) under ``package``, sorted; ``bmlab.experiments.base`` and
+    private modules are left out (the first is documented on its own)."""
+    import importlib
     import pkgutil
 
-    from . import experiments
+    pkg = importlib.import_module(package)
+    return sorted(m.name for m in pkgutil.walk_packages(pkg.__path__, package + ".")
+                  if not m.ispkg and not m.name.rsplit(".", 1)[-1].startswith("_")
+                  and m.name != "bmlab.experiments.base")
 
-    names = [m.name for m in pkgutil.walk_packages(experiments.__path__, "bmlab.experiments.")
-             if not m.ispkg and not m.name.endswith(".base")]
-    return sorted(names)
 
+def fill_api_page(text: str) -> str:
+    """Replace each ``% api-modules: PKG ...`` line of an API page by an ``automodule``
+    section for every module of those packages not already on the page, so a new module is
+    documented without editing the page."""
+    def sections(match) -> str:
+        out = []
+        for package in match.group(1).split():
+            for name in package_modules(package):
+                if f".. automodule:: {name}\n" not in text:
+                    out += [f"## `{name}`", "", "```{eval-rst}", f".. automodule:: {name}",
+                            "```", ""]
+        return "\n".join(out)
 
-def experiments_api_markdown() -> str:
-    """The generated part of the API page of the chapter experiments."""
-    lines = [""]
-    for name in experiment_modules():
-        lines += [f"## `{name}`", "", "```{eval-rst}", f".. automodule:: {name}", "```", ""]
-    return "\n".join(lines)
+    return _API_MODULES.sub(sections, text)
 
 
 def build(root: Path | None = None, *, strict: bool = True) -> Path:
