@@ -121,8 +121,9 @@ def _margin(c) -> str:
 
 def cmd_claims(args) -> int:
     from .book import toc_chapters
-    from .claims import summarize
-    from .runner import chapter_state, inputs_hash, load_ledger, source_hash
+    from .claims import CLAIMS_FILE, Ledger, LedgerError, summarize
+    from .runner import (ManifestError, chapter_state, inputs_hash, load_ledger, result_dir,
+                         source_hash)
 
     src, inputs = source_hash(), inputs_hash()
     claims, problems, states = [], [], {}
@@ -139,7 +140,16 @@ def cmd_claims(args) -> int:
             problems.append(f"{cid}: invalid ({st.reason})")
             rows.append((f"{cid}: INVALID ({st.reason}); its claims are not shown", []))
             continue
-        chapter_claims = list(load_ledger(cid).claims.values())
+        try:
+            chapter_claims = list(load_ledger(cid).claims.values())
+        except (LedgerError, ManifestError):  # a run by hand: no runner manifest
+            try:
+                chapter_claims = list(Ledger.load(result_dir(cid) / CLAIMS_FILE)
+                                      .claims.values())
+            except LedgerError as exc:
+                problems.append(f"{cid}: invalid ({str(exc).splitlines()[0]})")
+                rows.append((f"{cid}: INVALID ({exc}); its claims are not shown", []))
+                continue
         if st.state == "stale":
             if not args.allow_stale:
                 problems.append(f"{cid}: stale ({st.reason})")
@@ -154,7 +164,7 @@ def cmd_claims(args) -> int:
             flags = "  FRAGILE" if c.fragile else ""
             why = f"  ({c.reason})" if c.reason else ""
             print(f"  {c.id.ljust(width)}  {c.kind:<9}  {c.verdict:<20}  "
-                  f"margin {_margin(c):>9}{flags}{why}")
+                  f"margin {_margin(c):<9}{flags}{why}")
     s = summarize(claims)
     print(f"\npaper claims: {s['paper']} — {s['reproduced']} reproduced, "
           f"{s['not_reproduced']} not reproduced, {s['paper_unexpected']} unexpected; "

@@ -5,15 +5,25 @@ A chapter is a MyST-markdown notebook under ``book/`` whose first code cell is t
 
 Run protocol (what makes a failed or interrupted run lose nothing):
 
-1. parameters are parsed and type-checked against the ``parameters`` cell before any work;
+1. parameters are parsed and type-checked against the ``parameters`` cell before any work
+   (numbers that are not finite are refused unless the parameter's default is not finite);
 2. the chapter is converted with jupytext and executed by papermill into a temporary folder
-   ``<results>/.tmp/<random>/`` (its figures, tables and claims land there too, through the
-   ``BMLAB_OUTPUT_DIR`` environment variable that :class:`bmlab.chapter.Chapter` reads);
-3. only when every cell succeeded is the folder moved into ``<results>/<chapter>/`` in one
-   rename, replacing the previous results; otherwise the previous results stay untouched.
+   ``<results>/.tmp/<chapter>-pid<pid>-<random>/`` (its figures, tables and claims land there
+   too, through the ``BMLAB_OUTPUT_DIR`` environment variable that
+   :class:`bmlab.chapter.Chapter` reads), in a kernel that runs this very interpreter
+   (``sys.executable -m ipykernel_launcher``), whatever kernelspecs the user registered;
+3. only when every cell succeeded and the chapter recorded a valid ledger, ``timings.json``
+   is moved into the manifest, modes are set (files 0644, folders 0755), the manifest is
+   written (claim ids, the hash of ``claims.json`` and of every file), and the folder is
+   moved into ``<results>/<chapter>/`` in one rename under an exclusive file lock;
+   otherwise the previous results stay untouched. SIGINT and SIGTERM stop a run the same
+   way; a signal that arrives while publishing is held back until the results are
+   complete. Temporary folders of dead runs (SIGKILL) are removed by the next run.
 
-The cache key of a run hashes the chapter source, the effective parameters and the source
-of the ``bmlab`` package, so a change to ``src/bmlab`` re-runs the chapters.
+The cache key of a run hashes the chapter source, the effective parameters, the source of
+the ``bmlab`` package and every shipped input under ``data/inputs``. :func:`chapter_state`
+says whether a chapter's results are fresh, stale (and why), missing or invalid; nothing
+that is not fresh is served from the cache.
 """
 from __future__ import annotations
 
@@ -109,18 +119,40 @@ def handle_signals():
             signal.signal(sig, handler)
 
 
+_HOLD = {"depth": 0, "pending": []}
+
+
+def _defer_signal(signum, frame):  # pragma: no cover - exercised through signals
+    _HOLD["pending"].append(signum)
+
+
 @contextlib.contextmanager
 def _signals_blocked():
-    """Hold SIGINT/SIGTERM back (main thread only); a pending one is raised on exit."""
-    if threading.current_thread() is not threading.main_thread() \
-            or not hasattr(signal, "pthread_sigmask"):
+    """Hold SIGINT/SIGTERM back while the block runs (publishing, cleaning up): a signal
+    that arrives meanwhile raises :class:`Interrupted` when the block ends. Works in the main
+    thread (where Python runs signal handlers); elsewhere a no-op. Handlers the user set
+    (e.g. SIGINT ignored) are left alone."""
+    if threading.current_thread() is not threading.main_thread():
         yield
         return
-    old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+    saved = {}
+    if _HOLD["depth"] == 0:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            current = signal.getsignal(sig)
+            if current in (signal.default_int_handler, signal.SIG_DFL, _raise_interrupted,
+                           _worker_signal):
+                saved[sig] = signal.signal(sig, _defer_signal)
+    _HOLD["depth"] += 1
     try:
         yield
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+        _HOLD["depth"] -= 1
+        for sig, handler in saved.items():
+            signal.signal(sig, handler)
+        if _HOLD["depth"] == 0 and _HOLD["pending"]:
+            signum = _HOLD["pending"][0]
+            _HOLD["pending"].clear()
+            raise Interrupted(signum)
 
 
 # --------------------------------------------------------------------------- parameters
@@ -613,12 +645,22 @@ def chapter_state(spec_or_id: "ChapterSpec | str", *, src: str | None = None,
             spec = load_chapter(path)
         except UsageError as exc:
             return ChapterState("invalid", str(exc).splitlines()[0])
+    with publish_lock(shared=True):
+        return _chapter_state(spec, cid, src, inputs)
+
+
+def _chapter_state(spec: ChapterSpec, cid: str, src: str | None,
+                   inputs: str | None) -> ChapterState:
     folder = result_dir(cid)
     if not folder.exists() or (folder.is_dir() and not any(folder.iterdir())):
         return ChapterState("missing", "never run")
     try:
         manifest = load_manifest(cid)
     except ManifestError as exc:
+        hand = _interactive_manifest(cid)
+        if hand is not None:
+            return ChapterState("stale", "results of a run by hand (interactive), not made "
+                                "by the runner", str(hand.get("profile", "")))
         return ChapterState("invalid", f"manifest.json: {_tail(exc, folder / MANIFEST_FILE)}")
     profile = str(manifest["parameters"].get("profile", ""))
     try:
@@ -642,6 +684,20 @@ def chapter_state(spec_or_id: "ChapterSpec | str", *, src: str | None = None,
     if changed:
         return ChapterState("stale", "; ".join(changed) + " since the run", profile)
     return ChapterState("fresh", "", profile)
+
+
+def _interactive_manifest(chapter_id: str) -> dict | None:
+    """The parameters of a manifest written by :class:`bmlab.chapter.Chapter` in a run by
+    hand (``"interactive": true``), or ``None``."""
+    try:
+        data = json.loads((result_dir(chapter_id) / MANIFEST_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if isinstance(data, dict) and data.get("interactive") is True \
+            and data.get("chapter") == chapter_id:
+        params = data.get("parameters")
+        return params if isinstance(params, dict) else {}
+    return None
 
 
 def _tail(exc: Exception, path: Path) -> str:
@@ -728,15 +784,19 @@ LEGACY_TMP_AGE = 2 * 24 * 3600  # seconds: temp folders of older runners (no pid
 
 
 @contextlib.contextmanager
-def publish_lock():
-    """An exclusive ``fcntl.flock`` on ``<results>/.publish.lock``: one publisher at a time
-    (across threads and processes)."""
+def publish_lock(shared: bool = False):
+    """An ``fcntl.flock`` on ``<results>/.publish.lock``: exclusive for a publisher (one at
+    a time, across threads and processes), shared for readers (they never see a folder
+    half-swapped). A shared lock on a results root that does not exist is a no-op."""
     import fcntl
 
     root = paths.results_root()
+    if shared and not root.is_dir():
+        yield
+        return
     root.mkdir(parents=True, exist_ok=True)
     with open(root / LOCK_FILE, "a+b") as fh:
-        fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+        fcntl.flock(fh.fileno(), fcntl.LOCK_SH if shared else fcntl.LOCK_EX)
         try:
             yield
         finally:
@@ -818,13 +878,14 @@ def runner_kernel_argv() -> list[str]:
     return [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
 
 
-def _kernel_manager(stderr):
-    """A jupyter KernelManager that launches :func:`runner_kernel_argv` and sends the
-    kernel's own stderr (start-up warnings, crash messages) to ``stderr`` (a file)."""
+def _kernel_manager_class(stderr):
+    """A jupyter KernelManager class that launches :func:`runner_kernel_argv` and sends the
+    kernel's own stderr (start-up warnings, crash messages) to ``stderr`` (a file). nbclient
+    creates, owns and shuts down its instance (also on errors and interrupts)."""
     from jupyter_client.kernelspec import KernelSpec
-    from jupyter_client.manager import KernelManager
+    from jupyter_client.manager import AsyncKernelManager
 
-    class RunnerKernelManager(KernelManager):
+    class RunnerKernelManager(AsyncKernelManager):
         @property
         def kernel_spec(self):
             if self._kernel_spec is None:
@@ -837,7 +898,7 @@ def _kernel_manager(stderr):
             kw.setdefault("stderr", stderr)
             return await super()._async_launch_kernel(kernel_cmd, **kw)
 
-    return RunnerKernelManager(kernel_name=KERNEL_NAME)
+    return RunnerKernelManager
 
 
 @contextlib.contextmanager
@@ -846,7 +907,7 @@ def _quiet_papermill():
     and about 'unknown' parameters: the runner checks the parameters itself."""
     logger = logging.getLogger("papermill")
     old = logger.level
-    logger.setLevel(logging.ERROR)
+    logger.setLevel(logging.CRITICAL)  # failures reach the user through the exception
     try:
         yield
     finally:
@@ -871,11 +932,11 @@ def _failing_cell(nb_path: Path):
         if "injected-parameters" not in tags:
             number += 1
         numbers[i] = number
-        status = cell.get("metadata", {}).get("papermill", {}).get("status")
-        if status == "failed" and failed is None:
+        meta = cell.get("metadata", {}).get("papermill", {})
+        if meta.get("status") == "failed" and failed is None:
             failed = i
-        if status not in (None, "pending"):
-            last = i
+        if meta.get("status") not in (None, "pending") and meta.get("start_time"):
+            last = i  # started (a cell after a dead kernel is marked but never starts)
     index = failed if failed is not None else last
     if index is None:
         return None
@@ -968,7 +1029,7 @@ def _run_in(work: Path, spec: ChapterSpec, params: dict[str, Any], key: str, src
                 str(nb_in), str(nb_out), parameters=params, kernel_name=KERNEL_NAME,
                 cwd=str(spec.path.parent), execution_timeout=timeout, log_output=False,
                 progress_bar={"desc": spec.id, "leave": True} if progress else False,
-                km=_kernel_manager(klog),
+                kernel_manager_class=_kernel_manager_class(klog),
             )
     except PapermillExecutionError as exc:
         number, count, where = _describe_cell(spec, _failing_cell(nb_out))
@@ -994,9 +1055,11 @@ def _run_in(work: Path, spec: ChapterSpec, params: dict[str, Any], key: str, src
     executed = nbformat.read(nb_out, as_version=4)
     _hide_injected(executed)
     executed.metadata.pop("papermill", None)
-    for cell in executed.cells:  # per-cell timestamps: reruns give identical files
-        cell.metadata.pop("papermill", None)
+    for i, cell in enumerate(executed.cells):  # reruns give identical files: no per-cell
+        cell.metadata.pop("papermill", None)  # timestamps, no random cell ids
         cell.metadata.pop("execution", None)
+        if "id" in cell:
+            cell["id"] = f"c{i:03d}-" + hashlib.sha256(cell.source.encode()).hexdigest()[:8]
     nbformat.write(executed, nb_out)
     claims, manifest = _finish_results(spec, out_dir, params, key, src, inputs,
                                        started, seconds)
