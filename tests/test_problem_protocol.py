@@ -191,3 +191,23 @@ def test_am_record_schedule_callback_and_fun():
     assert seen == [(k, 2) for k in range(1, 21)]
     assert a.fun == PenalizedSplit(snmf, 0.5).value(a.x)
     assert a.wall_time >= 0 and a.nit == 20
+
+
+def test_sdp_baselines_take_the_same_object_as_the_solvers():
+    from bmlab.sdp.completion import psd_least_squares
+    from bmlab.sdp.core import lifted_problem
+    from bmlab.sdp.penalty import split_problem_sdp
+    from bmlab.sdp.sensing import sensing_sdp
+
+    kinds = {name: p for name, p, _ in INSTANCES}
+    snmf, hol, comp = kinds["SymmetricNMF"], kinds["HighOrderLoss"], kinds["MatrixCompletion"]
+    assert lifted_problem(SymmetricObjective(snmf)) is snmf and lifted_problem(hol) is hol
+    a = split_problem_sdp(SymmetricObjective(snmf))
+    b = split_problem_sdp(snmf)
+    assert a.ok and a.objective == pytest.approx(b.objective, rel=1e-9, abs=1e-12)
+    c, d = sensing_sdp(hol), sensing_sdp(hol.op, hol.b)
+    assert c.ok and c.objective == pytest.approx(d.objective, rel=1e-9, abs=1e-12)
+    e, f = psd_least_squares(UDUFactorization(comp)), psd_least_squares(comp)
+    assert e.status == f.status and e.objective == pytest.approx(f.objective, rel=1e-6, abs=1e-9)
+    with pytest.raises(TypeError, match="b is required"):
+        sensing_sdp(hol.op)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..problems.completion import MatrixCompletion
-from .core import SDPResult, solve_sdp
+from .core import SDPResult, lifted_problem, solve_sdp
 
 __all__ = ["trace_min_completion", "psd_least_squares"]
 
@@ -25,6 +25,7 @@ def _check(problem):
 
 def trace_min_completion(problem, *, solver: str = "SCS", **opts) -> SDPResult:
     r""":math:`\min \mathrm{tr}\,X` s.t. :math:`\mathcal A(X) = b`, :math:`X \succeq 0`."""
+    problem = lifted_problem(problem)
     _check(problem)
     import cvxpy as cp
 
@@ -37,6 +38,7 @@ def trace_min_completion(problem, *, solver: str = "SCS", **opts) -> SDPResult:
 def psd_least_squares(problem, *, solver: str = "SCS", **opts) -> SDPResult:
     r""":math:`\min_{X \succeq 0} \|\mathcal A(X) - b\|_2^2` (objective without the ½, as the
     plotted residual)."""
+    problem = lifted_problem(problem)
     _check(problem)
     import cvxpy as cp
 

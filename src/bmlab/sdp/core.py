@@ -103,6 +103,23 @@ def solve_sdp(problem, variable, *, solver: str = "CLARABEL", **solver_opts) -> 
     )
 
 
+def lifted_problem(problem):
+    r"""The problem on the lifted matrix behind ``problem``: a factored
+    :class:`~bmlab.problems.base.Problem` of :mod:`bmlab.factorizations`
+    (:class:`~bmlab.factorizations.udu.BurerMonteiro`,
+    :class:`~bmlab.factorizations.udu.UDUFactorization`,
+    :class:`~bmlab.factorizations.asymmetric.SymmetricObjective`,
+    :class:`~bmlab.factorizations.asymmetric.PenalizedSplit`) is unwrapped to the problem it
+    factors, so every convex baseline takes the same object the solvers take; anything else is
+    returned as is."""
+    from ..factorizations.asymmetric import PenalizedSplit, SymmetricObjective
+    from ..factorizations.udu import BurerMonteiro, UDUFactorization
+
+    if isinstance(problem, (BurerMonteiro, UDUFactorization, SymmetricObjective, PenalizedSplit)):
+        return problem.problem
+    return problem
+
+
 def relative_error(Z: np.ndarray, Z_ref: np.ndarray) -> float:
     """:math:`\\|Z - Z_{ref}\\|_F / \\max(\\|Z_{ref}\\|_F, 10^{-12})`."""
     Z = check_array("Z", Z, dtype=None)

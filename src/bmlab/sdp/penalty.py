@@ -12,7 +12,7 @@ from ..problems.quadratic import QuadraticSensing
 from ..problems.scalar_toys import LinearToy, ShiftedSquareToy
 from ..problems.snmf import SymmetricNMF
 from ..validation import check_array, check_bool
-from .core import SDPResult, numerical_rank, relative_error, solve_sdp
+from .core import SDPResult, lifted_problem, numerical_rank, relative_error, solve_sdp
 
 __all__ = ["scalar_toy_sdp", "split_problem_sdp", "compare_with_sdp"]
 
@@ -27,6 +27,7 @@ def scalar_toy_sdp(problem, *, solver: str = "CLARABEL", **solver_opts) -> SDPRe
     """
     import cvxpy as cp
 
+    problem = lifted_problem(problem)
     Z = cp.Variable((1, 1), PSD=True, name="Z")
     if isinstance(problem, LinearToy):
         objective = problem.c * cp.trace(Z)
@@ -55,6 +56,7 @@ def split_problem_sdp(problem, *, solver: str = "CLARABEL", nonneg: bool = True,
     import cvxpy as cp
 
     check_bool("nonneg", nonneg)
+    problem = lifted_problem(problem)
     n = problem.n
     Z = cp.Variable((n, n), PSD=True, name="Z")
     cons = []
@@ -79,6 +81,7 @@ def compare_with_sdp(problem, X, Y, sdp: SDPResult, *, am_time: float = float("n
     :math:`(X + Y)/2` (equal to :math:`F_\lambda(X, Y)` at a symmetric limit)."""
     from ..factorizations.asymmetric import symmetric_value
 
+    problem = lifted_problem(problem)
     X = check_array("X", X, ndim=2)
     Y = check_array("Y", Y, shape=X.shape)
     if not isinstance(sdp, SDPResult):

@@ -11,7 +11,7 @@ The signal estimate is the top eigenvector of the solution
 from __future__ import annotations
 
 from ..problems.phase_retrieval import GaussianPR
-from .core import SDPResult, solve_sdp
+from .core import SDPResult, lifted_problem, solve_sdp
 
 __all__ = ["phaselift_trace", "phaselift_ls"]
 
@@ -30,6 +30,7 @@ def _check(problem):
 
 def phaselift_trace(problem, *, solver: str = "SCS", **opts) -> SDPResult:
     """:math:`\\min \\mathrm{tr} X` s.t. :math:`\\mathcal A(X) = y`, :math:`X \\succeq 0`."""
+    problem = lifted_problem(problem)
     _check(problem)
     import cvxpy as cp
 
@@ -40,6 +41,7 @@ def phaselift_trace(problem, *, solver: str = "SCS", **opts) -> SDPResult:
 
 def phaselift_ls(problem, *, solver: str = "SCS", **opts) -> SDPResult:
     """:math:`\\min_{X \\succeq 0} \\|\\mathcal A(X) - y\\|_2^2`."""
+    problem = lifted_problem(problem)
     _check(problem)
     import cvxpy as cp
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..problems.sensing import DenseSensing, SensingOperator, WeightedEntrywiseSensing
+from ..problems.sensing import DenseSensing, HighOrderLoss, SensingOperator, WeightedEntrywiseSensing
 from ..validation import check_array
 from .core import SDPResult, solve_sdp
 
@@ -27,10 +27,19 @@ def _affine(op: SensingOperator, Z):
     raise TypeError(f"unsupported operator {type(op).__name__}")
 
 
-def sensing_sdp(op: SensingOperator, b: np.ndarray, *, form: str = "least_squares",
-                solver: str = "CLARABEL", **solver_opts) -> SDPResult:
-    """Solve one convex baseline; ``form`` is ``least_squares`` or ``min_trace``."""
+def sensing_sdp(op: SensingOperator | HighOrderLoss, b: np.ndarray | None = None, *,
+                form: str = "least_squares", solver: str = "CLARABEL", **solver_opts) -> SDPResult:
+    """Solve one convex baseline; ``form`` is ``least_squares`` or ``min_trace``.
+
+    ``op`` is a sensing operator with its data ``b``, or a
+    :class:`~bmlab.problems.sensing.HighOrderLoss` (the Problem the solvers take), whose
+    operator and data :math:`b = \mathcal A(M^*)` are used when ``b`` is omitted."""
     import cvxpy as cp
+
+    if isinstance(op, HighOrderLoss):
+        op, b = op.op, (op.b if b is None else b)
+    if b is None:
+        raise TypeError("b is required with a sensing operator (or pass a HighOrderLoss)")
 
     if form not in FORMS:
         raise ValueError(f"form must be one of {FORMS}, got {form!r}")
