@@ -139,7 +139,8 @@ class Params(ExperimentParams):
 @dataclass
 class Result:
     """``rows``: the two rows of the figure (name → :class:`LandscapeResult`); ``hvp_err``:
-    largest |λmin dense − λmin Lanczos| on four points of the weighted plane."""
+    largest absolute difference between λmin from the dense Hessian and from Lanczos on four
+    points of the weighted plane."""
 
     params: Params
     rows: dict

@@ -55,7 +55,8 @@ class Params(ExperimentParams):
 
 
 def bound_slack(df: pd.DataFrame, bound: str) -> np.ndarray:
-    """(bound − λmin)/|bound| per row: ≥ 0 where the eigenvalue bound holds."""
+    """(bound − λmin) divided by the absolute value of the bound, per row: ≥ 0 where the
+    eigenvalue bound holds."""
     b = df[bound].to_numpy()
     return (b - df.lam_min.to_numpy()) / np.maximum(np.abs(b), 1e-300)
 
