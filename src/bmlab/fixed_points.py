@@ -15,8 +15,8 @@ Proposition 1: case (b) never happens, and :math:`\tilde U = UD^{1/2}` is a stat
 BM, :math:`G\tilde U = 0`; conversely a BM stationary point :math:`\tilde U` gives the UDU fixed
 point :math:`(\tilde U/\gamma, \gamma^2\mathbf 1)` for any :math:`\gamma \ge \|\tilde U\|_F/\alpha`.
 
-The functions work for any problem of the measurement protocol of
-:mod:`bmlab.factorizations.udu`; :math:`G_s` is used throughout (for a non-symmetric
+The functions work for any :class:`~bmlab.problems.base.MeasurementProblem` (the measurement
+protocol of :mod:`bmlab.factorizations.udu`); :math:`G_s` is used throughout (for a non-symmetric
 :math:`G` the quadratic forms and the stationarity conditions only see :math:`G_s`).
 """
 from __future__ import annotations
@@ -26,9 +26,8 @@ from dataclasses import dataclass, asdict
 import numpy as np
 
 from .factorizations.udu import project_udu, udu_factor
+from .problems.base import MEASUREMENT_PROTOCOL as _PROTOCOL
 from .validation import check_array, check_attrs, check_real
-
-_PROTOCOL = ("b", "forward_factored", "sym_adjoint_apply")
 
 
 def _check_factor(problem, name, U):

@@ -30,15 +30,13 @@ from typing import Callable
 
 import numpy as np
 
-from ..problems.base import Problem
+from ..problems.base import MEASUREMENT_PROTOCOL as _MEASUREMENT, Problem
 from ..validation import check_array, check_attrs, check_bool, check_int, check_real, check_rng
 
 __all__ = [
     "scaled_init", "bm_grad", "udu_grad", "project_udu", "udu_matrix", "udu_factor",
     "spectrum", "BurerMonteiro", "UDUFactorization",
 ]
-
-_MEASUREMENT = ("b", "forward_factored", "sym_adjoint_apply")
 
 # compat: moved to solvers; callers are updated in the experiments migration.
 # run_bm, run_udu -> bmlab.solvers.udu; log_schedule -> bmlab.solvers.base. A lazy attribute,

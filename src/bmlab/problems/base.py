@@ -48,11 +48,14 @@ from ..validation import check_real
 
 __all__ = [
     "Problem", "MeasurementProblem", "SplitProblem", "is_problem", "dense_hessian",
+    "PROTOCOL", "MEASUREMENT_PROTOCOL",
     "UnboundedSubproblem", "Regularizer", "NoReg", "NonNeg", "Ridge",
 ]
 
 #: The methods every :class:`Problem` has.
 PROTOCOL = ("value", "grad", "hvp")
+#: The attributes the factored runs of paper 001 need (:class:`MeasurementProblem`).
+MEASUREMENT_PROTOCOL = ("b", "forward_factored", "sym_adjoint_apply")
 
 
 def _flatten(x) -> np.ndarray:

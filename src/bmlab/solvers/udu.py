@@ -13,11 +13,11 @@ from typing import Callable
 import numpy as np
 
 from ..factorizations.udu import bm_grad, project_udu, udu_grad
+from ..problems.base import MEASUREMENT_PROTOCOL as _PROTOCOL
 from ..validation import check_array, check_array_in, check_attrs, check_callable, check_int, check_real
 from .base import SolverResult, log_schedule
 from .gd import gradient_descent
 
-_PROTOCOL = ("b", "forward_factored", "sym_adjoint_apply")
 
 __all__ = ["run_bm", "run_udu"]
 
