@@ -28,10 +28,13 @@ PROTOCOL = "tuned-cosine"
 """The training protocol of every claim of the part: LRs tuned on a grid here (or fixed from
 such a sweep), cosine annealing, the paper's batch sizes and epochs where known. The authors'
 own protocol is a later addition; claims name the protocol they were decided under."""
-RANK_GAP = 1.0
+RANK_GAP = 1.5
 """A rank comparison of the part holds when the mean numerical rank differs by at least one
-hidden neuron: ranks are integers, so a smaller difference is a few seeds' threshold
-crossings, not a difference of spectral decay."""
+and a half hidden neurons. Ranks are integers, so a difference of up to one neuron is every
+seed dropping (or keeping) one direction near the threshold, and a bar of exactly one
+neuron would be met with zero margin by a model whose every seed drops one direction (UDV-v2
+on diabetes: per-seed ranks 8 or 9 of 9). The bar was raised from 1 to 1.5 after the first
+paper-profile run of the variants chapter showed that case; no outcome of the part changed."""
 
 
 @dataclass
@@ -261,7 +264,7 @@ def prune_comparison(udv: RunSummary, uv: RunSummary) -> PruneComparison:
 def rank_gap_check(lower: dict, higher: dict, *, n_seeds: int, min_seeds: int = 3,
                    min_gap: float = RANK_GAP):
     """``higher[key] − lower[key] ≥ min_gap`` for every key (mean numerical ranks; the
-    default gap is :data:`RANK_GAP`, one neuron; a negative ``min_gap`` allows ``higher`` to
+    default gap is :data:`RANK_GAP`, 1.5 neurons; a negative ``min_gap`` allows ``higher`` to
     be that much below). An infinite rank (nothing selected) counts as above every other.
 
     Margin: the smallest gap minus ``min_gap``, in neurons (ranks are integers averaged over
