@@ -15,7 +15,7 @@ import pandas as pd
 from ...claims import Claim, at_least, at_most, claim, compare, fraction
 from ...validation import check_int, check_real
 from ..base import ExperimentParams
-from .common import MOD_METHODS, SeedSweepParams, check_sigmas, modifications_compare, rng_family
+from .common import SeedSweepParams, check_sigmas, modifications_compare, rng_family
 
 __all__ = ["Params", "Result", "run", "claims", "glue_values", "STARTS"]
 
@@ -184,7 +184,3 @@ def summary_table(result: Result) -> pd.DataFrame:
     fmt = {"iterations": "{:.0f}", "dist_to_svd": "{:.1e}", "balance_0": "{:.1e}",
            "balance_end": "{:.1e}"}
     return agg.assign(**{c: agg[c].map(f.format) for c, f in fmt.items()})
-
-
-def methods() -> tuple:
-    return MOD_METHODS
