@@ -116,3 +116,19 @@ def test_nonconvex_admm_on_snmf():
     assert res.status == "converged" and np.linalg.norm(X - Y) < 1e-7
     with pytest.raises(ValueError):
         nonconvex_admm(p, X0, X0, rho=0.0)
+
+
+def test_nonconvex_admm_record_schedule_and_fun():
+    from bmlab.problems.snmf import SymmetricNMF, random_psd_nonneg
+    from bmlab.solvers.alternating import nonconvex_admm
+
+    rng = np.random.default_rng(8)
+    prob = SymmetricNMF(random_psd_nonneg(6, 2, rng), 2)
+    X0, Y0 = rng.uniform(size=(6, 2)), rng.uniform(size=(6, 2))
+    full = nonconvex_admm(prob, X0, Y0, rho=2.0, max_iter=25)
+    sparse = nonconvex_admm(prob, X0, Y0, rho=2.0, max_iter=25, record=np.array([0, 5, 6]),
+                            callback=lambda k, x: None)
+    assert all(np.array_equal(a, b) for a, b in zip(full.x, sparse.x))
+    assert sparse.history["iter"].tolist() == [0, 5, 6, 25]
+    assert np.array_equal(sparse.history["gap"], full.history["gap"][[0, 5, 6, 25]])
+    assert full.fun == sparse.fun == full.history["sym_value"][-1]

@@ -230,8 +230,8 @@ def _check_start(name, X0, problem):
 
 
 def nonconvex_admm(problem, X0, Y0, *, rho: float, max_iter: int = 1000, tol: float = 1e-9,
-                   blowup: float = 1e100, callback: Callable[[int, tuple], None] | None = None
-                   ) -> SolverResult:
+                   blowup: float = 1e100, callback: Callable[[int, tuple], None] | None = None,
+                   record=None) -> SolverResult:
     r"""Nonconvex ADMM for the split with the hard constraint :math:`X = Y` (Wang, Yin and Zeng;
     the baseline of paper 000 §3.5). With the multiplier :math:`\Lambda` and the augmented
     Lagrangian :math:`f(XY^\top) + \tfrac12g(X) + \tfrac12g(Y) + \langle\Lambda, X - Y\rangle +
@@ -246,8 +246,10 @@ def nonconvex_admm(problem, X0, Y0, *, rho: float, max_iter: int = 1000, tol: fl
     Needs ``problem.block_argmin(W, lam, center)``. Converged when the primal residual
     :math:`\|X - Y\|_F` and the dual residual :math:`\rho\|Y^{k+1} - Y^k\|_F` are both below
     ``tol`` (relative to :math:`\max(1, \|X\|_F)`). ``history``: ``iter``, ``gap``,
-    ``dual``, ``sym_value`` (:math:`h` at :math:`(X + Y)/2`); ``fun`` is the last
-    ``sym_value``. ``callback(k, (X, Y))`` runs after every iteration.
+    ``dual``, ``sym_value`` (:math:`h` at :math:`(X + Y)/2`), at the iterations of the
+    ``record=`` schedule (default: every one; the last is always recorded); ``fun`` is
+    :math:`h((X + Y)/2)` at the returned iterate. ``callback(k, (X, Y))`` runs after every
+    iteration.
     """
     rho = check_real("rho", rho, lo=0, lo_open=True)
     check_int("max_iter", max_iter, lo=0)
@@ -256,6 +258,7 @@ def nonconvex_admm(problem, X0, Y0, *, rho: float, max_iter: int = 1000, tol: fl
     check_attrs("problem", problem, ("f", "block_argmin"))
     if callback is not None:
         check_callable("callback", callback)
+    recorded = record_rule(record)
     X = np.array(_check_start("X0", X0, problem), dtype=float, copy=True)
     Y = np.array(_check_start("Y0", Y0, problem), dtype=float, copy=True)
     if X.shape != Y.shape:
@@ -288,12 +291,20 @@ def nonconvex_admm(problem, X0, Y0, *, rho: float, max_iter: int = 1000, tol: fl
             dual = rho * float(np.linalg.norm(Yn - Y))
             X, Y = Xn, Yn
             Lam = Lam + rho * (X - Y)
-            record(k, dual)
+            gap = float(np.linalg.norm(X - Y))
+            scale = max(1.0, float(np.linalg.norm(X)))
+            done = gap <= tol * scale and dual <= tol * scale
+            if done or recorded(k) or k == max_iter:
+                record(k, dual)
             if callback is not None:
                 callback(k, (X, Y))
-            scale = max(1.0, float(np.linalg.norm(X)))
-            if hist["gap"][-1] <= tol * scale and dual <= tol * scale:
+            if done:
                 status, message = "converged", f"primal and dual residuals below tol at iteration {k}"
                 break
+        if hist["iter"][-1] == k:
+            fun = float(hist["sym_value"][-1])
+        else:
+            W = 0.5 * (X + Y)
+            fun = float(problem.f(W @ W.T))
     return SolverResult(x=(X, Y), history=hist, status=status, message=message, n_iter=k,
-                        fun=float(hist["sym_value"][-1]), wall_time=time.perf_counter() - t0)
+                        fun=fun, wall_time=time.perf_counter() - t0)
