@@ -9,7 +9,8 @@ from bmlab.experiments.exact_penalty import algorithms as exp
 
 @pytest.fixture(scope="module")
 def result():
-    p = exp.Params.for_profile("quick", n=6, r=2, max_iter=300, extra_instances=1, rhos=(0.1, 10.0))
+    p = exp.Params.for_profile("quick", n=6, r=2, max_iter=300, extra_instances=1, rhos=(0.1, 10.0),
+                                claim_n=6, claim_max_iter=300)
     return exp.run(p, np.random.default_rng(0))
 
 
@@ -39,7 +40,18 @@ def test_falsifiable(result):
     fx = t.index[t["rule"] == "fixed (12)"]
     t.loc[fx[0], ["status", "final |X-Y| (rel)"]] = ["converged", 0.3]   # an asymmetric limit
     t.loc[t["method"] == "nADMM", "status"] = "converged"                 # every rho works
-    cs = {c.id: c for c in exp.claims(dataclasses.replace(result, table=t))}
+    ct = result.claim_table.copy()
+    ct.loc[ct.index[ct["rule"] == "fixed (12)"][0], ["status", "final |X-Y| (rel)"]] = ["converged", 0.3]
+    cs = {c.id: c for c in exp.claims(dataclasses.replace(result, table=t, claim_table=ct))}
     assert not cs["alg.fixed_symmetric"].holds
     assert not cs["alg.fixed_symmetric_or_approaching"].holds
     assert not cs["alg.nadmm_needs_tuning"].holds
+
+
+def test_claims_at_pinned_size_when_profile_size_differs():
+    p = exp.Params.for_profile("quick", n=7, r=2, max_iter=200, extra_instances=0, rhos=(0.1,),
+                                claim_n=5, claim_max_iter=200)
+    r = exp.run(p, np.random.default_rng(1))
+    assert set(r.claim_table["rule"]) == {"fixed (12)", "AMour", "AMour (cons.)"}
+    assert len(r.claim_table) == 2 * 2 * 3 and len(r.sweeps) == 4
+    assert any("n=5" in k for k in r.timings)
