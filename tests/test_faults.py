@@ -396,7 +396,8 @@ def test_damage_run_reruns_and_repairs(project, damage, capsys):
     assert chapter_state("part/good").state == "fresh"
 
 
-@pytest.mark.parametrize("damage", ["manifest-list", "claims-garbage", "claims-empty-list"])
+@pytest.mark.parametrize("damage", ["manifest-list", "manifest-deleted", "claims-garbage",
+                                    "claims-empty-list"])
 def test_damage_build_is_one_line(project, damage, capsys):
     DAMAGES[damage](project)
     assert cli.main(["build"]) == 1

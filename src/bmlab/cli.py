@@ -218,6 +218,10 @@ def main(argv: list[str] | None = None) -> int:
     from .runner import ChapterFailed, ManifestError, UsageError, handle_signals
 
     args = _parser().parse_args(argv)
+    if args.command in ("run", "reproduce"):
+        from .runner import quiet_asyncio
+
+        quiet_asyncio()
     try:
         with handle_signals():
             return COMMANDS[args.command](args)

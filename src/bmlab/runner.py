@@ -901,6 +901,12 @@ def _kernel_manager_class(stderr):
     return RunnerKernelManager
 
 
+def quiet_asyncio() -> None:
+    """An interrupted run leaves nbclient tasks whose 'Kernel died' exception nobody reads;
+    asyncio would print each with a traceback when it is collected."""
+    logging.getLogger("asyncio").setLevel(logging.CRITICAL)
+
+
 @contextlib.contextmanager
 def _quiet_papermill():
     """papermill warns about parameters cells it cannot parse (annotated or commented lines)
@@ -1157,6 +1163,7 @@ def _init_worker(cancel, env: dict[str, str]) -> None:  # pragma: no cover - in 
     global _CANCEL
     _CANCEL = cancel
     os.environ.update(env)
+    quiet_asyncio()
     signal.signal(signal.SIGTERM, _worker_signal)
     signal.signal(signal.SIGINT, _worker_signal)
 
