@@ -362,12 +362,13 @@ def _quick_book() -> Path:
 @pytest.mark.book
 def test_book_in_an_offline_browser(chromium, quick_results):
     from bmlab import paths
+    from bmlab.book import toc_chapters
 
     html = _quick_book()
     problems, shots = check_book(html, chromium, paths.build_root() / "screens")
     print("screenshots:", *map(str, shots), sep="\n  ")
-    assert len(shots) == 3
     assert not problems, f"{len(problems)} problems:\n" + "\n".join(problems[:80])
+    assert len(shots) == min(3, len(toc_chapters()))
 
 
 def test_a_built_book_in_an_offline_browser(chromium):

@@ -480,6 +480,16 @@ def package_modules(package: str) -> list[str]:
                   and m.name != "bmlab.experiments.base")
 
 
+def package_subpackages(package: str) -> list[str]:
+    """Every subpackage under ``package``, sorted."""
+    import importlib
+    import pkgutil
+
+    pkg = importlib.import_module(package)
+    return sorted(m.name for m in pkgutil.walk_packages(pkg.__path__, package + ".")
+                  if m.ispkg)
+
+
 def fill_api_page(text: str) -> str:
     """Replace each ``% api-modules: PKG ...`` line of an API page by an ``automodule``
     section for every module of those packages not already on the page, so a new module is
@@ -487,6 +497,10 @@ def fill_api_page(text: str) -> str:
     def sections(match) -> str:
         out = []
         for package in match.group(1).split():
+            for name in [package] + package_subpackages(package):  # link targets, docstring
+                if f".. automodule:: {name}\n" not in text:
+                    out += ["```{eval-rst}", f".. automodule:: {name}", "   :no-members:",
+                            "```", ""]
             for name in package_modules(package):
                 if f".. automodule:: {name}\n" not in text:
                     out += [f"## `{name}`", "", "```{eval-rst}", f".. automodule:: {name}",
