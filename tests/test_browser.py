@@ -236,6 +236,8 @@ def check_book(html: Path, exe: str, screens: Path, screen_chapters=SCREEN_CHAPT
     base = f"http://127.0.0.1:{server.server_address[1]}/"
     pages = sorted(p.relative_to(html).as_posix() for p in html.rglob("*.html")
                    if not p.relative_to(html).parts[0].startswith(("_", "results")))
+    if not pages:
+        raise AssertionError(f"no HTML pages under {html}")
     problems: list[str] = []
     redirects = [p for p in pages if 'http-equiv="refresh"' in (html / p).read_text(
         encoding="utf-8", errors="replace").lower()]
