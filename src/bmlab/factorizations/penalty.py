@@ -14,8 +14,8 @@ name        :math:`\lambda_{k+1}`                                               
 ``AMadp``   :math:`\max(\rho\lambda_k, \text{target}_k)`, monotone, Li et al. (7)     RECON
 ``AMpca``   :math:`\min(1/\|X^k - Y^k\|_F, \lambda_{\max})`, Han et al.               RECON
 ``AMour``   rule (17): Rayleigh quantity if :math:`D^k \ne 0`, else
-            :math:`\tfrac12\lambda_{\max}(\operatorname{sym}\nabla f) - \mu/4`, plus
-            :math:`\varepsilon`                                                        DERIVED
+            :math:`\tfrac12\lambda_{\max}(\operatorname{sym}\nabla f) - \mu/4`,
+            plus :math:`\varepsilon`                                               DERIVED
 ==========  =====================================================================  ==========
 
 A rule that meets an overflowing iterate returns NaN; the solver then ends the run as

@@ -90,7 +90,7 @@ def dense_hessian(hvp, x) -> np.ndarray:
 
 class Problem:
     """A smooth objective of one (block) variable: ``value``, ``grad``, ``hvp``, and optionally
-    a dense ``hessian`` and a ``project``ion (see the module docstring).
+    a dense ``hessian`` and a projection ``project`` (see the module docstring).
 
     Subclasses override :meth:`value`, :meth:`grad` and :meth:`hvp`; :attr:`constrained` is
     True when :meth:`project` is not the identity.

@@ -126,7 +126,7 @@ def gd_symmetric_S(Sigma, X0, eta: float, times):
     r""":math:`S = \mathbf U\mathbf U^\top` of GD on :math:`\tfrac12\|\mathbf U\mathbf V^\top-\Sigma\|_F^2`
     from :math:`\mathbf U_0 = \mathbf V_0 = X_0` (symmetric :math:`\Sigma`, so the iterates stay
     equal: :math:`\mathbf U_t = \mathbf V_t`), at the steps :math:`\mathrm{round}(t/\eta)` of the
-    given flow ``times``. Runs the shared loop (:func:`bmlab.experiments.asymmetric_gd.run_gd`)."""
+    given flow ``times``. Runs the shared loop (:func:`bmlab.experiments.asymmetric_gd.common.run_gd`)."""
     from ...problems.factorization import AsymmetricFactorization
     from .common import run_gd
 

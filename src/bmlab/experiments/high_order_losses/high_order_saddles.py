@@ -3,7 +3,7 @@ r"""Chapter "A global condition, and saddles of the high-order loss (Theorems 5 
 
 Theorem 5: condition (7) on the book's instances, and GD on an instance built to satisfy it.
 Theorem 6: critical points of :math:`f^4_\lambda` enumerated by Newton for several
-:math:`\lambda` (:mod:`.common`), condition (10) and bound (11) at each -- at :math:`X = 0` and,
+:math:`\lambda` (:mod:`bmlab.experiments.high_order_losses.common`), condition (10) and bound (11) at each -- at :math:`X = 0` and,
 separately, at the critical points away from it (small :math:`\lambda` are included because
 (10) certifies points :math:`\hat X \ne 0` only while :math:`\lambda D^{l-2}` is small) -- and the
 negative curvature at :math:`X = 0` against :math:`\lambda`.

@@ -1,7 +1,7 @@
 r"""Chapter "Far critical points are strict saddles (Theorem 3)"
 (``book/high-order-losses/strict-saddles.md``).
 
-Critical points of small rescaled instances (:mod:`.common`) are enumerated by Newton
+Critical points of small rescaled instances (:mod:`bmlab.experiments.high_order_losses.common`) are enumerated by Newton
 refinement from random starts, and condition (4) and bound (5) of Theorem 3 are evaluated at
 each. The bound is tested separately at :math:`X = 0` (always critical, always satisfying (4))
 and at the critical points away from :math:`X = 0`, where the claim states how many such

@@ -130,7 +130,7 @@ def run_completion_sweep(params: CompletionParams, rng: np.random.Generator, *,
                          problem: MatrixCompletion | None = None,
                          direction: np.ndarray | None = None,
                          progress: Callable[[str], None] | None = None) -> CompletionSweep:
-    """Run every (method, η, ρ) of ``params`` on one instance (drawn from ``rng`` unless
+    r"""Run every (method, η, ρ) of ``params`` on one instance (drawn from ``rng`` unless
     ``problem`` is given) from :math:`\rho` times one unit-norm direction (drawn from ``rng``
     unless ``direction`` is given)."""
     p = params
