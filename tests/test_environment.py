@@ -44,3 +44,16 @@ def test_every_direct_requirement_is_pinned():
             assert name in constraints, f"{name} is not pinned in constraints.txt"
     text = (ROOT / "requirements.in").read_text() + (ROOT / "pyproject.toml").read_text()
     assert "torch==2.13.0" in text and "torch>" not in text and '"torch"' not in text
+
+
+def test_reader_experience_pins():
+    """Offline MathJax, and the `make lab` extra (requirements-lab.in), are pinned too."""
+    constraints = _pins((ROOT / "constraints.txt").read_text().splitlines())
+    assert "sphinx-mathjax-offline" in constraints
+    assert "sphinx-mathjax-offline" in (ROOT / "requirements.in").read_text()
+    for line in (ROOT / "requirements-lab.in").read_text().splitlines():
+        line = line.split("#")[0].strip()
+        if line:
+            name = line.split("==")[0].lower().replace("_", "-")
+            assert name in constraints, f"{name} (make lab) is not pinned in constraints.txt"
+    assert "jupyterlab" in constraints and "jupytext" in constraints
