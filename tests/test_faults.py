@@ -28,7 +28,7 @@ import pytest
 
 from bmlab import cli, runner
 from bmlab.claims import LedgerError
-from bmlab.runner import Param, UsageError, chapter_state, coerce
+from bmlab.runner import Param, chapter_state, coerce
 
 HEADER = textwrap.dedent("""\
     ---
