@@ -15,7 +15,7 @@ LAB_STAMP := $(VENV)/.bmlab-lab-installed
 LAB_SETTINGS := $(VENV)/share/jupyter/lab/settings/overrides.json
 LAB_ARGS ?=
 
-.PHONY: book test venv reproduce build claims clean lab lab-install
+.PHONY: book test venv reproduce build claims clean lab lab-install bench
 
 venv: $(STAMP)
 
@@ -61,3 +61,7 @@ lab: $(LAB_STAMP)
 
 clean:
 	rm -rf _build data/results
+
+# Kernel benchmarks (issue 12): each benchmarks/bench_*.py prints its table; nothing is asserted.
+bench: venv
+	for f in benchmarks/bench_*.py; do $(BIN)/python $$f || exit 1; done

@@ -94,14 +94,20 @@ def _run(grad_xy, x0, *, step, max_iter, project, record, trackers, callback):
 def run_bm(problem, U0: np.ndarray, *, eta: float, max_iter: int,
            record: np.ndarray | None = None,
            trackers: dict[str, Callable] | None = None,
-           callback: Callable | None = None) -> SolverResult:
+           callback: Callable | None = None, backend: str = "numpy") -> SolverResult:
     r"""Gradient descent on problem (1), :math:`U_{t+1} = U_t - \eta\,2G_sU_t`.
 
     Returns a :class:`~bmlab.solvers.base.SolverResult` whose ``x`` is :math:`U`, ``fun`` is
     :math:`f(UU^\top) = \tfrac12\|\mathcal A(UU^\top) - b\|^2` and whose ``history`` holds, at the iterations ``record`` (default: log-spaced), ``iter``,
     ``residual`` :math:`\|\mathcal A(X_t) - b\|^2` and one entry per ``trackers[name](U)``.
+    ``backend="numba"`` runs the compiled kernel :func:`bmlab.solvers.kernels.run_udu_batch`
+    (matrix completion, no trackers or callback); ``"numpy"`` (default) is the reference.
     """
     _check_run(problem, U0, eta, max_iter, record, trackers, callback)
+    if _backend(backend, trackers, callback) == "numba":
+        from .kernels import run_udu_batch
+
+        return run_udu_batch(problem, U0, eta=eta, max_iter=max_iter, record=record, bm=True)[0]
     record = log_schedule(max_iter) if record is None else record
     return _run(lambda U: bm_grad(problem, U), U0, step=eta, max_iter=max_iter,
                 project=None, record=record, trackers=trackers or {}, callback=callback)
@@ -110,16 +116,23 @@ def run_bm(problem, U0: np.ndarray, *, eta: float, max_iter: int,
 def run_udu(problem, U0: np.ndarray, d0: np.ndarray | None = None, *, eta: float,
             max_iter: int, alpha: float = 1.0, record: np.ndarray | None = None,
             trackers: dict[str, Callable] | None = None,
-            callback: Callable | None = None) -> SolverResult:
+            callback: Callable | None = None, backend: str = "numpy") -> SolverResult:
     r"""Simultaneous projected gradient (3) on problem (2) from :math:`(U_0, D_0)`
     (default :math:`D_0 = I`, FOUND-code), with :math:`\|U\|_F \le` ``alpha``.
 
     ``x`` of the result is the tuple ``(U, d)``; trackers receive ``(U, d)``.
+    ``backend="numba"`` runs the compiled kernel :func:`bmlab.solvers.kernels.run_udu_batch`
+    (matrix completion, no trackers or callback); ``"numpy"`` (default) is the reference.
     """
     alpha = check_real("alpha", alpha, lo=0, lo_open=True)
     _check_run(problem, U0, eta, max_iter, record, trackers, callback)
     r = np.shape(U0)[1]
     d0 = np.ones(r) if d0 is None else check_array_in("d0", d0, lo=0, shape=(r,))
+    if _backend(backend, trackers, callback) == "numba":
+        from .kernels import run_udu_batch
+
+        return run_udu_batch(problem, U0, d0, eta=eta, max_iter=max_iter, alpha=alpha,
+                             record=record)[0]
 
     def grad_xy(x):
         res, gU, gd = udu_grad(problem, x[0], x[1])
@@ -129,3 +142,17 @@ def run_udu(problem, U0: np.ndarray, d0: np.ndarray | None = None, *, eta: float
     return _run(grad_xy, (U0, d0), step=eta, max_iter=max_iter,
                 project=lambda x: project_udu(x[0], x[1], alpha), record=record,
                 trackers=trackers or {}, callback=callback)
+
+
+#: Implementations of :func:`run_bm` / :func:`run_udu`: the numpy reference, the compiled kernel.
+BACKENDS = ("numpy", "numba")
+
+
+def _backend(backend, trackers, callback) -> str:
+    """Validate ``backend``; the compiled kernel has no per-step Python hooks."""
+    if backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
+    if backend == "numba" and (trackers or callback is not None):
+        raise ValueError('backend="numba" runs without trackers or callback (no per-step '
+                         'Python hook); use backend="numpy" for them')
+    return backend
