@@ -231,3 +231,23 @@ def test_api_pages_list_every_module():
 
     for page in (Path(__file__).resolve().parents[1] / "book" / "api").glob("*.md"):
         fill_api_page(page.read_text(encoding="utf-8"))
+
+
+def test_every_chapter_has_its_experiment_module():
+    """book/<part>/<chapter>.md mirrors bmlab/experiments/<part>/<chapter>.py, which holds
+    ``run`` and ``claims``; the chapter page links both (rerun box)."""
+    import importlib
+
+    from bmlab.book import code_links, experiment_module, toc_chapters
+
+    missing = []
+    for cid in toc_chapters():
+        mod = experiment_module(cid)
+        if mod is None:
+            missing.append(cid)
+            continue
+        m = importlib.import_module(mod)
+        assert callable(getattr(m, "run", None)) and callable(getattr(m, "claims", None)), mod
+        assert any("{py:func}" in line for line in code_links(cid))
+    assert not missing, "chapters without bmlab/experiments/<part>/<chapter>.py: " + \
+        ", ".join(missing)

@@ -290,6 +290,33 @@ def rerun_command(cid: str, manifest: dict, spec=None) -> str:
     return " ".join(shlex.quote(p) for p in parts)
 
 
+def experiment_module(cid: str) -> str | None:
+    """The module ``bmlab.experiments.<part>.<chapter>`` that holds a chapter's experiment
+    and claims, or ``None`` when there is none."""
+    import importlib.util
+
+    name = "bmlab.experiments." + cid.replace("-", "_").replace("/", ".")
+    try:
+        return name if importlib.util.find_spec(name) is not None else None
+    except (ImportError, ValueError):
+        return None
+
+
+def code_links(cid: str) -> list[str]:
+    """Links from a chapter page to its experiment's code in the API reference."""
+    mod = experiment_module(cid)
+    if mod is None:
+        return []
+    import importlib
+
+    m = importlib.import_module(mod)
+    parts = [f"The code behind this chapter is {{py:mod}}`{mod}`"]
+    funcs = [f"{{py:func}}`~{mod}.{f}`" for f in ("run", "claims") if callable(getattr(m, f, None))]
+    if funcs:
+        parts.append(": " + " computes the results and ".join(funcs) + " decides the claims")
+    return ["", "".join(parts) + ".", ""]
+
+
 def rerun_box(cid: str, manifest: dict, spec=None) -> str:
     up = "../" * (cid.count("/") + 1)
     return "\n".join([
@@ -309,6 +336,7 @@ def rerun_box(cid: str, manifest: dict, spec=None) -> str:
         "",
         f'Downloads: <a href="{up}_sources/book/{cid}.ipynb">the executed notebook</a> · '
         f'<a href="{up}{RESULTS_URL}/{cid}.zip">the results folder (zip)</a>.',
+        *code_links(cid),
         ":::",
     ])
 

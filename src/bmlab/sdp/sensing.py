@@ -29,7 +29,7 @@ def _affine(op: SensingOperator, Z):
 
 def sensing_sdp(op: SensingOperator | HighOrderLoss, b: np.ndarray | None = None, *,
                 form: str = "least_squares", solver: str = "CLARABEL", **solver_opts) -> SDPResult:
-    """Solve one convex baseline; ``form`` is ``least_squares`` or ``min_trace``.
+    r"""Solve one convex baseline; ``form`` is ``least_squares`` or ``min_trace``.
 
     ``op`` is a sensing operator with its data ``b``, or a
     :class:`~bmlab.problems.sensing.HighOrderLoss` (the Problem the solvers take), whose
