@@ -78,6 +78,14 @@ def test_compare_sign_test():
     a = rng.normal(size=12)
     better = compare(a, a + 1.0)  # ours lower in every pair
     assert better.holds and better.samples == 12 and better.margin > 0
+    # 12/12: p = 2.4e-4; flipping 2 pairs still gives 10/12 (p = 0.019), 3 give 9/12 (0.073)
+    assert better.margin == pytest.approx(3 / 12)
+    six = compare(np.zeros(6), np.ones(6))  # 6/6: p = 1/64; one flip gives 5/6, p = 7/64
+    assert six.holds and six.margin == pytest.approx(1 / 6)
+    five = compare(np.r_[np.zeros(5), 2.0], np.ones(6))  # 5/6 fails; one more win passes
+    assert not five.holds and five.margin == pytest.approx(-1 / 6)
+    two = compare([0.0, 0.0], [1.0, 1.0])  # no number of wins out of 2 reaches 0.05
+    assert not two.holds and two.margin == pytest.approx(-3 / 2)
     assert not compare(a + 1.0, a).holds
     one = _paper(compare([0.0], [1.0]))  # one sample can never be a robust comparison
     assert not one.holds and one.fragile

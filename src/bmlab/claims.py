@@ -206,22 +206,35 @@ def compare(ours, other, *, better: str = "lower", alpha: float = 0.05,
             min_samples: int = 6, rtol: float = 1e-9) -> Check:
     """Paired one-sided sign test over seeds/instances: ``ours`` is better than ``other``
     (``better="lower"`` or ``"higher"``) at level ``alpha``. Pairs equal to within ``rtol``
-    are ties and dropped. Margin ``(alpha − p)/alpha``; ``samples`` counts the untied pairs."""
+    are ties and dropped; ``samples`` counts the untied pairs.
+
+    The margin counts samples, like :func:`fraction`: the number of pairs whose outcome would
+    have to flip to change the verdict, divided by the number of pairs (so with 6 of 6 wins at
+    ``alpha=0.05`` one flip decides, margin 1/6; a failing test needs ``-j/n`` more wins, or
+    ``-(n+1)/n`` when no number of wins could reach ``alpha``)."""
     a = np.asarray(ours, dtype=float).ravel()
     b = np.asarray(other, dtype=float).ravel()
     if a.shape != b.shape or a.size == 0:
         raise ValueError("compare needs two paired, non-empty samples of the same length")
     if better not in ("lower", "higher"):
         raise ValueError(f"better must be 'lower' or 'higher', got {better!r}")
+    if not 0 < alpha < 1:
+        raise ValueError(f"alpha must lie in (0, 1), got {alpha!r}")
     diff = (b - a) if better == "lower" else (a - b)
     tie = np.abs(diff) <= rtol * np.maximum(np.abs(a), np.abs(b))
     n = int(np.sum(~tie & np.isfinite(diff)))
-    k = int(np.sum((diff > 0) & ~tie))
+    k = int(np.sum((diff > 0) & ~tie & np.isfinite(diff)))
     p = _binom_tail(k, n) if n else 1.0
-    return Check(f"sign test: ours {better} than other, p ≤ α ({k}/{n} pairs)",
+    holds = bool(n > 0 and p <= alpha)
+    if holds:
+        flips = next(j for j in range(1, k + 1) if _binom_tail(k - j, n) > alpha)
+        margin = flips / n
+    else:
+        need = next((j for j in range(1, n - k + 1) if _binom_tail(k + j, n) <= alpha), None)
+        margin = -(need if need is not None else n + 1) / max(n, 1)
+    return Check(f"sign test: ours {better} than other in {k}/{n} pairs, p={p:.3g} ≤ α",
                  [float(np.median(a)), float(np.median(b))], f"p={p:.3g}", float(alpha),
-                 bool(p <= alpha), _clip((alpha - p) / alpha), samples=n,
-                 min_samples=min_samples)
+                 holds, margin, samples=n, min_samples=min_samples)
 
 
 def monotone(values, *, increasing: bool = True) -> Check:
