@@ -63,7 +63,7 @@ def test_claims_and_labels():
     assert cl["hol.baselines.sdp_recovers"].kind == "check"
     assert cl["hol.baselines.highorder_vs_plain"].kind == "extension"
     assert cl["hol.baselines.highorder_vs_plain"].exploratory
-    assert cl["hol.baselines.overparam_guarantee"].kind == "paper"
+    assert cl["hol.baselines.overparam_guarantee"].kind == "extension"  # Zhang (2022): background
 
 
 def test_zhang_claim_fails_when_one_run_ends_elsewhere():

@@ -73,15 +73,41 @@ def test_claims_hold_and_are_robust(result):
     assert all(c.holds and not c.fragile for c in cl.values())
     assert cl["hol.spectra.closed_forms"].kind == "check"
     assert cl["hol.spectra.ratio_increases"].kind == "paper" and cl["hol.spectra.lmin_hat"].quote
+    # fitted to the table: exploratory; the X* columns identify the instance: checks
+    assert cl["hol.spectra.lmin_hat"].exploratory and cl["hol.spectra.lmax_hat"].exploratory
+    assert cl["hol.spectra.lmin_star"].kind == cl["hol.spectra.lmax_star"].kind == "check"
+    assert cl["hol.spectra.ratio_increases_dense"].kind == "extension"
 
 
 def test_ratio_claim_fails_when_a_curve_dips(result):
     curves = result.curves.copy()
     i = curves[(curves.n == 5) & (curves.lam == 5.0)].index[0]
+    curves.loc[i, "ratio_exact"] = curves.loc[i, "ratio_exact"] * 0.1
+    bad = {c.id: c for c in exp.claims(dataclasses.replace(result, curves=curves))}
+    for cid in ("hol.spectra.ratio_increases", "hol.spectra.ratio_increases_dense"):
+        assert not bad[cid].holds and bad[cid].margin < -1e-6
+
+
+def test_ratio_claims_use_the_newton_refined_points(result):
+    # a dip of the GD-stop ratio alone changes nothing; a dip of the refined ratio at a
+    # λ off the table fails the dense extension only
+    curves = result.curves.copy()
+    i = curves[(curves.n == 5) & (curves.lam == 5.0)].index[0]
     curves.loc[i, "ratio"] = curves.loc[i, "ratio"] * 0.5
-    bad = dataclasses.replace(result, curves=curves)
-    c = {c.id: c for c in exp.claims(bad)}["hol.spectra.ratio_increases"]
-    assert not c.holds and c.margin < -1e-6
+    c = {c.id: c for c in exp.claims(dataclasses.replace(result, curves=curves))}
+    assert c["hol.spectra.ratio_increases"].holds and c["hol.spectra.ratio_increases_dense"].holds
+    curves = result.curves.copy()
+    off = curves[(curves.n == 7) & ~curves.lam.isin(result.params.lams)].sort_values("lam")
+    j = off.index[len(off) // 2]
+    curves.loc[j, "ratio_exact"] = curves.loc[j, "ratio_exact"] * 0.5
+    c = {c.id: c for c in exp.claims(dataclasses.replace(result, curves=curves))}
+    assert c["hol.spectra.ratio_increases"].holds
+    assert not c["hol.spectra.ratio_increases_dense"].holds
+    # an unconverged Newton refinement fails both
+    curves = result.curves.copy()
+    curves.loc[curves.index[0], "newton_status"] = "max_iter"
+    c = {c.id: c for c in exp.claims(dataclasses.replace(result, curves=curves))}
+    assert not c["hol.spectra.ratio_increases"].holds
 
 
 def test_table_claim_fails_when_an_entry_is_off(result):

@@ -55,3 +55,41 @@ def test_theorem5_claim_fails_if_a_run_stalls(result):
 def test_theorem5_table(result):
     t5 = result.t5
     assert bool(t5["(7) holds"].iloc[-1]) and not t5["(7) holds"].iloc[:-1].any()
+
+
+def test_labels_after_review(result):
+    cl = {c.id: c for c in exp.claims(result)}
+    # Theorem 5's GD run cannot separate the theorem from other guarantees (δ < 1/5) and its
+    # tolerance was set knowing where GD stopped
+    t5 = cl["hol.thm5.conclusion"]
+    assert t5.kind == "extension" and t5.exploratory and "1/5" in t5.reason
+    # amplification at X = 0 is our reading (the paper asks a question)
+    assert cl["hol.thm6.amplification"].kind == "extension"
+    # far points are counted modulo symmetry and the λ where they were found is stated
+    far = cl["hol.thm6.bound_far"]
+    assert far.samples <= len(result.far10) and "λ ∈ {0.01, 0.03}" in far.statement
+
+
+def test_bound_at_zero_ignores_lambda_0(result):
+    # a violation at λ = 0 (where (11) is (5) and the inequality is an identity) is not
+    # what the claim tests; a violation at λ > 0 fails it
+    pts = result.points.copy()
+    z0 = pts[(~pts.far) & (pts.lam == 0)].index[0]
+    pts.loc[z0, "lam_min"] = pts.loc[z0, "bound11"] + 1.0
+    c = {c.id: c for c in exp.claims(dataclasses.replace(result, points=pts))}
+    assert c["hol.thm6.bound_at_zero"].holds
+    pts = result.points.copy()
+    z1 = pts[(~pts.far) & (pts.lam > 0)].index[0]
+    pts.loc[z1, "lam_min"] = pts.loc[z1, "bound11"] + 1.0
+    c = {c.id: c for c in exp.claims(dataclasses.replace(result, points=pts))}
+    assert not c["hol.thm6.bound_at_zero"].holds and c["hol.thm6.bound_at_zero"].margin < 0
+
+
+def test_far_images_are_one_sample(result):
+    # replace the far points by copies of one: one orbit, below min_far -> fragile
+    pts = result.points.copy()
+    far = result.far10.index
+    for col in ("D", "sigma_r", "lam_min", "lam_max", "lam"):
+        pts.loc[far, col] = pts.loc[far[0], col]
+    c = {c.id: c for c in exp.claims(dataclasses.replace(result, points=pts))}
+    assert c["hol.thm6.bound_far"].samples == 1 and c["hol.thm6.bound_far"].fragile

@@ -49,6 +49,8 @@ def test_claims_hold(result):
     assert all(c.holds and not c.fragile for c in cl.values())
     assert cl["hol.landscape.spurious_point"].kind == "extension"
     assert cl["hol.landscape.hvp_check"].kind == "check"
+    # the slides' caption describes the panels only: the deepening is our reading
+    assert cl["hol.landscape.deeper_negative_curvature"].kind == "extension"
 
 
 def test_curvature_claim_fails_if_lambda_does_not_deepen(result):

@@ -1,3 +1,4 @@
+import dataclasses
 import numpy as np
 import pandas as pd
 import pytest
@@ -57,10 +58,23 @@ def test_claims_hold_and_can_fail():
     ok = {c.id: c for c in exp.claims(_result())}
     assert all(c.holds and not c.fragile for c in ok.values())
     assert ok["hol.rip.table_regime"].kind == "check"
-    assert ok["hol.rip.pgd_regime"].kind == "extension"
+    assert ok["hol.rip.pgd_regime"].kind == "check"
     # one operator of the perturbed-GD experiment below 1/2: the extension fails
     bad = {c.id: c for c in exp.claims(_result(pgd_deltas=(0.96, 0.45)))}
     assert not bad["hol.rip.pgd_regime"].holds and bad["hol.rip.pgd_regime"].margin < 0
     # the search misses the exact constant: the check fails
     bad = {c.id: c for c in exp.claims(_result(table=0.5))}
     assert not bad["hol.rip.weighted_exact"].holds
+
+
+def test_pgd_regime_uses_the_perturbed_gd_operators():
+    r = dataclasses.replace(_result(), pgd_ops=np.array([0.97, 0.98, 0.3]))
+    c = {c.id: c for c in exp.claims(r)}["hol.rip.pgd_regime"]
+    assert not c.holds and "3 panel-(a)" in c.statement
+    # the same draws as the perturbed-GD chapter
+    from bmlab.experiments.high_order_losses.perturbed_gd import PGDParams, make_pgd_instance
+    f = lambda k, j: np.random.default_rng([0, k, j + 1])  # noqa: E731
+    d = exp.pgd_operator_deltas(2, 6, f)
+    op = make_pgd_instance(PGDParams(), f(1, -1), 1).problem.op
+    from bmlab.problems.sensing import rip_ratio_range
+    assert d[1] == rip_ratio_range(op, 6).delta and np.all(d > 0.5)

@@ -8,12 +8,12 @@ from bmlab.experiments.high_order_losses import strict_saddles as exp
 from bmlab.experiments.high_order_losses.common import InstanceSpec
 
 
-def _points(far_lam_min=-3.0, spurious_x=5.0, n_far=3):
+def _points(far_lam_min=-3.0, spurious_x=5.0, n_far=3, copies=False):
     rows = [{"instance": "A", "delta": 0.5, "D": 1.0, "sigma_r": 0.0, "tr": 1.0,
              "lam_min": -2.0, "type": "strict saddle", "cond4": True, "bound5": -0.5}]
-    rows += [{"instance": "A", "delta": 0.5, "D": 2.0, "sigma_r": 0.1, "tr": 1.0,
-              "lam_min": far_lam_min, "type": "strict saddle", "cond4": True, "bound5": -1.0}
-             for _ in range(n_far)]
+    rows += [{"instance": "A", "delta": 0.5, "D": 2.0 + (0 if copies else 0.1 * k),
+              "sigma_r": 0.1, "tr": 1.0, "lam_min": far_lam_min, "type": "strict saddle",
+              "cond4": True, "bound5": -1.0} for k in range(n_far)]
     rows += [{"instance": "A", "delta": 0.5, "D": 1.5, "sigma_r": 0.9, "tr": 1.0,
               "lam_min": 0.2, "type": "spurious min", "cond4": False, "bound5": 1.0}]
     df = pd.DataFrame(rows)
@@ -35,7 +35,9 @@ def test_presets_and_validation():
 def test_claims_hold_on_a_good_result():
     cl = {c.id: c for c in exp.claims(_points())}
     assert all(c.holds and not c.fragile for c in cl.values())
-    assert all(c.kind == "paper" and c.quote for c in cl.values())
+    assert all(c.kind == "paper" and c.quote for c in cl.values() if "zero" not in c.id)
+    # at X = 0 the bound is an identity for every valid δ: a check, not a paper claim
+    assert cl["hol.thm3.bound_at_zero"].kind == "check"
 
 
 def test_far_bound_fails_when_a_far_point_violates_it():
@@ -46,6 +48,12 @@ def test_far_bound_fails_when_a_far_point_violates_it():
 def test_far_bound_is_fragile_with_too_few_far_points():
     c = {c.id: c for c in exp.claims(_points(n_far=2))}["hol.thm3.bound_far"]
     assert c.holds and c.fragile            # the suite refuses a claim decided by 2 points
+
+
+def test_far_points_are_counted_modulo_symmetry():
+    # three images of one critical point (same invariants) are one sample, not three
+    c = {c.id: c for c in exp.claims(_points(n_far=3, copies=True))}["hol.thm3.bound_far"]
+    assert c.samples == 1 and c.fragile
 
 
 def test_spurious_minimum_satisfying_4_fails():

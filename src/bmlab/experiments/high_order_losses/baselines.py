@@ -195,8 +195,9 @@ def claims(result: Result) -> list[Claim]:
               f"{p.delta_zhang:.3f} ≥ 1/2; Zhang's bound {zhang_rank_bound(p.delta_zhang):.2f}, "
               f"so r = {p.r_zhang} satisfies r* ≤ r < n), GD from every one of {len(zh)} random "
               f"starts (at least 10 needed) ends within {p.success_tol:g}‖M*‖_F of M*",
-              fraction(nz, len(zh), at_least=1.0, min_samples=10), kind="paper",
-              quote=ZHANG_QUOTE),
+              fraction(nz, len(zh), at_least=1.0, min_samples=10), kind="extension",
+              reason="background, not a claim of Ma et al.: the guarantee is Zhang (2022), a "
+                     "prior result the slides cite: " + ZHANG_QUOTE),
         claim("hol.baselines.highorder_vs_plain",
               f"At r = 1 on the ε = {p.eps:g} instance, from the same {len(s0)} random starts, "
               f"GD on f^4_λ with λ = {p.lam_compare:g} succeeds less often than with λ = 0 "

@@ -218,3 +218,35 @@ def theorem5_check(n: int, eps: float, r: int, rng: np.random.Generator, *, runs
         rows.append({"run": k, "status": res.status, "n_iter": res.n_iter,
                      "D": P.distance(res.x), "grad_norm": float(res.history["grad_norm"][-1])})
     return pd.DataFrame(rows)
+
+
+def orbit_ids(df: pd.DataFrame, *, rtol: float = 1e-6) -> np.ndarray:
+    r"""One id per row: rows of the same instance and :math:`\lambda` whose invariants
+    :math:`D, \sigma_r, \lambda_{\min}, \lambda_{\max}` agree within ``rtol`` (relative) get the
+    same id. Images of one critical point under a symmetry of the instance (a permutation of
+    the support, a sign) share these invariants, so the ids count critical points modulo the
+    instance's symmetry (two distinct orbits that happen to share all four are merged: the
+    count is conservative)."""
+    ids = np.full(len(df), -1, dtype=int)
+    if not len(df):
+        return ids
+    cols = [c for c in ("D", "sigma_r", "lam_min", "lam_max") if c in df.columns]
+    inv = df[cols].to_numpy(dtype=float)
+    lam = df.lam if "lam" in df.columns else [0.0] * len(df)
+    keys = list(zip(df.instance, lam))
+    reps: list[tuple] = []
+    for i in range(len(df)):
+        for j, (key, v) in enumerate(reps):
+            if key == keys[i] and np.all(np.abs(inv[i] - v)
+                                         <= rtol * np.maximum(1.0, np.abs(v))):
+                ids[i] = j
+                break
+        else:
+            ids[i] = len(reps)
+            reps.append((keys[i], inv[i]))
+    return ids
+
+
+def n_orbits(df: pd.DataFrame, *, rtol: float = 1e-6) -> int:
+    """Number of critical points in ``df`` modulo the instances' symmetry (:func:`orbit_ids`)."""
+    return int(len(set(orbit_ids(df, rtol=rtol).tolist()))) if len(df) else 0

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from ... import paths
-from ...claims import Claim, all_of, at_least, claim, close, monotone, qualitative
+from ...claims import Claim, all_of, at_least, claim, close, fraction, monotone, qualitative
 from ...landscape import newton_refine
 from ...problems.sensing import (alternating_start, yalcin_instance, yalcin_n3_spurious,
                                  yalcin_truth_spectrum)
@@ -158,7 +158,10 @@ def ratio_curves(ns, lams, p: SpectraParams | None = None) -> pd.DataFrame:
             pt = spectrum_point(int(n), float(lam), p)
             rows.append({"n": pt.n, "lam": pt.lam, "ratio": pt.ratio_hat, "status": pt.status,
                          "lmin_hat": pt.lmin_hat, "lmax_hat": pt.lmax_hat,
-                         "distance": pt.distance})
+                         "distance": pt.distance,
+                         "ratio_exact": pt.lmax_exact / pt.lmin_exact,
+                         "newton_status": pt.newton_status,
+                         "newton_residual": pt.newton_residual})
     return pd.DataFrame(rows)
 
 
@@ -227,10 +230,13 @@ class Result:
     def frame(self) -> pd.DataFrame:
         return self.spectra.frame()
 
-    def ratios(self) -> dict[int, np.ndarray]:
-        """λmax/λmin at X̂ along the λ grid, per n (sorted by λ)."""
+    def ratios(self, column: str = "ratio", lams=None) -> dict[int, np.ndarray]:
+        """λmax/λmin at X̂ along the λ grid (``column="ratio_exact"``: at the Newton-refined
+        critical point), per n (sorted by λ); ``lams``: only these λ."""
         c = self.curves
-        return {int(n): g.sort_values("lam").ratio.to_numpy() for n, g in c.groupby("n")}
+        if lams is not None:
+            c = c[np.isin(c.lam.to_numpy(), np.asarray(lams, dtype=float))]
+        return {int(n): g.sort_values("lam")[column].to_numpy() for n, g in c.groupby("n")}
 
     def amplification(self) -> pd.Series:
         """ratio(λ = largest table λ) / ratio(λ = 0), per n."""
@@ -283,14 +289,26 @@ def claims(result: Result) -> list[Claim]:
     out = []
     quote = ("Simulation Results table: λmin/λmax of ∇²f^l(X̂) and ∇²f^l(X*) for n = 3, 5, 7 "
              "and λ = 0, 0.5, 5, 50")
-    for col, lab in TABLE_COLUMNS.items():
+    fitted = ("the tolerance ±0.005 repeats spec 003 §4.3, set after the match had "
+              "been seen (observed worst deviation 0.0036), and ε and the GD start were "
+              "recovered by matching this same table (two settings against 48 numbers, 29 of "
+              "them distinct); shown, not counted as a reproduction")
+    for col in ("lmin_hat", "lmax_hat"):
         out.append(claim(
             f"hol.spectra.{col}",
-            f"{lab} matches the paper's table within {TABLE_TOL} on all {len(cmp)} (n, λ) "
-            "(ε and the GD start were recovered by matching this table, spec 003 §4: two "
-            "settings against 48 numbers, 29 of them distinct)",
+            f"{TABLE_COLUMNS[col]} matches the paper's table within {TABLE_TOL} on all "
+            f"{len(cmp)} (n, λ)",
             close(cmp[f"{col}_ours"].to_numpy(), cmp[f"{col}_paper"].to_numpy(), TABLE_TOL),
-            kind="paper", quote=quote))
+            kind="paper", quote=quote, exploratory=True, reason=fitted))
+    for col in ("lmin_star", "lmax_star"):
+        out.append(claim(
+            f"hol.spectra.{col}",
+            f"{TABLE_COLUMNS[col]} matches the paper's table within {TABLE_TOL} on all "
+            f"{len(cmp)} (n, λ): instance identification, not a test (the spectrum at X* does "
+            "not depend on λ, so the column holds 3 distinct values, one per n, and ε was "
+            "fitted to the table)",
+            close(cmp[f"{col}_ours"].to_numpy(), cmp[f"{col}_paper"].to_numpy(), TABLE_TOL),
+            kind="check"))
     out.append(claim(
         "hol.spectra.spurious",
         "Every X̂ of the table is a spurious local minimum: the Newton-refined critical point "
@@ -305,19 +323,39 @@ def claims(result: Result) -> list[Claim]:
         "The closed forms of spec 003 §4.4 (spectrum at X* for every n, λ; the n=3, λ=0 "
         "spurious point and its spectrum) agree with the computed ones within 1e-10",
         close(result.closed_err, 0.0, 1e-10), kind="check"))
-    ratios = result.ratios()
-    conv = bool((result.curves.status == "converged").all())
+    c = result.curves
+    newton_ok = fraction(int((c.newton_status == "converged").sum()), len(c), at_least=1.0)
+    table = result.ratios("ratio_exact", p.lams)
     out.append(claim(
         "hol.spectra.ratio_increases",
-        f"λmax/λmin of the Hessian at X̂ increases strictly with λ for every n, on a grid of "
-        f"{len(p.ratio_grid())} λ in [0, {p.ratio_hi:g}] without near-duplicates (margin: "
-        "smallest step relative to the largest ratio), every GD run converged",
-        all_of(*[monotone(v, increasing=True) for v in ratios.values()],
-               qualitative(conv, relation="every GD run converged")),
+        f"λmax/λmin of the Hessian at the Newton-refined spurious point X̂ increases strictly "
+        f"with λ over the table's λ ({', '.join(f'{l:g}' for l in p.lams)}) for every n "
+        "(margin: smallest relative step (ratio(λ_k+1) − ratio(λ_k))/ratio(λ_k); the Newton "
+        "residual is below 1e-10, so the ratios are exact to far below that)",
+        all_of(*[rel_increase(v) for v in table.values()], newton_ok),
         kind="paper", quote="Figure: \"The ratio between the largest and smallest eigenvalue "
         "of Hessian at the spurious local minimum λmax/λmin(∇²f^l(X̂)) with respect to λ "
         "under different size n\" (the curves rise with λ)"))
+    dense = result.ratios("ratio_exact")
+    out.append(claim(
+        "hol.spectra.ratio_increases_dense",
+        f"The same on the figure's dense grid of {len(p.ratio_grid())} λ in [0, "
+        f"{p.ratio_hi:g}] (near-duplicates merged), Newton-refined (margin: smallest relative "
+        "step); the grid is ours, not the paper's",
+        all_of(*[rel_increase(v) for v in dense.values()], newton_ok), kind="extension"))
     return out
+
+
+def rel_increase(values) -> "Check":
+    """Strictly increasing, with margin the smallest relative step
+    ``(v[k+1] − v[k]) / |v[k]|`` (a scale that does not shrink with the largest value)."""
+    v = np.asarray(values, dtype=float).ravel()
+    if v.size < 2 or not np.all(np.isfinite(v)):
+        return qualitative(False, ours=v, margin=-1.0, relation="strictly increasing")
+    rel = np.diff(v) / np.maximum(np.abs(v[:-1]), np.finfo(float).tiny)
+    m = float(rel.min())
+    return qualitative(m > 0, ours=v, margin=m if m != 0 else None,
+                       relation="strictly increasing (smallest relative step)")
 
 
 def glue_values(result: Result) -> dict:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from ...claims import Claim, at_most, claim, compare, qualitative
+from ...claims import Claim, all_of, at_most, claim, compare, fraction, qualitative
 from ...problems.sensing import HighOrderLoss, gaussian_sensing
 from ...solvers.gd import gradient_descent
 from ...validation import check_int
@@ -167,18 +167,20 @@ def find_stalling_instance(p: PGDParams, rng_factory, *, first_key: int = 1000,
 @dataclass(frozen=True)
 class Params(ExperimentParams):
     """``n_instances`` seeded instances for panel (a) (the acceleration claim is a paired sign
-    test over them and needs at least 6); ``search_tries`` further seeded instances tried for
+    test over them and needs at least ``min_pairs`` untied pairs); ``search_tries`` further seeded instances tried for
     panel (b) after the panel (a) ones; ``max_iter`` iterations per run (the authors' 10 000)."""
 
-    n_instances: int = 6
+    n_instances: int = 30
     search_tries: int = 0
     max_iter: int = 10_000
+    min_pairs: int = 30
 
-    PRESETS = {"quick": {"n_instances": 6, "search_tries": 0},
-               "paper": {"n_instances": 10, "search_tries": 10}}
+    PRESETS = {"quick": {"n_instances": 30, "search_tries": 0},
+               "paper": {"n_instances": 60, "search_tries": 10}}
 
     def validate(self) -> None:
         check_int("n_instances", self.n_instances, lo=1)
+        check_int("min_pairs", self.min_pairs, lo=1)
         check_int("search_tries", self.search_tries, lo=0)
         check_int("max_iter", self.max_iter, lo=1)
 
@@ -203,9 +205,11 @@ class Result:
         t = self.table
         return t[t.lam == lam].sort_values("instance").final_distance.to_numpy()
 
-    def closest(self) -> float:
-        """The smallest distance to M* any run reaches at any recorded iteration."""
-        return float(min(r.distance.min() for i in self.instances for r in i.runs.values()))
+    def closest(self, lam: float | None = None) -> float:
+        """The smallest distance to M* any run (with this ``lam``, or any) reaches at any
+        recorded iteration."""
+        return float(min(r.distance.min() for i in self.instances for l, r in i.runs.items()
+                         if lam is None or l == lam))
 
 
 def run(params: Params, rng_factory) -> Result:
@@ -233,39 +237,97 @@ def claims(result: Result) -> list[Claim]:
     p = result.params.pgd_params()
     d0, d1 = result.final(0.0), result.final(1.0)
     n_pert = int(result.table.perturbed_steps.sum())
+    mp = result.params.min_pairs
+    sign = compare(d1, d0, better="lower", alpha=0.05, min_samples=mp)
+    n_pairs = int(sign.samples or 0)
+    k = int(np.sum(d1 < d0))
+    k_crit = sign_test_critical(n_pairs, 0.05)
+    flips = k - k_crit + 1
+    ev = np.asarray(result.ev_nz, dtype=float)
+    fin = result.table.final_distance.to_numpy()
+    steps = p.eta * p.max_iter
+    zero_closest = result.closest(0.0)
+    b_text = stall_text(result.inst_b, p)
     return [
         claim("hol.pgd.accelerates",
-              f"After {p.max_iter} iterations from the same start, the run with λ = 1 is closer "
-              "to M* than the run with λ = 0 (paired one-sided sign test over the "
-              f"{len(d0)} panel-(a) instances, α = 0.05, at least 6 untied pairs)",
-              compare(d1, d0, better="lower", alpha=0.05, min_samples=6), kind="paper",
+              f"A fixed-budget claim: after {p.max_iter} iterations from the same start, the "
+              "run with λ = 1 is closer to M* than the run with λ = 0 (no run converges within "
+              "the budget, so 'accelerate' is read as the distance reached). Paired one-sided "
+              f"sign test over the {len(d0)} panel-(a) instances, α = 0.05, at least {mp} "
+              f"untied pairs (pre-registered); ours: {k}/{n_pairs} pairs favour λ = 1, the "
+              f"test needs {k_crit}, so {max(flips, 0)} pair(s) flipping would fail it (margin "
+              "of the count part: that number over the pairs)",
+              all_of(sign, fraction(k, max(n_pairs, 1), at_least=min(k_crit, n_pairs)
+                                    / max(n_pairs, 1), min_samples=mp)),
+              kind="paper",
               quote="\"In both cases, high-order loss functions accelerate the convergence.\""),
         claim("hol.pgd.reaches_ground_truth",
-              f"Every run (both λ, every panel-(a) instance) gets within ‖XXᵀ − M*‖_F < "
-              f"{p.reach_tol:g} of the ground truth within {p.max_iter} iterations (ours: the "
-              "smallest distance any run reaches)",
-              at_most(result.closest(), p.reach_tol, scale=p.reach_tol), kind="paper",
+              f"At least one λ = 0 run gets within ‖XXᵀ − M*‖_F < {p.reach_tol:g} of the ground "
+              f"truth within {p.max_iter} iterations (ours: the smallest distance any λ = 0 run "
+              f"reaches over the {len(d0)} panel-(a) instances)",
+              at_most(zero_closest, p.reach_tol, scale=p.reach_tol), kind="paper",
               quote="Figure, panel (a): \"λ = 0 converges to ground truth\"",
               expected="fails",
-              reason=f"with η = {p.eta:g} and these operators GD contracts far too slowly: the "
-                     "Hessian at X* has smallest nonzero eigenvalue of order 1e-2 or below, so "
-                     "10 000 steps (η·eigenvalue·steps ≈ 0.2 or less) shrink the slowest error "
-                     "component by a factor of order one, and no run gets near 1e-3"),
+              reason=f"no run reaches {p.reach_tol:g}: the closest any λ = 0 run gets is "
+                     f"{zero_closest:.2f} (any run: {result.closest():.2f}), and runs end at D "
+                     f"from {fin.min():.2f} to {fin.max():.2f}. GD with η = {p.eta:g} is slow on "
+                     "these operators: even linearised at X*, the smallest nonzero Hessian "
+                     f"eigenvalue ({ev.min():.4f} to {ev.max():.4f}) gives η·eigenvalue·steps "
+                     f"from {steps * ev.min():.2f} to {steps * ev.max():.2f}, a contraction of "
+                     "the slowest component by a factor of order one; the runs are moreover "
+                     "far from X*, where this linearisation does not apply"),
         claim("hol.pgd.panel_b_stall",
               f"A seeded search over {len(result.tried)} instances finds one where λ = 0 stalls "
-              "away from M* (final distance > 0.1 and < 5% progress over the second half) while "
-              "λ = 1 ends closer",
-              qualitative(result.inst_b is not None, ours=len(result.tried),
+              f"away from M* (final distance > {p.stall_tol:g} and < {1 - p.plateau:.0%} "
+              "progress over the second half) while λ = 1 ends closer (margin: the found run's "
+              "distance to the stall thresholds, the nearer one relative to its own scale)",
+              qualitative(result.inst_b is not None, ours=b_text,
+                          margin=stall_margin(result.inst_b.runs[0.0], p)
+                          if result.inst_b is not None else None,
                           relation="a stalling instance is found"),
               kind="paper",
               quote="Figure, panel (b): \"λ = 0 converges to a spurious solution around the "
                     "ground truth\"",
-              expected="fails",
-              reason="no run with λ = 0 stalls within 10 000 iterations: all are still "
-                     "descending slowly, and the gradient norm stays above the perturbation "
-                     f"threshold 1e-3 ({n_pert} perturbed steps on the panel-(a) runs), so "
-                     "within this budget the method is plain GD far from any critical point"),
+              exploratory=True,
+              reason="expected 'fails' when 6 to 10 instances were run (none stalled); with the "
+                     "30 instances pre-registered for hol.pgd.accelerates the pre-registered "
+                     "stall criterion is met, and the expectation was changed after seeing it. "
+                     f"It is met by a hair ({b_text}): the run is still descending, "
+                     "not at a spurious point, and the gradient norm stays above the "
+                     f"perturbation threshold 1e-3 ({n_pert} perturbed steps on the panel-(a) "
+                     "runs), so within this budget the method is plain GD; shown, not counted "
+                     "as a reproduction"),
     ]
+
+
+def stall_margin(run: PGDRun, p: PGDParams) -> float:
+    """How far a run is inside the :func:`stalled` region: the smaller of
+    ``(D_end − stall_tol)/stall_tol`` and ``(D_end/D_half − plateau)/(1 − plateau)``
+    (negative when it does not stall)."""
+    half = run.distance[len(run.distance) // 2]
+    d = float(run.distance[-1])
+    return float(min((d - p.stall_tol) / p.stall_tol,
+                     (d / half - p.plateau) / (1 - p.plateau)))
+
+
+def stall_text(inst: PGDInstance | None, p: PGDParams) -> str:
+    """The panel-(b) instance in words (its λ = 0 progress over the second half)."""
+    if inst is None:
+        return "none found"
+    r = inst.runs[0.0]
+    prog = 1 - r.distance[-1] / r.distance[len(r.distance) // 2]
+    return (f"instance {inst.key}: λ = 0 ends at D = {r.distance[-1]:.2f} after {prog:.2%} "
+            f"progress over the second half, against the {1 - p.plateau:.0%} threshold")
+
+
+def sign_test_critical(n: int, alpha: float) -> int:
+    """The smallest number of pairs out of ``n`` favouring one side for which the one-sided
+    sign test rejects at level ``alpha`` (``n + 1`` when none does)."""
+    from math import comb
+    for k in range(n + 1):
+        if sum(comb(n, j) for j in range(k, n + 1)) / 2 ** n <= alpha:
+            return k
+    return n + 1
 
 
 def flat_last_quarter(run: PGDRun) -> bool:
@@ -276,12 +338,16 @@ def flat_last_quarter(run: PGDRun) -> bool:
 def glue_values(result: Result) -> dict:
     d0, d1 = result.final(0.0), result.final(1.0)
     hits = result.table.hit
+    budget = result.params.max_iter * result.params.pgd_params().eta
     return {"max_iter": result.params.max_iter, "n_tried": len(result.tried),
             "n_faster": int((d1 < d0).sum()), "n_inst": len(d0),
             "median_ratio": float(np.median(d1 / d0)),
             "n_reached": int(hits.notna().sum()), "min_final": float(result.table.final_distance.min()),
             "min_any": result.closest(),
             "n_perturbed": int(result.table.perturbed_steps.sum()),
+            "stall_text": stall_text(result.inst_b, result.params.pgd_params()),
             "ev_nz_min": float(min(result.ev_nz)), "ev_nz_max": float(max(result.ev_nz)),
+            "contr_min": float(min(result.ev_nz)) * budget,
+            "contr_max": float(max(result.ev_nz)) * budget,
             "n_flat_0": sum(flat_last_quarter(i.runs[0.0]) for i in result.instances),
             "n_flat_1": sum(flat_last_quarter(i.runs[1.0]) for i in result.instances)}

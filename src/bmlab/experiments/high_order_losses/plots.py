@@ -218,7 +218,8 @@ def fig_pgd(result):
         shown = result.inst_b
         title_b = f"(b) instance {shown.key}: λ = 0 stalls"
     fig, axes = plt.subplots(2, 2, figsize=(11, 6.5), sharex=True)
-    _draw_pgd(axes[:, 0], insts, f"(a) {len(insts)} seeded instances")
+    _draw_pgd(axes[:, 0], insts[:6], f"(a) the first {min(len(insts), 6)} of {len(insts)} "
+              "seeded instances")
     _draw_pgd(axes[:, 1], [shown], title_b)
     fig.tight_layout()
     return fig
