@@ -9,6 +9,7 @@ r = 100, m = 900, ≥ 8× the simplest loop; ≤ 1.0 ns/(m·r) at n = 10⁴, fla
 from __future__ import annotations
 
 import argparse
+import copy
 
 import _timing  # noqa: F401  (sets one BLAS thread before numpy loads)
 import numpy as np
@@ -54,6 +55,10 @@ def main(argv=None) -> None:
     t_simple = _timing.median_time(lambda: simplest_loop(P, U0[0], d0, eta, 1.0, T)) / T
     t_ref = _timing.median_time(lambda: run_udu(P, U0[0], eta=eta, max_iter=T, record=rec),
                                 repeats=5) / T
+    Pg = copy.copy(P)
+    Pg.forward_mode = "gather"                     # the O(mr) row-gather forward of the reference
+    t_gat = _timing.median_time(lambda: run_udu(Pg, U0[0], eta=eta, max_iter=T, record=rec),
+                                repeats=5) / T
     t_one = _timing.median_time(lambda: run_udu_batch(P, U0[:1], eta=eta, max_iter=T,
                                                       record=rec)) / T
     t_bat = _timing.median_time(lambda: run_udu_batch(P, U0, eta=np.linspace(0.01, 0.05, B),
@@ -64,6 +69,8 @@ def main(argv=None) -> None:
         {"implementation": "simplest numpy loop (dense)", "µs/iter/run": us(t_simple), "speed-up": "1.0"},
         {"implementation": "bmlab numpy reference (run_udu)", "µs/iter/run": us(t_ref),
          "speed-up": f"{t_simple / t_ref:.1f}"},
+        {"implementation": "bmlab numpy reference, forward_mode='gather'", "µs/iter/run": us(t_gat),
+         "speed-up": f"{t_simple / t_gat:.1f}"},
         {"implementation": "kernel, 1 run", "µs/iter/run": us(t_one), "speed-up": f"{t_simple / t_one:.1f}"},
         {"implementation": f"kernel, batch of {B} (η, ρ grid)", "µs/iter/run": us(t_bat),
          "speed-up": f"{t_simple / t_bat:.1f}"},

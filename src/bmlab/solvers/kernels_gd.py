@@ -239,7 +239,7 @@ def run_asym_gd_batch(Sigma, U0, V0, *, eta, max_iter: int, balance=0.0,
         ``record_every`` iterations, at the last one and at the stop.
     snapshot : array of int, optional
         Iterations at which the iterate is stored in the loop (``history["snap_iter"]``,
-        ``result.snapshots`` of shape (k, m + n, d)) with :data:`SNAPSHOT_FIELDS`; feed them to
+        ``result.snapshots`` of shape (k, m + n, d)) with :data:`~bmlab.solvers.kernels_gd.SNAPSHOT_FIELDS`; feed them to
         :func:`evaluate_trackers`.
 
     Returns
