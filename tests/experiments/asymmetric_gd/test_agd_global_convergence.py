@@ -12,7 +12,7 @@ def _result(n_conv=10, rate=0.04, stable_ok=True, unstable_conv=False):
                          "iterations": np.arange(1200, 1210), "final_rel_loss": 1e-11,
                          "linear_rate": rate})
     rows = []
-    for s in range(3):
+    for s in range(5):
         for eta in p.etas:
             conv = (eta < 1 / 3 and (stable_ok or eta < 0.3)) or (eta > 1 / 3 and unstable_conv)
             rows.append({"seed": s, "eta": eta, "status": "converged" if conv else "max_iter",
@@ -44,12 +44,15 @@ def test_claims_hold_on_a_good_result_and_are_not_fragile():
     cl = _by_id(_result())
     assert all(c.holds and c.as_expected and not c.fragile for c in cl.values())
     assert cl["agd1.step_far_above_theory"].kind == "check"
+    assert cl["agd1.linear_rate_at_least_theorem"].kind == "check"     # cannot fail if linear
+    assert cl["agd1.eta_requirement_loose"].samples == 5                # seeds, not (seed, eta)
     assert all(c.quote for c in cl.values() if c.kind == "paper")
 
 
 @pytest.mark.parametrize("kw, cid", [
     (dict(n_conv=9), "agd1.all_seeds_converge"),
     (dict(rate=0.004), "agd1.linear_rate_at_least_theorem"),
+    (dict(rate=0.03), "agd1.linear_rate_linearised"),
     (dict(stable_ok=False), "agd1.eta_requirement_loose"),
     (dict(unstable_conv=True), "agd1.no_convergence_above_limit"),
 ])
@@ -63,4 +66,4 @@ def test_small_run_end_to_end():
     r = gc.run(p, np.random.default_rng(0))
     assert set(r.runs["status"]) == {"converged"}
     assert "linear_rate" in r.runs and {"eta_all_ok", "it_med"} <= set(gc.glue_values(r))
-    assert len(gc.claims(r)) == 5
+    assert len(gc.claims(r)) == 6

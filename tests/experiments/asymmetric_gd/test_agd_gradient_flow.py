@@ -28,7 +28,15 @@ def test_real_run(result):
     cl = _by_id(result)
     assert all(c.holds and c.as_expected and not c.fragile for c in cl.values()), cl
     assert cl["agd5.one_shot_unstable"].kind == "check"
-    assert cl["agd5.matrix_time_log"].exploratory
+    assert cl["agd5.matrix_time_log"].exploratory and cl["agd5.matrix_time_tail"].exploratory
+    assert cl["agd5.scalar_time_theta"].kind == "check"              # algebra of the closed form
+    assert cl["agd5.matrix_time_bound"].kind == "check"              # symmetric case, <= 1/2
+
+
+def test_tail_falsifiable(result):
+    T = result.T_tail * 0.8                              # a coefficient 0.4, not 1/2
+    c = _by_id(dataclasses.replace(result, T_tail=T))["agd5.matrix_time_tail"]
+    assert not c.holds and c.margin < 0
 
 
 def test_time_bound_falsifiable(result):

@@ -49,6 +49,8 @@ def test_synthetic_outcome_holds():
     assert all(c.holds and not c.fragile for c in cl.values()), cl
     assert cl["agd7.zero_start_needs_noise"].kind == "check"
     assert cl["agd7.matches_truncated_svd"].kind == "check"
+    assert cl["agd7.regulariser_balances"].kind == "check"              # true by design
+    assert cl["agd7.balancing_not_needed"].samples == 6                # seeds, not runs
 
 
 def test_comparisons_need_six_pairs():
@@ -58,7 +60,10 @@ def test_comparisons_need_six_pairs():
 
 @pytest.mark.parametrize("over, cid", [
     ({("eps = 1e-3", "GD + balancing", "iterations"): lambda s: 1000.0 + s},
-     "agd7.modifications_do_not_help"),
+     "agd7.balancing_not_needed"),                                   # a modification helps
+    ({(st, "perturbed GD", "iterations"): lambda s: 1600.0 + s for st in md.PRACTICAL},
+     "agd7.noise_not_needed"),                                        # ... or hurts
+    ({("eps = 1e-3", "perturbed GD", "status"): "max_iter"}, "agd7.noise_not_needed"),
     ({("eps = 1e-8", "GD", "iterations"): np.nan, ("eps = 1e-8", "GD", "status"): "max_iter"},
      "agd7.vanilla_converges"),
     ({("eps = 1e-8", "perturbed GD", "iterations"): lambda s: 2500.0 + s},

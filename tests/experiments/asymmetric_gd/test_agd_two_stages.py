@@ -32,6 +32,8 @@ def test_real_run(result):
     assert all(c.holds and c.as_expected and not c.fragile for c in cl.values()), cl
     assert cl["agd3.residual_split"].kind == "check"
     assert cl["agd3.JV_term_not_negligible"].kind == "extension"
+    for cid in ("agd3.lam_min_P_above_bound", "agd3.J_K_nonincreasing", "agd3.gram_bounded"):
+        assert cl[cid].kind == "check" and cl[cid].reason      # cannot fail in this regime
     assert set(ts.glue_values(result)) >= {"T0_min", "lam_min", "B_inc", "gram_max"}
 
 
@@ -45,7 +47,7 @@ def test_real_run(result):
     ("max ||U||^2, ||V||^2 / (3 sigma_1)", 1.2, "agd3.gram_bounded"),
     ("max sigma_d(A) step decrease", 1e-6, "agd3.sd_A_monotone"),
     ("max ||B|| step increase", 0.05, "agd3.B_almost_decreasing"),
-    ("||B_end||/||B_0||", 0.5, "agd3.B_almost_decreasing"),
+    ("||B_end||/||B_0||", 1.5, "agd3.B_almost_decreasing"),       # ends above its start
     ("max ||JV^T||^2 share", 0.01, "agd3.JV_term_not_negligible"),
 ])
 def test_falsifiable(result, col, value, cid):

@@ -114,18 +114,29 @@ def claims(result: Result) -> list[Claim]:
               at_most(float(result.runs["formula_err_max"].max()) / result.S2, 1e-13),
               kind="check"),
         claim("agd4.per_step_drift_eta2",
-              "The largest one-step drift scales as eta^2 (log-log slope within 0.1 of 2)",
-              close(sl["step"], 2.0, 0.1), kind="extension"),
+              "The largest one-step drift scales as eta^2 (log-log slope within 0.1 of 2). A "
+              "check, not a finding: on this instance the largest drift falls on the first step, "
+              "whose drift eta^2 (V^T R^T R V - U^T R R^T U) at the shared start x_0 is eta^2 "
+              "times a fixed matrix, so the slope is 2 by algebra",
+              close(sl["step"], 2.0, 0.1), kind="check",
+              reason="relabelled from extension: the maximum sits at step 0, which depends only "
+              "on the start shared by all step sizes (one instance), so the slope cannot differ "
+              "from 2"),
         claim("agd4.total_drift_eta",
               "The total drift over a fixed flow time scales as eta as eta -> 0 (slope over the "
               "three smallest step sizes within 0.1 of 1)",
               close(sl["total_small"], 1.0, 0.1), kind="extension"),
         claim("agd4.balance_set_by_init",
-              f"At eta = {eta_p:g} the total drift is below 10% of ||D_0||_F, so the limit is as "
-              "balanced as the small random start",
-              at_most(float(prac["final_drift"] / prac["D0"]), 0.1), kind="paper",
-              quote="\"confirms that gradient descent with a constant learning rate still enjoys "
-              "the auto-balancing property as argued in Du et al. [2018]\""),
+              f"On this instance, at eta = {eta_p:g} and eps = {result.params.eps:g}, the total "
+              "drift is below 10% of ||D_0||_F, so the limit is as balanced as the small random "
+              "start. The ratio is set by the chosen parameters: the total drift is about eta "
+              "C(Sigma), independent of eps, while ||D_0||_F ~ eps^2, so drift/||D_0|| ~ "
+              "eta/eps^2 (eps = 1e-4 would give a ratio of about 4)",
+              at_most(float(prac["final_drift"] / prac["D0"]), 0.1), kind="extension",
+              reason="relabelled from paper: the paper's auto-balancing (quoted from its "
+              "experiments remark, 'still enjoys the auto-balancing property as argued in Du et "
+              "al. [2018]') refers to its proof that B stays bounded, not to a 10% level; the "
+              "10% threshold and the parameters that decide it are ours, one instance"),
     ]
 
 

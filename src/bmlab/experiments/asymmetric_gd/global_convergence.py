@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from ...bounds.gd_asymmetric import t_total, theory_init_scale, theory_step
-from ...claims import Claim, at_least, claim, fraction
+from ...claims import Claim, at_least, claim, close, fraction
 from ...validation import check_int, check_real
 from ..base import ExperimentParams
 from .common import (SeedSweepParams, check_grid, check_sigmas, eta_sweep, linear_rate,
@@ -35,13 +35,13 @@ class Params(ExperimentParams):
     eta: float = 0.01
     delta: float = 1e-10
     n_seeds: int = 10
-    n_sweep_seeds: int = 3
+    n_sweep_seeds: int = 5
     etas: tuple = (0.003, 0.03, 0.1, 0.3, 0.4)
     sweep_horizon: float = 150.0
     flow_time: float = 200.0
 
     PRESETS = {
-        "quick": {"n_seeds": 10, "n_sweep_seeds": 3, "etas": (0.003, 0.03, 0.1, 0.3, 0.4)},
+        "quick": {"n_seeds": 10, "n_sweep_seeds": 5, "etas": (0.003, 0.03, 0.1, 0.3, 0.4)},
         "paper": {"n_seeds": 100, "n_sweep_seeds": 20,
                   "etas": (0.001, 0.003, 0.01, 0.03, 0.1, 0.2, 0.3, 0.35, 0.4)},
     }
@@ -123,24 +123,46 @@ def claims(result: Result) -> list[Claim]:
     stable = stable_runs(result)
     n_stable = int(stable["status"].eq("converged").sum())
     unstable = unstable_runs(result)
+    stable_ok = stable.groupby("seed")["status"].apply(lambda s: bool((s == "converged").all()))
+    unstable_bad = unstable.groupby("seed")["status"].apply(
+        lambda s: bool((s != "converged").all()))
+    rate_lin = float(-4 * np.log1p(-p.eta * result.sigma_d))
+    ratio_thy = float(stable["eta"].max() / result.eta_thy) if len(stable) else float("nan")
     out = [
         claim("agd1.all_seeds_converge",
               f"Every seed reaches f/f(0,0) <= {p.delta:g} with constant eta = {p.eta:g} from "
-              f"N(0, eps^2) starts, eps = {p.eps:g} ('w.h.p.' read as: on every seed drawn)",
+              f"N(0, eps^2) starts, eps = {p.eps:g} (one run per seed). Outside Theorem 1.1: "
+              f"this eta is {p.eta / result.eta_thy:.1e} times the theorem's step, so the "
+              "theorem's hypotheses are not met; the claim tests the paper's empirical remark",
               fraction(n_conv, len(r), at_least=1.0, min_samples=10), kind="paper",
               quote="\"Empirically, gradient descent with a constant learning rate can efficiently "
-              "solve this problem\"; " + THEOREM_QUOTE),
+              "solve this problem\""),
         claim("agd1.linear_rate_at_least_theorem",
               "In the linear phase every seed's loss contracts per step at least at the stage-two "
-              "rate of the proof, -ln(1 - eta sigma_d / 2)",
-              at_least(r["linear_rate"].to_numpy(float), rate_thy), kind="paper",
+              "rate of the proof, -ln(1 - eta sigma_d / 2). A check: the slowest local mode of "
+              "the loss decays at about 2 eta sigma_d, so any linearly converging run passes",
+              at_least(r["linear_rate"].to_numpy(float), rate_thy), kind="check",
               quote="Summary of Stage 2: \"‖Σ − U_{T0+t} V_{T0+t}^T‖_F^2 ≤ ... ≤ "
-              "C(1 − ησ_d/2)^t σ_d\""),
+              "C(1 − ησ_d/2)^t σ_d\"",
+              reason="relabelled from paper: the bound has a factor 4 or more of slack against "
+              "every local mode, so it cannot fail for a run that converges linearly"),
+        claim("agd1.linear_rate_linearised",
+              "In the fit window (1e-9 <= f/f(0,0) <= 1e-5) every seed's per-step rate is within "
+              "5% (relative) of -4 ln(1 - eta sigma_d), the rate of the principal sigma_d-mode's "
+              "share of the loss in the linearisation at the optimum (the J, K terms, which "
+              "decay at half that rate, start at size eps^2 and stay below the window)",
+              close(r["linear_rate"].to_numpy(float) / rate_lin, 1.0, 0.05, relative=True),
+              kind="extension", exploratory=True,
+              reason="the rate 4 eta sigma_d comes from the linearisation of the t-total-scaling "
+              "chapter, but was attached to this fit window after the measured rates (about "
+              "0.040 at eta = 0.01) had been seen; the 5% tolerance is ours"),
         claim("agd1.eta_requirement_loose",
-              "GD converges on every sweep seed at every grid step size below the classical "
-              "stability limit 1/sigma_1, i.e. at steps up to ~1e7 times the theorem's "
-              "eta = sigma_d eps^2/(d sigma_1^3) (constant 1)",
-              fraction(n_stable, len(stable), at_least=1.0, min_samples=10), kind="paper",
+              "On every sweep seed GD converges at every grid step size below the classical "
+              f"stability limit 1/sigma_1, i.e. at steps up to {ratio_thy:.1e} times the "
+              "theorem's eta = sigma_d eps^2/(d sigma_1^3) (constant 1); samples are seeds "
+              "(at least 5)",
+              fraction(int(stable_ok.sum()), int(stable_ok.size), at_least=1.0, min_samples=5),
+              kind="paper",
               quote="\"while we believe T_total(δ, η) is nearly tight, our requirement for η is "
               "loose\""),
         claim("agd1.step_far_above_theory",
@@ -150,13 +172,13 @@ def claims(result: Result) -> list[Claim]:
               at_least(p.eta / result.eta_thy, 1e3), kind="check"),
     ]
     if len(unstable):
-        out.insert(3, claim("agd1.no_convergence_above_limit",
+        out.insert(4, claim("agd1.no_convergence_above_limit",
               "At every grid step size above 1/sigma_1 no sweep seed converges (pre-registered "
               "from the Hessian at the minimizers: its largest eigenvalue is at least 2 sigma_1, "
               "reached at the balanced ones, so GD cannot settle at any minimizer when "
-              "eta > 1/sigma_1)",
-              fraction(int((~unstable["status"].eq("converged")).sum()), len(unstable),
-                       at_least=1.0, min_samples=3), kind="extension"))
+              "eta > 1/sigma_1); samples are seeds (at least 3)",
+              fraction(int(unstable_bad.sum()), int(unstable_bad.size), at_least=1.0,
+                       min_samples=3), kind="extension"))
     return out
 
 
@@ -181,6 +203,9 @@ def glue_values(result: Result) -> dict:
         "n_sweep_seeds": p.n_sweep_seeds, "eta_small": min(p.etas),
         "eta_stable_max": float(stable_runs(result)["eta"].max()),
         "eta_stable_ratio": float(stable_runs(result)["eta"].max() / result.eta_thy),
+        "limit_ratio": float(1.0 / (result.sigma_1 * result.eta_thy)),
+        "limit_orders": float(np.log10(1.0 / (result.sigma_1 * result.eta_thy))),
+        "rate_lin": float(-4 * np.log1p(-p.eta * result.sigma_d)),
     }
 
 

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from ...bounds.gd_asymmetric import scalar_flow_s
-from ...claims import Claim, all_of, at_least, at_most, between, claim, close, fraction
+from ...claims import Claim, all_of, at_least, at_most, between, claim, close, qualitative
 from ...validation import check_int, check_real
 from ..base import ExperimentParams
 from .common import check_grid, check_sigmas
@@ -41,6 +41,7 @@ class Params(ExperimentParams):
     scalar_sigmas: tuple = (0.5, 1.0, 2.0)
     delta_exps: tuple = tuple(range(2, 13))
     delta_over_exps: tuple = tuple(range(2, 8))
+    delta_tail_exps: tuple = (13, 14, 15, 16)
 
     PRESETS = {"quick": {"etas": (0.04, 0.02, 0.01, 0.005), "n_t": 101,
                          "delta_over_exps": tuple(range(2, 8))},
@@ -60,6 +61,8 @@ class Params(ExperimentParams):
         etas = check_grid("etas", self.etas, lo=0, min_size=3)
         object.__setattr__(self, "etas", tuple(sorted(etas, reverse=True)))
         check_grid("scalar_sigmas", self.scalar_sigmas, lo=0, min_size=1)
+        tail = check_grid("delta_tail_exps", self.delta_tail_exps, lo=0, min_size=3)
+        object.__setattr__(self, "delta_tail_exps", tuple(sorted(int(v) for v in tail)))
         for name in ("delta_exps", "delta_over_exps"):
             vals = check_grid(name, getattr(self, name), lo=0, min_size=5)
             object.__setattr__(self, name, tuple(sorted(int(v) for v in vals)))
@@ -90,6 +93,7 @@ class Result:
     scalar_slopes: list
     T_a: np.ndarray
     T_b: np.ndarray
+    T_tail: np.ndarray | None = None
 
     @property
     def coef_a(self) -> float:
@@ -97,6 +101,16 @@ class Result:
         d = self.params.deltas
         with np.errstate(all="ignore"):
             return float(self.params.spectrum[-1] * np.polyfit(np.log(1 / d[3:]), self.T_a[3:], 1)[0])
+
+    @property
+    def coef_tail(self) -> float:
+        """sigma_d dT/d ln(1/delta) of the exactly parametrised flow on the deep tail
+        (``delta_tail_exps``; NaN when not run)."""
+        if self.T_tail is None:
+            return float("nan")
+        d = 10.0 ** -np.asarray(self.params.delta_tail_exps, float)
+        with np.errstate(all="ignore"):
+            return float(self.params.spectrum[-1] * np.polyfit(np.log(1 / d), self.T_tail, 1)[0])
 
     @property
     def slope_b(self) -> float:
@@ -162,10 +176,12 @@ def run(params: Params, rng: np.random.Generator) -> Result:
         scalar_slopes.append(float(s * np.polyfit(np.log(1 / p.deltas), T, 1)[0]))
     Sa, Xa = cases[CASES[0]]
     T_a = time_to_delta(Sa, Xa @ Xa.T, p.deltas, 60.0, dt=0.01)
+    T_tail = time_to_delta(Sa, Xa @ Xa.T, 10.0 ** -np.asarray(p.delta_tail_exps, float), 60.0,
+                           dt=0.01)
     Sb, Xb = cases[CASES[1]]
     T_b = time_to_delta(Sb, Xb @ Xb.T, p.deltas_over, 1.5 / np.sqrt(p.deltas_over.min()), dt=0.5)
     return Result(p, errs, gd_err, pd.DataFrame(summary), times_scalar, scalar_err,
-                  scalar_slopes, T_a, T_b)
+                  scalar_slopes, T_a, T_b, T_tail)
 
 
 def claims(result: Result) -> list[Claim]:
@@ -174,6 +190,8 @@ def claims(result: Result) -> list[Claim]:
     e_cf = float(S["max |closed - ivp|"].max())
     gd_slopes = S["GD error slope in eta (3 smallest)"].to_numpy(float)
     coef_a = result.coef_a
+    n_reached = int(np.isfinite(result.T_a).sum())
+    reached = n_reached == result.T_a.size
     return [
         claim("agd5.closed_form_matches_ivp",
               f"The chunked closed form S(t) matches solve_ivp to 1e-8 for t in "
@@ -195,25 +213,41 @@ def claims(result: Result) -> list[Claim]:
         claim("agd5.scalar_time_theta",
               "Time to |sigma - a^2| <= delta is Theta(sigma^-1 ln(sigma/delta)): measured "
               "sigma dT/d ln(1/delta) = 1/2 within 1e-2 for each sigma (the constant of the "
-              "paper's formula)",
-              close(np.asarray(result.scalar_slopes), 0.5, 1e-2), kind="paper",
+              "paper's formula). A check: it follows exactly from the closed form s_t already "
+              "checked (agd5.scalar_formula)",
+              close(np.asarray(result.scalar_slopes), 0.5, 1e-2), kind="check",
               quote="\"to achieve a δ optimal solution, i.e. |σ_d − a²| ≤ δ, ... Hence "
-              "T = Θ(1/σ_d ln(σ_d/δ)) is necessary.\""),
+              "T = Θ(1/σ_d ln(σ_d/δ)) is necessary.\"",
+              reason="relabelled from paper: an algebraic consequence of the scalar closed form, "
+              "so it cannot fail once agd5.scalar_formula holds"),
         claim("agd5.matrix_time_bound",
-              "Exactly parametrised matrix flow: f <= delta is reached at every delta of the grid "
-              "and sigma_d dT/d ln(1/delta) is at most 1, the coefficient of Corollary 1.2 "
-              "(constant 1)",
-              all_of(fraction(int(np.isfinite(result.T_a).sum()), result.T_a.size, at_least=1.0),
-                     at_most(coef_a, 1.0, scale=1.0)), kind="paper",
+              "Symmetric special case (U = V = X, exactly parametrised flow, one start): f <= "
+              "delta is reached at every delta of the grid and sigma_d dT/d ln(1/delta) is at "
+              "most 1, the coefficient of Corollary 1.2 with constant 1. A check: the "
+              "linearisation bounds the coefficient by 1/2",
+              all_of(qualitative(bool(reached), ours=f"{n_reached}/{result.T_a.size} deltas",
+                                 margin=1.0 if reached else -1.0),
+                     at_most(coef_a, 1.0, scale=1.0)), kind="check",
               quote="Corollary 1.2: \"there exists T = O(1/σ_d ln(dσ_d/ε) + 1/σ_d ln(σ_d/δ)), "
-              "such that ... for all t ≥ T, we have f(U_t, V_t) ≤ δ\""),
+              "such that ... for all t ≥ T, we have f(U_t, V_t) ≤ δ\"",
+              reason="relabelled from paper: Corollary 1.2 concerns the asymmetric flow from "
+              "Gaussian (U_0, V_0); this is the symmetric flow from one start, whose coefficient "
+              "cannot exceed 1/2, and the delta levels of one trajectory are not samples"),
         claim("agd5.matrix_time_log",
               "Exactly parametrised matrix flow: sigma_d dT/d ln(1/delta) for f <= delta lies in "
               "[1/4, 1/2] (range from the linearisation, DERIVED here)",
               between(coef_a, 0.25, 0.5), kind="extension", exploratory=True,
               reason="the range was derived beside the measured coefficient (as in "
-              "agd2.delta_coefficient), not before it; the pre-registered paper claim is "
-              "agd5.matrix_time_bound"),
+              "agd2.delta_coefficient), not before it; on the fit range delta <= 1e-5 it is "
+              "pre-asymptotic (the coefficient tends to 1/2, agd5.matrix_time_tail)"),
+        claim("agd5.matrix_time_tail",
+              "Exactly parametrised matrix flow: the coefficient tends to 1/2 (the slowest "
+              "linearised mode) as delta -> 0: on the deep tail delta = 1e-13..1e-16 "
+              "sigma_d dT/d ln(1/delta) is within 0.02 of 1/2",
+              close(result.coef_tail, 0.5, 0.02), kind="extension", exploratory=True,
+              reason="the limit 1/2 follows from the linearisation (the referee's prediction), "
+              "but the tail range and the tolerance 0.02 were fixed after a trial run on three "
+              "seeds had shown the local coefficient reaching 0.500 below delta = 1e-10"),
         claim("agd5.overparam_polynomial",
               "Outside the theorem (r > rank Sigma) the time to f <= delta grows like "
               "delta^(-1/2) (log-log slope within 0.05 of 1/2; kernel eigenvalues decay like "
@@ -234,7 +268,7 @@ def glue_values(result: Result) -> dict:
             "scalar_err": float(max(result.scalar_err)),
             "scalar_slope_min": float(min(result.scalar_slopes)),
             "scalar_slope_max": float(max(result.scalar_slopes)),
-            "coef_a": result.coef_a, "slope_b": result.slope_b}
+            "coef_a": result.coef_a, "coef_tail": result.coef_tail, "slope_b": result.slope_b}
 
 
 def figure_inputs(result: Result) -> tuple:

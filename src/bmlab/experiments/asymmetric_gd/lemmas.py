@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from ...bounds.gd_asymmetric import lemma32_slack, lemma33_slack, lemma_constant
-from ...claims import Claim, all_of, at_least, at_most, claim, close
+from ...claims import Claim, all_of, at_least, at_most, claim, close, fraction
 from ...validation import check_int, check_real
 from ..base import ExperimentParams
 from .common import named_matrices, p_update_eq12, rounding_check
@@ -176,7 +176,10 @@ def claims(result: Result) -> list[Claim]:
     s1 = sl["sigma_1"]
     n = len(sl)
     min32 = float((sl["slack32"] / s1).min())
-    min33 = float((sl["slack33"] / s1).min())
+    neg = sl["p_negative"].to_numpy(bool)
+    n_neg = int(neg.sum())
+    ok33 = int(((sl["slack33"] / s1)[neg] >= -ROUND).sum())
+    sc33 = float(sl.loc[neg, "slack33_scaled"].min()) if n_neg else float("nan")
     gap = float(min((sl["main_gap32"] / s1).min(), (sl["main_gap33"] / s1).min()))
     corr_max = float(eq["corrected"].max())
     printed_min = float(eq["printed"].min())
@@ -186,9 +189,12 @@ def claims(result: Result) -> list[Claim]:
               "rounding; margin in units of that allowance)",
               rounding_check(min32, ROUND), kind="paper", quote=LEMMA32_QUOTE),
         claim("agd6.lemma33_slack",
-              f"Lemma 3.3 holds on all {n} random instances (slack >= 0 up to {ROUND:g} sigma_1 "
-              "rounding; margin in units of that allowance)",
-              rounding_check(min33, ROUND), kind="paper", quote=LEMMA33_QUOTE),
+              f"Lemma 3.3 holds on every random instance with lambda_d(P) < 0 ({n_neg} of {n}; "
+              f"slack >= 0 up to {ROUND:g} sigma_1 rounding, at least 10 instances), and there "
+              "its slack is at least the lemma's eta^2 term (margin: smallest slack / eta^2 term; "
+              "for P >= 0 the lemma follows from Sylvester's congruence and is not tested)",
+              all_of(fraction(ok33, n_neg, at_least=1.0, min_samples=10),
+                     at_least(sc33, 0.0, scale=1.0)), kind="paper", quote=LEMMA33_QUOTE),
         claim("agd6.eta2_term_not_needed",
               f"On every instance the lemmas hold even without their eta^2 term (slack minus that "
               f"term >= 0 up to the same {ROUND:g} sigma_1 allowance)",
@@ -202,14 +208,18 @@ def claims(result: Result) -> list[Claim]:
               "to 1e-13 (relative) at every state and step size",
               at_most(float(eq["printed"].max()), 1e-13), kind="paper", quote=EQ12_QUOTE,
               expected="fails",
-              reason="a sign typo: one GD step gives B^+ = (I - eta P) B + eta D, so the factor is "
-              "(B - eta P B); the printed version is off by 2 eta^2 (P B D^T + D B^T P), which "
-              "is not zero (agd6.eq12_printed_sign_wrong) but of the order the proof absorbs"),
+              reason="as printed in the machine-extracted seed text (not verified against the "
+              "PDF, whose formulas the extraction garbles): one GD step gives B^+ = (I - eta P) "
+              "B + eta D, so the factor should be (B - eta P B); the printed version is off by "
+              "2 eta^2 (P B D^T + D B^T P), which is not zero (agd6.eq12_printed_sign_wrong). "
+              "Either a sign typo of the paper or an extraction error"),
         claim("agd6.eq12_printed_sign_wrong",
               "With the printed factor (B + eta P B), the error of eq. (12) grows like eta^2 "
               "(log-log slope within 0.1 of 2) and is at least 1e3 times the corrected one's",
               all_of(close(result.printed_slope(), 2.0, 0.1),
-                     at_least(printed_min, 1e3 * max(corr_max, 1e-16))), kind="extension"),
+                     at_least(printed_min, 1e3 * max(corr_max, 1e-16))), kind="check",
+              reason="relabelled from extension: printed minus corrected is exactly "
+              "2 eta^2 (P B D^T + D B^T P), so the slope 2 is algebra, not a finding"),
     ]
 
 

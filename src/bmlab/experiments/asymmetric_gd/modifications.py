@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ...claims import Claim, at_least, at_most, claim, compare, fraction
+from ...claims import Claim, all_of, at_least, at_most, claim, close, compare, fraction
 from ...validation import check_int, check_real
 from ..base import ExperimentParams
 from .common import SeedSweepParams, check_sigmas, modifications_compare, rng_family
@@ -38,7 +38,7 @@ class Params(ExperimentParams):
     eta: float = 0.01
     delta: float = 1e-10
     balance: float = 0.125
-    pert_threshold: float = 1e-3
+    pert_threshold: float = 1e300   # above every gradient norm: noise at every step
     pert_std: float = 1e-6
     noise: float = 0.01
     n_seeds: int = 6
@@ -102,9 +102,8 @@ def claims(result: Result) -> list[Claim]:
     p, r = result.params, result.runs
     gd_rand = r[r["start"].isin(RANDOM) & (r["method"] == "GD")]
     gd_ok = int(gd_rand["status"].eq("converged").sum())
-    gd = np.concatenate([result.censored(st, "GD") for st in PRACTICAL])
-    best = np.concatenate([np.minimum(result.censored(st, "GD + balancing"),
-                                      result.censored(st, "perturbed GD")) for st in PRACTICAL])
+    seeds_ok = practical_seeds_converged(result)
+    log_ratio = {mod: median_log_ratio(result, mod) for mod in MODS}
     bal_end = result.cell(STARTS[0], "GD + balancing")["balance_end"].to_numpy(float)
     gd_end = result.cell(STARTS[0], "GD")["balance_end"].to_numpy(float)
     stuck = r[(r["start"] == "zero") & r["method"].isin(["GD", "GD + balancing"])]
@@ -116,13 +115,26 @@ def claims(result: Result) -> list[Claim]:
               "1e-3, 1e-8, and on Sigma + noise), with no regulariser and no noise",
               fraction(gd_ok, len(gd_rand), at_least=1.0, min_samples=9), kind="paper",
               quote=ARTIFACT_QUOTE),
-        claim("agd7.modifications_do_not_help",
-              "From the practical random starts (eps = 1e-3, also on Sigma + noise), neither "
-              "modification cuts plain GD's iteration count by more than 10%: paired over seeds "
-              "and starts, GD < 1.1 x the better modification (one-sided sign test, alpha = 0.05, "
-              "at least 6 pairs; a run that does not reach delta counts as max_iter + 1)",
-              compare(gd, 1.1 * best, better="lower", min_samples=6), kind="paper",
-              quote=ARTIFACT_QUOTE),
+        claim("agd7.balancing_not_needed",
+              "From the practical random starts (eps = 1e-3, also on Sigma + noise), the balancing regulariser (mu = 1/8) "
+              "changes plain GD's iteration count by less than 10% either way: the median over "
+              "seeds of ln(T_GD / T_mod) (per seed the mean over the two starts; a run that does "
+              "not reach delta counts as max_iter + 1) lies within +-ln 1.1, and every method "
+              "converges from both starts on every seed (at least 6 seeds)",
+              all_of(fraction(int(seeds_ok.sum()), int(seeds_ok.size), at_least=1.0,
+                              min_samples=6),
+                     close(log_ratio["GD + balancing"], 0.0, float(np.log(1.1)))),
+              kind="paper", quote=ARTIFACT_QUOTE),
+        claim("agd7.noise_not_needed",
+              "From the practical random starts (eps = 1e-3, also on Sigma + noise), isotropic noise added to the gradient at every step "
+              "changes plain GD's iteration count by less than 10% either way: the median over "
+              "seeds of ln(T_GD / T_mod) (per seed the mean over the two starts; a run that does "
+              "not reach delta counts as max_iter + 1) lies within +-ln 1.1, and every method "
+              "converges from both starts on every seed (at least 6 seeds)",
+              all_of(fraction(int(seeds_ok.sum()), int(seeds_ok.size), at_least=1.0,
+                              min_samples=6),
+                     close(log_ratio["perturbed GD"], 0.0, float(np.log(1.1)))),
+              kind="paper", quote=ARTIFACT_QUOTE),
         claim("agd7.perturbation_helps_near_saddle",
               "From a start very close to the saddle (eps = 1e-8), perturbed GD needs fewer "
               "iterations than plain GD (paired over seeds, one-sided sign test, alpha = 0.05)",
@@ -132,7 +144,9 @@ def claims(result: Result) -> list[Claim]:
               "The balancing regulariser drives U^T U - V^T V to near zero: from eps = 1e-3 its "
               "final imbalance is below 1e-3 times plain GD's (paired over seeds, one-sided sign "
               "test, alpha = 0.05)",
-              compare(1e3 * bal_end, gd_end, better="lower", min_samples=6), kind="extension"),
+              compare(1e3 * bal_end, gd_end, better="lower", min_samples=6), kind="check",
+              reason="GD on f + mu ||D||^2 drives D to zero by design: a check that the "
+              "regulariser is implemented and acts, not a finding"),
         claim("agd7.zero_start_needs_noise",
               "From the saddle U0 = V0 = 0, GD and GD + balancing never move (excess loss stays "
               "f(0,0)): the gradient of both objectives is zero there, so this checks the code, "
@@ -150,6 +164,21 @@ def claims(result: Result) -> list[Claim]:
               "gives about sqrt(delta): a check of the code and the baseline)",
               at_most(float(conv["dist_to_svd"].max()), 1e-4), kind="check"),
     ]
+
+
+MODS = ("GD + balancing", "perturbed GD")
+
+
+def practical_seeds_converged(result: Result) -> np.ndarray:
+    """Per seed: every method converged from both practical starts."""
+    r = result.runs[result.runs["start"].isin(PRACTICAL)]
+    return r.groupby("seed")["status"].apply(lambda s: bool((s == "converged").all())).to_numpy(bool)
+
+
+def median_log_ratio(result: Result, mod: str) -> float:
+    """Median over seeds of ln(T_GD / T_mod), per seed averaged over the practical starts."""
+    per_start = [np.log(result.censored(st, "GD") / result.censored(st, mod)) for st in PRACTICAL]
+    return float(np.median(np.mean(per_start, axis=0)))
 
 
 def glue_values(result: Result) -> dict:
@@ -171,6 +200,7 @@ def glue_values(result: Result) -> dict:
             "b0_3": med(STARTS[0], "GD", "balance_0"),
             "b_pgd8": med(STARTS[1], "perturbed GD", "balance_end"),
             "ratio_max": max(ratios.values()),
+            "lr_bal": median_log_ratio(result, MODS[0]), "lr_pgd": median_log_ratio(result, MODS[1]),
             "pgd8_ratio": med(STARTS[1], "GD") / med(STARTS[1], "perturbed GD")}
 
 

@@ -93,6 +93,7 @@ def _seed_row(result: Result, r: dict) -> dict:
     df, c, T0 = r["frame"], r["c"], r["T0"]
     b, low = result.bounds(c), result.p_low(c)
     one = df[df["iter"] <= T0] if np.isfinite(T0) else df
+    one = one[one["iter"] >= 1]          # t = 0 is tight by the choice of c (not tested)
     two = df[df["iter"] >= T0] if np.isfinite(T0) else df.iloc[:0]
     slack1 = min(float((one["sd_A"] / b["sd_A_low"] - 1).min()),
                  float((1 - one["AA_over_Sigma"] / 2).min()),
@@ -106,7 +107,9 @@ def _seed_row(result: Result, r: dict) -> dict:
                      float((1 - two["B_F"] / (sd / np.sqrt(s1))).min()))
     else:
         slack2 = -1.0
-    a = df["sd_A"].to_numpy()
+    # stage one (t <= T0), where the paper states it and sigma_d(A) still moves; after T0 it sits
+    # at its limit while J, K decay, and its steps are rounding
+    a = (df[df["iter"] <= T0] if np.isfinite(T0) else df)["sd_A"].to_numpy()
     Bv = df["B_F"].to_numpy()
     return {"seed": r["seed"], "c": c, "T1": r["T1"], "T0": T0,
             "T0 (Thm 3.1, const. 1)": result.T0_pred,
@@ -141,13 +144,17 @@ def claims(result: Result) -> list[Claim]:
         claim("agd3.lam_min_P_above_bound",
               "lambda_min(P_t) stays above the lower bound (17), -e_b^2 eps^2 (m+n) d kappa with "
               "e_b = 2c and constant 1, on every seed and step (slack relative to the bound)",
-              at_least(lam_slack, 0.0, scale=1.0), kind="paper",
-              quote="\"λ_d(P_t) ≥ −O(e_b^2 ε^2 (m+n) d κ). (17)\""),
+              at_least(lam_slack, 0.0, scale=1.0), kind="check",
+              quote="\"λ_d(P_t) ≥ −O(e_b^2 ε^2 (m+n) d κ). (17)\"",
+              reason="relabelled from paper: at eta = 0.01 P barely overshoots (lambda_min ~ "
+              "-1e-11 against a bound ~ -1e-2), nine orders of slack, so the bound cannot fail "
+              "in this regime"),
         claim("agd3.stage_one_invariants",
-              "For t <= T0 on every seed: eps^2/(c^2 d) I <= A A^T <= 2 Sigma, ||B||_F <= 2cd eps, "
-              "||J|| <= c eps sqrt(max(m', d)), ||K|| <= c eps sqrt(max(n', d)) (Theorem 3.1; c "
-              "is the smallest constant of the initialization event, so some bounds are tight at "
-              f"t = 0 by construction: slack relative to the bound, rounding allowance {RTOL:g})",
+              "For 1 <= t <= T0 on every seed: eps^2/(c^2 d) I <= A A^T <= 2 Sigma, ||B||_F <= "
+              "2cd eps, ||J|| <= c eps sqrt(max(m', d)), ||K|| <= c eps sqrt(max(n', d)) (Theorem "
+              "3.1; c is the smallest constant of the initialization event, so some bounds are "
+              "tight at t = 0 by construction and t = 0 is left out: slack relative to the bound, "
+              f"margin in units of the rounding allowance {RTOL:g})",
               rounding_check(float(S["stage-one slack"].min()), RTOL), kind="paper",
               quote="Theorem 3.1: \"∀t ≤ T0, ε²/(c²d) I ⪯ A_t A_t^T ⪯ 2Σ; ‖B_t‖_F ≤ 2cdε; ... "
               "‖J_t‖_op ≤ cε√max{m', d}, ‖K_t‖_op ≤ cε√max{n', d}\""),
@@ -167,26 +174,39 @@ def claims(result: Result) -> list[Claim]:
         claim("agd3.J_K_nonincreasing",
               f"||J_t|| and ||K_t|| never increase from one step to the next (relative increase "
               f"<= {RTOL:g}, a rounding allowance), on every seed",
-              rounding_check(-jk_inc, RTOL), kind="paper",
+              rounding_check(-jk_inc, RTOL), kind="check",
               quote="\"if we choose η ≤ 1/(3σ_1) ... it follows that the operator norms of J and "
-              "K are monotonically decreasing in this stage\""),
+              "K are monotonically decreasing in this stage\"",
+              reason="relabelled from paper: J^+ = J(I - eta V^T V) with 0 <= eta V^T V <= I "
+              "(agd3.gram_bounded) gives ||J^+|| <= ||J|| algebraically (likewise K)"),
         claim("agd3.gram_bounded",
               "0 <= U^T U + J^T J <= 3 sigma_1 I and 0 <= V^T V + K^T K <= 3 sigma_1 I at every "
               "step of every seed (the largest eigenvalues are ||U||^2 and ||V||^2)",
-              at_most(S["max ||U||^2, ||V||^2 / (3 sigma_1)"].to_numpy(float), 1.0), kind="paper",
+              at_most(S["max ||U||^2, ||V||^2 / (3 sigma_1)"].to_numpy(float), 1.0), kind="check",
               quote="\"one can inductively proved that 0 ⪯ V_t^T V_t + K_t^T K_t ⪯ 3σ_1 I and "
-              "0 ⪯ U_t^T U_t + J_t^T J_t ⪯ 3σ_1 I\""),
+              "0 ⪯ U_t^T U_t + J_t^T J_t ⪯ 3σ_1 I\"",
+              reason="relabelled from paper: the maximum is reached at the balanced limit, where "
+              "||U||^2 = sigma_1, so the ratio is 1/3 by construction"),
         claim("agd3.sd_A_monotone",
-              f"sigma_d(A_t) never decreases from one step to the next (relative decrease <= "
-              f"{RTOL:g}): stronger than the paper's 'almost monotonically increasing'",
+              f"In stage one (t <= T0) sigma_d(A_t) never decreases from one step to the next "
+              f"(relative decrease <= {RTOL:g}; after T0 it sits at its limit while J, K decay "
+              "and its steps are rounding): stronger than the paper's 'almost monotonically "
+              "increasing'",
               rounding_check(-float(S["max sigma_d(A) step decrease"].max()), RTOL), kind="paper",
+              reason="restricted to stage one after the referee's reading: over the whole run "
+              "the worst step (a 1e-15 decrease) lay in the plateau after T0 and was rounding",
+              exploratory=True,
               quote="\"1. The smallest singular value of A is almost monotonically increasing\""),
         claim("agd3.B_almost_decreasing",
-              "||B_t||_F is 'almost monotonically decreasing': it ends at least 100x below its "
-              "start and never grows by more than 1% in one step, on every seed",
+              "||B_t||_F is 'almost monotonically decreasing': it never grows by more than 1% in "
+              "one step and ends below its start, on every seed",
               all_of(at_most(S["max ||B|| step increase"].to_numpy(float), 0.01),
-                     at_most(S["||B_end||/||B_0||"].to_numpy(float), 0.01)), kind="paper",
-              quote="\"2. The norms of B, J, K are almost monotonically decreasing\""),
+                     at_most(S["||B_end||/||B_0||"].to_numpy(float), 1.0)), kind="paper",
+              quote="\"2. The norms of B, J, K are almost monotonically decreasing\"",
+              reason="the end-to-start part was '100x below' before the referee's reading: "
+              "||B_end||/||B_0|| scales like eps (the limit's imbalance is set by the drift, the "
+              "start's by eps), so 100x was a property of eps = 1e-3, not of the paper's "
+              "statement; 'ends below its start' is what 'decreasing' asks"),
         claim("agd3.residual_split",
               "||Sigma - U V^T||_F^2 = ||P||^2 + ||Q||^2 + ||UK^T||^2 + ||JV^T||^2 + ||JK^T||^2 "
               "along every run (error <= 1e-12 ||Sigma||_F^2; an identity, DERIVED spec 002 §4)",
