@@ -25,6 +25,7 @@ import time
 
 import numpy as np
 import numba as nb
+from numba.core import cpu, registry
 
 from ..validation import check_array, check_array_in, check_int, check_real
 from .base import SolverResult, log_schedule
@@ -36,11 +37,47 @@ _FM = {"reassoc", "contract", "nsz", "arcp"}
 _JIT = dict(cache=True, nogil=True, fastmath=_FM)
 
 
+class _NoAliasOptions(cpu.CPUTargetOptions):
+    """numba's CPU options plus ``noalias`` on every array argument (the flag numba sets for
+    its own parallel kernels, not exposed by ``njit``): LLVM may then vectorise the scatter
+    ``GU[i] += h U[j]``, which it otherwise leaves scalar for fear that ``GU`` and ``U``
+    overlap. Every kernel below is called with distinct, non-overlapping arrays."""
+
+    def finalize(self, flags, options):
+        super().finalize(flags, options)
+        flags.noalias = True
+
+
+class _NoAliasTarget(registry.CPUTarget):
+    """numba's CPU target (its typing and lowering contexts) with :class:`_NoAliasOptions`."""
+
+    options = _NoAliasOptions
+
+    @property
+    def target_context(self):
+        return registry.cpu_target.target_context
+
+    @property
+    def typing_context(self):
+        return registry.cpu_target.typing_context
+
+
+class _NoAliasDispatcher(registry.CPUDispatcher):
+    targetdescr = _NoAliasTarget("cpu")
+
+
+def _njit(fn):
+    """``numba.njit(cache=True, nogil=True, fastmath=_FM)`` with no-alias array arguments."""
+    d = _NoAliasDispatcher(fn, targetoptions=dict(nopython=True, nogil=True, fastmath=_FM))
+    d.enable_caching()
+    return d
+
+
 # ------------------------------------------------------------------------------------------
 # matrix completion: fused forward + symmetric adjoint
 # ------------------------------------------------------------------------------------------
 
-@nb.njit(**_JIT)
+@_njit
 def _mc_eval(rows, cols, b, lo, hi, U, d, Ud, GU, bm):
     """Residual norm² and G_s U (into GU) at (U, d); Ud is workspace. Returns ||res||²."""
     n, r = U.shape
@@ -72,7 +109,7 @@ def _mc_eval(rows, cols, b, lo, hi, U, d, Ud, GU, bm):
     return rr
 
 
-@nb.njit(**_JIT)
+@_njit
 def _grads(U, d, GU, gd, bm):
     """gd = diag(UᵀG_sU) (UDU) and the squared gradient norm ||2 G_s U D||² + ||gd||²."""
     n, r = U.shape
@@ -95,7 +132,7 @@ def _grads(U, d, GU, gd, bm):
     return g2
 
 
-@nb.njit(**_JIT)
+@_njit
 def _step(U, d, GU, gd, W, w, eta, alpha, bm):
     """(W, w) = Π(U - η∇U, d - η∇d); returns ||W||² + ||w||² (NaN if non-finite)."""
     n, r = U.shape
@@ -128,7 +165,7 @@ def _step(U, d, GU, gd, W, w, eta, alpha, bm):
     return s2
 
 
-@nb.njit(**_JIT)
+@_njit
 def _finite(W, w):
     n, r = W.shape
     for i in range(n):
@@ -141,7 +178,7 @@ def _finite(W, w):
     return True
 
 
-@nb.njit(**_JIT)
+@_njit
 def _mc_batch(rows, cols, b, pptr, prob, U, d, eta, alpha, max_iter, slot, blowup, bm,
               res_out, out_int, out_real):
     """Run B projected-GD runs; run q uses samples pptr[prob[q]]:pptr[prob[q]+1].
@@ -224,7 +261,7 @@ def _per_run(name, v, B, **kw):
     if v.ndim == 0:
         v = np.full(B, float(v))
     v = check_array_in(name, v, shape=(B,), **kw)
-    return np.ascontiguousarray(v, dtype=np.float64)
+    return np.array(v, dtype=np.float64, order="C")   # a copy: the kernels assume no aliasing
 
 
 def run_udu_batch(problems, U0, d0=None, *, eta, max_iter: int, alpha=1.0, record=None,

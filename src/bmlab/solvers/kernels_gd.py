@@ -41,7 +41,10 @@ def _eval(S, U, Vt, R, gU, gVt, D, mu):
     m, n = S.shape
     d = U.shape[1]
     loss2 = 0.0
-    for i in range(m):
+    for k in range(d):
+        for j in range(n):
+            gVt[k, j] = 0.0
+    for i in range(m):          # one pass per row: R[i] stays in L1 for both gradients
         for j in range(n):
             R[i, j] = -S[i, j]
         for k in range(d):
@@ -50,10 +53,6 @@ def _eval(S, U, Vt, R, gU, gVt, D, mu):
                 R[i, j] += u * Vt[k, j]
         for j in range(n):
             loss2 += R[i, j] * R[i, j]
-    for k in range(d):
-        for j in range(n):
-            gVt[k, j] = 0.0
-    for i in range(m):
         for k in range(d):
             s = 0.0
             for j in range(n):
@@ -210,7 +209,7 @@ def _per_run(name, v, B, **kw):
     v = np.asarray(v, dtype=float)
     if v.ndim == 0:
         v = np.full(B, float(v))
-    return np.ascontiguousarray(check_array_in(name, v, shape=(B,), **kw), dtype=np.float64)
+    return np.array(check_array_in(name, v, shape=(B,), **kw), dtype=np.float64, order="C")
 
 
 def run_asym_gd_batch(Sigma, U0, V0, *, eta, max_iter: int, balance=0.0,
@@ -256,7 +255,7 @@ def run_asym_gd_batch(Sigma, U0, V0, *, eta, max_iter: int, balance=0.0,
     S = np.asarray(Sigma, dtype=float)
     S = np.broadcast_to(S, (B, m, n)) if S.ndim == 2 else S
     S = check_array("Sigma", S, shape=(B, m, n))
-    S = np.ascontiguousarray(S, dtype=np.float64)
+    S = np.array(S, dtype=np.float64, order="C")    # a copy: the kernels assume no aliasing
     max_iter = check_int("max_iter", max_iter, lo=0)
     every = check_int("record_every", record_every, lo=1)
     eta = _per_run("eta", eta, B, lo=0, lo_open=True)

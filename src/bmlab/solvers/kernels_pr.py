@@ -26,7 +26,7 @@ def _per_run(name, v, B, **kw):
     v = np.asarray(v, dtype=float)
     if v.ndim == 0:
         v = np.full(B, float(v))
-    return np.ascontiguousarray(check_array_in(name, v, shape=(B,), **kw), dtype=np.float64)
+    return np.array(check_array_in(name, v, shape=(B,), **kw), dtype=np.float64, order="C")
 
 
 def run_pr_batch(problem, U0, d0=None, *, eta, max_iter: int, alpha=1.0, record=None,
