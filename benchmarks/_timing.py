@@ -1,4 +1,9 @@
-"""Shared helpers of the kernel benchmarks: one BLAS thread, median of repeats, a table."""
+"""Shared helpers of the kernel benchmarks: one BLAS thread, median of repeats, a table.
+
+Times are the *CPU time of this process* (:func:`time.process_time`), not wall time: on a
+shared machine a call longer than a scheduler time slice would otherwise count the time other
+processes hold the core (with one BLAS thread and no other threads, CPU time equals wall time
+on an idle machine)."""
 from __future__ import annotations
 
 import os
@@ -10,16 +15,35 @@ import statistics  # noqa: E402
 import time  # noqa: E402
 
 
+_clock = time.process_time
+
+
 def median_time(fn, repeats: int = 7, warmup: int = 1) -> float:
     """Median wall time (s) of ``fn()`` over ``repeats`` calls after ``warmup`` calls."""
     for _ in range(warmup):
         fn()
     ts = []
     for _ in range(repeats):
-        t0 = time.perf_counter()
+        t0 = _clock()
         fn()
-        ts.append(time.perf_counter() - t0)
+        ts.append(_clock() - t0)
     return statistics.median(ts)
+
+
+def median_times(fns: dict, repeats: int = 7, warmup: int = 1) -> dict:
+    """Median wall time (s) of each ``fns[name]()``, the calls *interleaved* (one of each per
+    round), so that a change of machine load during the benchmark hits every entry alike and
+    the ratios of one run stay meaningful on a shared machine."""
+    for fn in fns.values():
+        for _ in range(warmup):
+            fn()
+    ts = {name: [] for name in fns}
+    for _ in range(repeats):
+        for name, fn in fns.items():
+            t0 = _clock()
+            fn()
+            ts[name].append(_clock() - t0)
+    return {name: statistics.median(v) for name, v in ts.items()}
 
 
 def table(rows: list[dict], title: str) -> None:

@@ -45,10 +45,6 @@ def main(argv=None) -> None:
     snap = np.unique(np.r_[0:T:10, T])    # stage tracking: a snapshot every 10 iterations
 
     run_asym_gd_batch(S[:1], U0[:1], V0[:1], eta=eta, max_iter=2, snapshot=[0, 1])  # compile
-    t_simple = _timing.median_time(lambda: simplest_loop(S[0], U0[0], V0[0], eta, T)) / T
-    t_ref = _timing.median_time(lambda: gradient_descent(
-        prob.grad, (U0[0], V0[0]), step=eta, max_iter=T, objective=obj, record_every=10),
-        repeats=5) / T
 
     def tracked():      # as the chapters run it: the tracker observes the start, then every step
         tr = BlockTracker(insts[0], every=10, eta=eta)
@@ -56,11 +52,18 @@ def main(argv=None) -> None:
         gradient_descent(prob.grad, (U0[0], V0[0]), step=eta, max_iter=T, objective=obj,
                          record_every=10, callback=tr)
 
-    t_trk = _timing.median_time(tracked, repeats=3) / T
-    t_one = _timing.median_time(lambda: run_asym_gd_batch(
-        S[:1], U0[:1], V0[:1], eta=eta, max_iter=T, record_every=10, snapshot=snap)) / T
-    t_bat = _timing.median_time(lambda: run_asym_gd_batch(
-        S, U0, V0, eta=eta, max_iter=T, record_every=10, snapshot=snap)) / (T * B)
+    t = _timing.median_times({
+        "simple": lambda: simplest_loop(S[0], U0[0], V0[0], eta, T),
+        "ref": lambda: gradient_descent(prob.grad, (U0[0], V0[0]), step=eta, max_iter=T,
+                                        objective=obj, record_every=10),
+        "tracked": tracked,
+        "one": lambda: run_asym_gd_batch(S[:1], U0[:1], V0[:1], eta=eta, max_iter=T,
+                                         record_every=10, snapshot=snap),
+        "batch": lambda: run_asym_gd_batch(S, U0, V0, eta=eta, max_iter=T, record_every=10,
+                                           snapshot=snap),
+    }, repeats=5)
+    t_simple, t_ref, t_trk, t_one = (t[k] / T for k in ("simple", "ref", "tracked", "one"))
+    t_bat = t["batch"] / (T * B)
     us = lambda t: f"{t * 1e6:.2f}"  # noqa: E731
     rows = [("simplest numpy loop", t_simple), ("bmlab numpy (gradient_descent)", t_ref),
             ("bmlab numpy + chapters' BlockTracker (every 10)", t_trk),

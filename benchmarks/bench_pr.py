@@ -46,11 +46,12 @@ def main(argv=None) -> None:
         U0 = np.stack([scaled_init(n, n, 1.0, rng) for _ in range(B)])
         eta, alpha, rec = 0.1, 2.0, np.array([0])
         run_pr_batch(P, U0[:1], eta=eta, max_iter=1)
-        t_s = _timing.median_time(lambda: simplest_loop(P, U0[0], np.ones(n), eta, alpha, T), repeats=5) / T
-        t_r = _timing.median_time(lambda: run_udu(P, U0[0], eta=eta, alpha=alpha, max_iter=T,
-                                                  record=rec), repeats=5) / T
-        t_b = _timing.median_time(lambda: run_pr_batch(P, U0, eta=eta, alpha=alpha, max_iter=T,
-                                                       record=rec), repeats=5) / (T * B)
+        t = _timing.median_times({
+            "simple": lambda: simplest_loop(P, U0[0], np.ones(n), eta, alpha, T),
+            "ref": lambda: run_udu(P, U0[0], eta=eta, alpha=alpha, max_iter=T, record=rec),
+            "batch": lambda: run_pr_batch(P, U0, eta=eta, alpha=alpha, max_iter=T, record=rec),
+        }, repeats=5)
+        t_s, t_r, t_b = t["simple"] / T, t["ref"] / T, t["batch"] / (T * B)
         rows.append({"n = r": n, "m": P.m, "simplest loop µs": f"{t_s * 1e6:.0f}",
                      "run_udu numpy µs": f"{t_r * 1e6:.0f}", f"batch of {B} µs/run": f"{t_b * 1e6:.0f}",
                      "batch vs simplest": f"{t_s / t_b:.1f}×"})

@@ -52,18 +52,18 @@ def main(argv=None) -> None:
     eta = 0.05
     run_udu_batch(P, U0[:1], eta=eta, max_iter=2)  # compile / load the cache
     rec = np.array([0])
-    t_simple = _timing.median_time(lambda: simplest_loop(P, U0[0], d0, eta, 1.0, T)) / T
-    t_ref = _timing.median_time(lambda: run_udu(P, U0[0], eta=eta, max_iter=T, record=rec),
-                                repeats=5) / T
     Pg = copy.copy(P)
     Pg.forward_mode = "gather"                     # the O(mr) row-gather forward of the reference
-    t_gat = _timing.median_time(lambda: run_udu(Pg, U0[0], eta=eta, max_iter=T, record=rec),
-                                repeats=5) / T
-    t_one = _timing.median_time(lambda: run_udu_batch(P, U0[:1], eta=eta, max_iter=T,
-                                                      record=rec)) / T
-    t_bat = _timing.median_time(lambda: run_udu_batch(P, U0, eta=np.linspace(0.01, 0.05, B),
-                                                      alpha=np.linspace(0.5, 2, B),
-                                                      max_iter=T, record=rec)) / (T * B)
+    grid = dict(eta=np.linspace(0.01, 0.05, B), alpha=np.linspace(0.5, 2, B))
+    t = _timing.median_times({
+        "simple": lambda: simplest_loop(P, U0[0], d0, eta, 1.0, T),
+        "ref": lambda: run_udu(P, U0[0], eta=eta, max_iter=T, record=rec),
+        "gather": lambda: run_udu(Pg, U0[0], eta=eta, max_iter=T // 4, record=rec),
+        "one": lambda: run_udu_batch(P, U0[:1], eta=eta, max_iter=T, record=rec),
+        "batch": lambda: run_udu_batch(P, U0, max_iter=T, record=rec, **grid),
+    }, repeats=7)
+    t_simple, t_ref, t_gat = t["simple"] / T, t["ref"] / T, t["gather"] / (T // 4)
+    t_one, t_bat = t["one"] / T, t["batch"] / (T * B)
     us = lambda t: f"{t * 1e6:.1f}"  # noqa: E731
     _timing.table([
         {"implementation": "simplest numpy loop (dense)", "µs/iter/run": us(t_simple), "speed-up": "1.0"},
