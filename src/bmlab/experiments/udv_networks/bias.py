@@ -92,6 +92,14 @@ class DatasetResult:
     def run(self, model: str, wd: float = 0.0) -> RunSummary:
         return self.runs[Config(model, self.optimizer, self.lrs[model], wd).key]
 
+    def selected_ranks(self, model: str) -> np.ndarray:
+        """Per-seed ranks at the selected strength (``inf`` when no strength qualifies)."""
+        wd = self.selected[model]
+        if not np.isfinite(wd):
+            return np.full(self.run("udv").ranks.shape, np.inf)
+        r = self.run(model, wd)
+        return np.where(r.ok, r.ranks, np.nan).astype(float)
+
     def selected_rank(self, model: str) -> float:
         """Mean rank at the selected strength (``inf`` when no strength qualifies)."""
         wd = self.selected[model]
@@ -170,28 +178,35 @@ def glue_values(result: Result) -> dict[str, Any]:
 
 
 def claims(result: Result) -> list[Claim]:
-    """Pre-registered claims (a mean-rank gap of at least 1.5 neurons; the same relations and
-    expectations in both profiles, which both train the paper's 200 epochs)."""
-    n = result.params.n_seeds
+    """Pre-registered claims (a paired mean-rank gap of at least one neuron; the same
+    relations and expectations in both profiles, which both train the paper's 200 epochs;
+    the quick profile runs diabetes only, and each statement names the datasets of its run)."""
     ds = result.datasets
-    others = {f"{d}/{m}": r.run(m).mean_rank for d, r in ds.items() for m in MODELS[1:]}
+    scope = ", ".join(ds)
+    others = {f"{d}/{m}": r.run(m) for d, r in ds.items() for m in MODELS[1:]}
     out = [claim(
         "udv.bias.depth_not_enough",
-        "UDV's mean numerical rank is at least 1.5 neurons below that of UDV unconstrained, "
-        "UFV and UV on every dataset",
-        rank_gap_check({k: ds[k.split("/")[0]].run("udv").mean_rank for k in others}, others,
-                       n_seeds=n),
+        "UDV's numerical rank is at least one neuron below that of UDV unconstrained, UFV and "
+        f"UV on average over paired seeds, on every dataset of the run ({scope}; the quick "
+        "profile runs diabetes only)",
+        rank_gap_check({k: ds[k.split("/")[0]].run("udv") for k in others}, others),
         kind="paper", quote=QUOTES["depth"], protocol=PROTOCOL)]
+    grid = ", ".join(f"{w:g}" for w in result.params.wd_grid)
     for m in result.params.wd_models:
         out.append(claim(
             f"udv.bias.weight_decay_{m}_less_decay",
-            f"{m.upper()} with the largest weight decay whose test loss is within 10% of UDV's "
-            "has a mean numerical rank at least 1.5 neurons above UDV's on every dataset",
-            rank_gap_check({d: r.run("udv").mean_rank for d, r in ds.items()},
-                           {d: r.selected_rank(m) for d, r in ds.items()}, n_seeds=n),
+            f"{m.upper()} with the largest weight decay (of {{{grid}}}) whose test loss is "
+            "within 10% of UDV's has a numerical rank at least one neuron above UDV's on "
+            f"average over paired seeds, on every dataset of the run ({scope})",
+            rank_gap_check({d: r.run("udv") for d, r in ds.items()},
+                           {d: r.selected_ranks(m) for d, r in ds.items()}),
             kind="paper", quote=QUOTES["wd"], protocol=PROTOCOL, expected="fails",
-            reason="after 200 epochs on diabetes, weight decay at a strength that keeps the test "
-                   "loss within 10% of UDV's reaches UDV's rank or lower: L2 decay on UV is a "
-                   "nuclear-norm penalty on the end-to-end map (a Schatten-2/3 one for UFV), "
-                   "which removes the unused directions of a one-output task"))
+            reason="the paper's B.6 is contradicted under our protocol, on a task of its "
+                   "shape: the paper's HPART network is also one-output (79-26-1, spec 001 "
+                   "§5.4), and the outcome is not tied to one output (on 32-output "
+                   "digits-completion UFV also reaches below UDV's rank in the paper profile). "
+                   "Our protocol differs from the authors' in ways that plausibly decide it: a "
+                   "decade grid of strengths (theirs is unknown), one fixed Adam LR per model, "
+                   "200 epochs (at 80 epochs the outcome differed); with it, weight decay within "
+                   "10% of UDV's loss reaches UDV's rank or lower"))
     return out

