@@ -32,7 +32,12 @@ def test_result_and_claims(result):
     assert cs["alg.sufficient_decrease"].kind == "check" and cs["alg.sufficient_decrease"].holds
     assert cs["alg.amour_fewer_sweeps"].kind == "extension"
     assert cs["alg.fixed_symmetric_or_approaching"].exploratory
-    assert not cs["alg.fixed_symmetric"].exploratory
+    assert not cs["alg.fixed_symmetric"].exploratory and cs["alg.fixed_symmetric"].kind == "extension"
+    assert cs["alg.fixed_symmetric_main"].exploratory and cs["alg.amour_converges_main"].exploratory
+    assert cs["alg.amour_fewer_sweeps_12"].exploratory
+    # samples count instances, not (instance, AM/HAM) pairs
+    n_inst = result.claim_table["instance"].nunique()
+    assert cs["alg.fixed_symmetric"].samples == n_inst == cs["alg.amour_converges"].samples
 
 
 def test_falsifiable(result):
@@ -43,9 +48,26 @@ def test_falsifiable(result):
     ct = result.claim_table.copy()
     ct.loc[ct.index[ct["rule"] == "fixed (12)"][0], ["status", "final |X-Y| (rel)"]] = ["converged", 0.3]
     cs = {c.id: c for c in exp.claims(dataclasses.replace(result, table=t, claim_table=ct))}
-    assert not cs["alg.fixed_symmetric"].holds
+    assert not cs["alg.fixed_symmetric"].holds and not cs["alg.fixed_symmetric_main"].holds
     assert not cs["alg.fixed_symmetric_or_approaching"].holds
     assert not cs["alg.nadmm_needs_tuning"].holds
+
+
+def test_falsifiable_extra_instance_and_votes(result):
+    ct = result.claim_table.copy()
+    ct["status"], ct["final |X-Y| (rel)"] = "converged", 0.0            # everything converged
+    extra = ct.index[~ct["instance"].isin(["psd", "indefinite"]) & (ct["rule"] == "AMour")]
+    cs = {c.id: c for c in exp.claims(dataclasses.replace(result, claim_table=ct))}
+    assert cs["alg.amour_converges"].holds and cs["alg.fixed_symmetric"].holds
+    ct.loc[extra[0], "status"] = "max_iter"                           # an extra instance fails
+    cs = {c.id: c for c in exp.claims(dataclasses.replace(result, claim_table=ct))}
+    assert not cs["alg.amour_converges"].holds and cs["alg.amour_converges_main"].holds
+    sw = result.sweeps.copy()
+    sw["AMour"], sw["fixed (12)"] = 10, 20                             # AMour faster everywhere
+    v = exp._instance_votes(sw, result.params.claim_max_iter)
+    assert len(v) == sw["instance"].nunique() and (v == 2).all()
+    sw["AMour"], sw["fixed (12)"] = result.params.claim_max_iter, result.params.claim_max_iter
+    assert (exp._instance_votes(sw, result.params.claim_max_iter) == 0).all()   # censored: ties
 
 
 def test_claims_at_pinned_size_when_profile_size_differs():

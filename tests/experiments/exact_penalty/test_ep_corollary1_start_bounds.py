@@ -30,7 +30,9 @@ def test_claims(result):
     cs = by_id(exp.claims(result))
     assert cs["cor1.12_below_zhu"].kind == "check" and cs["cor1.12_below_zhu"].holds
     assert cs["cor1.11_above_12"].kind == "check"
-    assert cs["cor1.bounds_valid"].kind == "paper"
+    assert cs["cor1.bounds_valid"].kind == "paper" and cs["cor1.bounds_valid"].expected == "fails"
+    assert cs["cor1.decreasing_shrinks"].kind == "check"
+    assert cs["cor1.no_asymmetric_above_12"].exploratory
     assert (result.grid_runs["c"] > 1).any()           # the search goes above (12)
     assert not any("time" in c for df in exp.tables(result).values() for c in df.columns)
 
@@ -43,9 +45,22 @@ def test_falsifiable_bounds_valid(result):
     T.loc[0, "AM status"] = "max_iter"
     T.loc[0, "decreasing: final lambda"] = 2 * T.loc[0, "bound (12)"]
     cs = by_id(exp.claims(dataclasses.replace(result, grid_runs=g, table=T)))
-    assert not cs["cor1.bounds_valid"].holds
+    assert not cs["cor1.bounds_valid"].holds and not cs["cor1.no_asymmetric_above_12"].holds
     assert not cs["cor1.exact_above_12"].holds
     assert not cs["cor1.decreasing_shrinks"].holds
+
+
+def test_bounds_valid_can_hold(result):
+    g = result.grid_runs.copy()
+    T = result.table.copy()
+    i = g.index[g["c"] < 1][0]
+    g.loc[i, ["status", "asym"]] = ["converged", True]     # an asymmetric limit below (12)
+    T.loc[T["instance"] == g.loc[i, "instance"], "empirical threshold"] = g.loc[i, "lam"]
+    cs = by_id(exp.claims(dataclasses.replace(result, grid_runs=g, table=T)))
+    assert cs["cor1.bounds_valid"].holds
+    T["decreasing: status"], T["decreasing: final |X-Y| (rel)"] = "converged", 0.0
+    cs = by_id(exp.claims(dataclasses.replace(result, table=T)))
+    assert cs["cor1.decreasing_converges_symmetric"].holds
 
 
 def test_figure(result):

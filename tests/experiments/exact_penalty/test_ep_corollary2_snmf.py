@@ -22,8 +22,11 @@ def test_presets_and_validation():
 
 def test_claims(result):
     cs = {c.id: c for c in exp.claims(result)}
-    assert cs["cor2.column_balance"].kind == "extension"
-    assert cs["cor2.no_asymmetric_above_threshold"].kind == "paper"
+    assert cs["cor2.column_balance"].kind == "check" == cs["cor2.gram_balance_unconstrained"].kind
+    assert cs["cor2.no_asymmetric_above_threshold"].kind == "extension"
+    assert cs["cor2.psd_any_lambda"].kind == "extension"
+    assert cs["cor2.scalar_threshold"].kind == "paper" and cs["cor2.scalar_threshold_necessary"].kind == "extension"
+    assert cs["cor2.scalar_m_positive"].samples == 3 * len(exp.POSITIVE_STARTS)
     assert cs["cor2.column_balance"].holds and cs["cor2.gram_balance_unconstrained"].holds
     assert set(exp.tables(result)) == {"tab-c2", "tab-c2-scalar"}
 
@@ -33,8 +36,26 @@ def test_falsifiable(result):
     i = runs.index[(runs["status"] == "converged") & (2 * runs["lam"] + runs["lambda_min"] > 0)
                    & (runs["family"] == "snmf-psd")][0]
     runs.loc[i, "asym"] = True                         # an asymmetric point above the threshold
-    sc = result.scalar.assign(ratio=0.5)
+    sc = result.scalar.assign(ratio=1.5)
     cs = {c.id: c for c in exp.claims(dataclasses.replace(result, runs=runs, scalar=sc))}
-    assert not cs["cor2.no_asymmetric_above_threshold"].holds
     assert not cs["cor2.psd_any_lambda"].holds
-    assert not cs["cor2.scalar_threshold"].holds
+    assert not cs["cor2.scalar_threshold"].holds and cs["cor2.scalar_threshold_necessary"].holds
+    cs = {c.id: c for c in exp.claims(dataclasses.replace(result, scalar=result.scalar.assign(ratio=0.5)))}
+    assert cs["cor2.scalar_threshold"].holds and not cs["cor2.scalar_threshold_necessary"].holds
+    runs = result.runs.copy()                          # imbalance far above what res / lambda allows
+    runs["col_imbalance"] = runs["gram_imbalance"] = 1.0
+    cs = {c.id: c for c in exp.claims(dataclasses.replace(result, runs=runs))}
+    assert not cs["cor2.column_balance"].holds and not cs["cor2.gram_balance_unconstrained"].holds
+
+
+def test_threshold_claim_needs_power(result):
+    runs = result.runs.copy()
+    nonpsd = (runs["family"] != "snmf-psd") & (runs["status"] == "converged")
+    below = runs.index[nonpsd & (2 * runs["lam"] + runs["lambda_min"] <= 0)]
+    above = runs.index[nonpsd & (2 * runs["lam"] + runs["lambda_min"] > 0)]
+    if len(below) == 0:
+        pytest.skip("no point below the threshold in this small instance")
+    runs.loc[below[0], "asym"] = True                  # power: an asymmetric limit below
+    runs.loc[above[0], "asym"] = True                  # and one above: fails
+    cs = {c.id: c for c in exp.claims(dataclasses.replace(result, runs=runs))}
+    assert not cs["cor2.no_asymmetric_above_threshold"].holds

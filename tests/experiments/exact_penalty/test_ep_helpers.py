@@ -108,7 +108,8 @@ def test_corollary2_helpers():
     from bmlab.experiments.exact_penalty.common import balance_stats
     from bmlab.problems.snmf import SymmetricNMF, random_indefinite_nonneg
     X = np.array([[1.0, 0.0], [0.0, 2.0]])
-    assert balance_stats(X, X) == {"col_imbalance": 0.0, "gram_imbalance": 0.0}
+    st = balance_stats(X, X)
+    assert st["col_imbalance"] == 0.0 and st["gram_imbalance"] == 0.0 and st["x_sq"] == 5.0
     # unconstrained problem: Gram balance at an asymmetric critical point
     rng = np.random.default_rng(2)
     p = SymmetricNMF(random_indefinite_nonneg(6, rng), 2, nonneg=False)

@@ -38,6 +38,8 @@ def test_falsifiable(result):
     sdp = dict(result.sdp, **{"rank Z_sdp": 3})
     cs = {c.id: c for c in exp.claims(dataclasses.replace(result, runs=runs, sdp=sdp))}
     assert not cs["app.accuracy_competitive"].holds
+    assert not cs["app.accuracy_competitive_best_of_two"].holds
+    assert not cs["app.symmetric_1e-3"].holds
     assert not cs["app.symmetric"].holds
     assert not cs["app.sdp_rank_above_r"].holds
 

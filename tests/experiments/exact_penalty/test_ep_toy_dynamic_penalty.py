@@ -49,3 +49,17 @@ def test_falsifiable(result):
     assert not cs["toy42.AMadp_wrong_limit_some_lambda0"].holds
     assert not cs["toy42.AMadp_keeps_lambda_small"].holds
     assert not cs["toy42.AMour_faster_than_AMpca"].holds
+
+
+def test_relabels_and_fixed_budget(result):
+    cs = by_id(exp.claims(result))
+    assert cs["toy42.AMadp_keeps_lambda_small"].kind == "check"
+    assert cs["toy42.AMagd_wrong_limit"].kind == "check"
+    assert cs["toy42.AMadp_wrong_limit_some_lambda0"].exploratory
+    assert result.huge["sweeps"] <= exp.HUGE_BUDGET               # same budget in both profiles
+    done = dataclasses.replace(result, huge=dict(result.huge, x=result.x_star, status="converged"))
+    assert not by_id(exp.claims(done))["toy42.huge_lambda_crawls"].holds
+    a = result.adp.copy()                                         # a stationary wrong limit
+    i = a.index[(a["reading"] == "max-type") & (a["lambda_0"] <= exp.VERY_SMALL)][0]
+    a.loc[i, ["status", "error"]] = ["converged", 0.5]
+    assert by_id(exp.claims(dataclasses.replace(result, adp=a)))["toy42.AMadp_wrong_limit_some_lambda0"].holds

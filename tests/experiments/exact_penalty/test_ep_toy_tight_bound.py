@@ -34,6 +34,11 @@ def test_claims_hold_and_are_robust(result):
     assert not any(c.fragile for c in cs.values())
     assert all(c.kind in ("paper", "extension", "check") for c in cs.values())
     assert cs["toy41.sdp_match"].kind == "check"
+    assert cs["toy41.asymmetric_at_bound"].kind == "check"
+    assert cs["alt.threshold_ratio"].kind == "extension" == cs["alt.grid_iff"].kind
+    assert cs["toy41.threshold_ratio"].kind == "paper"
+    assert {cs[f"toy41.{m}_diverges"].kind for m in ("AMagd", "AMadp", "AMpca")} == {"extension"}
+    assert cs["toy41.AMadp_diverges"].exploratory and cs["toy41.only_amour_exact"].exploratory
     assert "time" not in " ".join(exp.tables(result)["tab-sdp"].columns)
     assert set(result.timings) and all(v >= 0 for v in result.timings.values())
     g = exp.glue_values(result)

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from ...bounds.exact_penalty import corollary1_bound12
-from ...claims import Claim, at_least, claim, compare, fraction, qualitative
+from ...claims import Claim, all_of, at_least, at_most, claim, compare, fraction, qualitative
 from ...factorizations.asymmetric import symmetric_kkt_residual, symmetric_value
 from ...problems.snmf import SymmetricNMF, random_indefinite_nonneg, random_psd_nonneg
 from ...solvers.alternating import (AccuracyPenalty, AdaptivePenalty, AlgorithmDependentPenalty,
@@ -136,7 +136,7 @@ class Result:
     params: Params
     table: pd.DataFrame            # every run on the two main instances
     sweeps: pd.DataFrame           # AMour vs fixed (12), AM and HAM, pinned size, every instance
-    claim_table: pd.DataFrame      # fixed (12) and AMour runs at the pinned size (main kinds)
+    claim_table: pd.DataFrame      # fixed (12) and AMour runs at the pinned size, every instance
     results: dict = field(default_factory=dict, repr=False)   # main instances: label -> run
     timings: dict = field(default_factory=dict)
 
@@ -172,8 +172,7 @@ def run(params: Params, rng: np.random.Generator) -> Result:
                                        rules=("fixed (12)", "AMour", "AMour (cons.)"))
             for lab, t in zip(df["method"] + " " + df["rule"], df.pop("time [s]")):
                 timings[f"{name} n={p.claim_n} {lab}"] = float(t)
-        if main:
-            claim_tables.append(df.assign(instance=kind))
+        claim_tables.append(df.assign(instance=name))
         for m in ("AM", "HAM"):
             it = df.set_index(["method", "rule"])["iterations"]
             sweeps.append({"instance": name, "method": m, "AMour": int(it[(m, "AMour")]),
@@ -213,11 +212,25 @@ def glue_values(result: Result) -> dict:
     adm = t[t["method"] == "nADMM"]
     out.update(adm_conv=int((adm["status"] == "converged").sum()), adm_n=len(adm),
                n_pairs=len(result.sweeps), n_sweep_inst=result.sweeps["instance"].nunique())
+    ct = result.claim_table
+    ct = ct[ct["rule"].isin(["fixed (12)", "AMour"])]
+    hit = ct[ct["status"] != "converged"]
+    out.update(pin_runs=len(ct), pin_budget=len(hit), claim_n=p.claim_n, claim_it=p.claim_max_iter,
+               pin_budget_where=", ".join(sorted(set(hit["instance"] + " " + hit["method"] + " "
+                                                     + hit["rule"]))) or "none")
     for i in ("psd", "indefinite"):
         for m in ("AM", "HAM"):
             out[f"it_our_{i}_{m}"] = int(it[(i, m, "AMour")])
             out[f"it_fix_{i}_{m}"] = int(it[(i, m, "fixed (12)")])
     return out
+
+
+def _instance_votes(sw: pd.DataFrame, budget: int) -> pd.Series:
+    """One vote per instance: the sum over AM and HAM of sign(fixed - AMour) (> 0: AMour needed
+    fewer sweeps); a method where both runs hit the budget is censored and votes 0."""
+    d = np.sign(sw["fixed (12)"] - sw["AMour"]).where(
+        ~((sw["fixed (12)"] >= budget) & (sw["AMour"] >= budget)), 0)
+    return d.groupby(sw["instance"], sort=False).sum()
 
 
 def claims(result: Result) -> list[Claim]:
@@ -226,18 +239,29 @@ def claims(result: Result) -> list[Claim]:
     mind = float(amham["min decrease margin"].min())
     ct = result.claim_table
     cn, cit = result.params.claim_n, result.params.claim_max_iter
-    fxc = ct[ct["rule"] == "fixed (12)"]
-    strict = (fxc["status"] == "converged") & (fxc["final |X-Y| (rel)"] <= SYM_TOL)
+    main = ct["instance"].isin(["psd", "indefinite"])
+    ok_run = (ct["status"] == "converged") & (ct["final |X-Y| (rel)"] <= SYM_TOL)
+    fx_inst = ok_run[ct["rule"] == "fixed (12)"].groupby(ct["instance"]).all()
+    fx_main = ok_run[(ct["rule"] == "fixed (12)") & main].groupby(ct["instance"]).all()
+    our_rows = ct["rule"].str.startswith("AMour")
+    our_inst = ok_run[our_rows].groupby(ct["instance"]).all()
+    our_main = ok_run[our_rows & main].groupby(ct["instance"]).all()
+    our_gap = float(ct.loc[our_rows, "final |X-Y| (rel)"].max())
     fx = _fixed(result)
     approaching = [bool(h[-1] < h[len(h) // 2]) for h in fx["gap history"]]
     loose = [(st == "converged" and g <= SYM_TOL) or (st == "max_iter" and a)
              for st, g, a in zip(fx["status"], fx["final |X-Y| (rel)"], approaching)]
-    our = ct[ct["rule"].str.startswith("AMour")]
-    ok = (our["status"] == "converged") & (our["final |X-Y| (rel)"] <= SYM_TOL)
     adm = t[t["method"] == "nADMM"]
     conv = adm["status"] == "converged"
+    hg = adm.groupby("instance")["h - h_best"].agg(["min", "max"])
+    nq = bool(((hg["max"] >= 1e-3) & (hg["min"] <= 1e-6)).any())
+    nq_ours = {k: f"{a:.1e} .. {b:.1e}" for k, a, b in zip(hg.index, hg["min"], hg["max"])}
     sw = result.sweeps
-    sw8 = sw.iloc[:8]
+    votes = _instance_votes(sw, cit)
+    v4 = votes.iloc[:4]
+    budget_reason = ("Theorem 2 is asymptotic and the sweep budget does not scale with n: on the "
+                     "extra PSD instance #2 HAM hits the budget (1500 sweeps) with both AMour and "
+                     "the fixed bound, and on PSD #4 HAM with the fixed bound does too")
     return [
         claim("alg.sufficient_decrease",
               "Theorem 2's sufficient decrease, F(before) - F(after) >= (lambda + mu/2)/2 ||step||^2, "
@@ -245,11 +269,20 @@ def claims(result: Result) -> list[Claim]:
               "(lambda + mu/2)-strongly convex block, so a self-check of the block solvers",
               at_least(mind, -1e-12, scale=1e-12), kind="check"),
         claim("alg.fixed_symmetric",
-              f"Every AM/HAM run with the fixed penalty 1.01 x (12) converges (KKT residual <= 1e-8) "
-              f"to a symmetric point (relative |X - Y| <= 1e-6) within {cit} sweeps, on "
-              f"the PSD and the indefinite instance of size n = {cn} (both profiles)",
-              fraction(int(strict.sum()), len(fxc), at_least=1.0, min_samples=4),
-              kind="paper", quote=QUOTES["thm2"]),
+              f"On every one of the {len(fx_inst)} instances of size n = {cn} (both profiles), AM and "
+              f"HAM with the fixed penalty 1.01 x (12) converge (KKT residual <= 1e-8) to a "
+              f"symmetric point (relative |X - Y| <= 1e-6) within {cit} sweeps (a budgeted, finite "
+              "version of Theorem 2's asymptotic convergence: our extension; samples = instances)",
+              fraction(int(fx_inst.sum()), len(fx_inst), at_least=1.0, min_samples=4),
+              kind="extension", expected="fails", reason=budget_reason),
+        claim("alg.fixed_symmetric_main",
+              f"As alg.fixed_symmetric, on the two main instances only (PSD and indefinite, "
+              f"n = {cn}, {cit} sweeps)",
+              fraction(int(fx_main.sum()), len(fx_main), at_least=1.0, min_samples=2),
+              kind="extension", exploratory=True,
+              reason="the size and budget (n = 16, 1500 sweeps) were pinned to the quick values "
+                     "after the paper profile (n = 40, 5000 sweeps) had failed, and only the two "
+                     "main instances were counted; alg.fixed_symmetric decides on all instances"),
         claim("alg.fixed_symmetric_or_approaching",
               "No AM/HAM run with the fixed penalty 1.01 x (12) ends asymmetric: converged runs are "
               "symmetric, runs stopped by the budget have |X - Y| still decreasing (below its value "
@@ -261,32 +294,53 @@ def claims(result: Result) -> list[Claim]:
                      "been seen to need more sweeps than the budget; alg.fixed_symmetric is the "
                      "strict original"),
         claim("alg.amour_converges",
-              f"AMour (both quantities, AM and HAM) converges to a symmetric KKT point within "
-              f"{cit} sweeps on both instances of size n = {cn} (the paper analyses "
-              "rule (17) only on the toys)",
-              fraction(int(ok.sum()), len(our), at_least=1.0, min_samples=4), kind="extension"),
-        claim("alg.amour_fewer_sweeps",
-              f"AMour needs fewer sweeps than the fixed start bound (12): paired sign test over the "
-              f"first {len(sw8)} (instance, AM/HAM) pairs, on 4 instances of size n = {cn} "
-              "(a run stopped by the budget counts its full budget)",
-              compare(sw8["AMour"], sw8["fixed (12)"], better="lower", min_samples=6),
-              kind="extension", expected="fails",
-              reason="AMour is not faster on every instance: on the first PSD instance exact AM "
-                     "with the fixed bound converges in 40 sweeps against 306 for AMour, and "
-                     "one pair ties at the budget; 6 wins of 7 untied pairs give p = 0.0625 > 0.05"),
-        claim("alg.amour_fewer_sweeps_12",
-              f"AMour needs fewer sweeps than the fixed start bound (12): paired sign test over "
-              f"{len(sw)} (instance, AM/HAM) pairs on {sw['instance'].nunique()} instances of size "
-              f"n = {cn}",
-              compare(sw["AMour"], sw["fixed (12)"], better="lower", min_samples=6),
+              f"AMour (both quantities, AM and HAM) converges to a symmetric KKT point (relative "
+              f"|X - Y| <= 1e-6) within {cit} sweeps on every one of the {len(our_inst)} instances "
+              f"of size n = {cn} (samples = instances; the paper analyses rule (17) only on the toys)",
+              all_of(fraction(int(our_inst.sum()), len(our_inst), at_least=1.0, min_samples=4),
+                     at_most(our_gap, SYM_TOL, scale=SYM_TOL)),
+              kind="extension", expected="fails", reason=budget_reason),
+        claim("alg.amour_converges_main",
+              f"As alg.amour_converges, on the two main instances only (n = {cn}, {cit} sweeps)",
+              fraction(int(our_main.sum()), len(our_main), at_least=1.0, min_samples=2),
               kind="extension", exploratory=True,
-              reason="the sample was enlarged from 8 to 12 pairs (quick profile) after the 8-pair "
-                     "test (alg.amour_fewer_sweeps) had failed at p = 0.0625"),
+              reason="pinned to n = 16 and 1500 sweeps after the paper profile had failed, and "
+                     "decided on the two main instances only; alg.amour_converges uses all"),
+        claim("alg.amour_fewer_sweeps",
+              "AMour needs fewer sweeps than the fixed start bound (12): one-sided sign test over "
+              f"the first {len(v4)} instances of size n = {cn}, one vote per instance (the sum of "
+              "the AM and HAM signs; a method whose two runs both hit the budget is a tie)",
+              compare(-v4.to_numpy(), np.zeros(len(v4)), better="lower", min_samples=3),
+              kind="extension", expected="fails",
+              reason="with 4 independent instances a sign test cannot reach p <= 0.05 (the "
+                     "smallest p is 1/16; min_samples 3 untied instances only guards against "
+                     "ties); the earlier 8-pair form counted AM and HAM on one "
+                     "instance as independent, and on the first PSD instance exact AM with the "
+                     "fixed bound converges in 40 sweeps against 306 for AMour"),
+        claim("alg.amour_fewer_sweeps_12",
+              "AMour needs fewer sweeps than the fixed start bound (12): one-sided sign test over "
+              f"all {len(votes)} instances of size n = {cn}, one vote per instance (as "
+              "alg.amour_fewer_sweeps); at least 5 untied instances, the smallest sample at "
+              "which the test can reach p <= 0.05",
+              compare(-votes.to_numpy(), np.zeros(len(votes)), better="lower", min_samples=5),
+              kind="extension", exploratory=True,
+              reason="the sample was enlarged from 4 to 6 instances after the 4-instance test "
+                     "(alg.amour_fewer_sweeps) had failed"),
         claim("alg.nadmm_needs_tuning",
               "nADMM's outcome depends on its penalty rho: on the grid of rho some runs converge "
-              "within the budget and some do not",
+              "within the budget and some do not (a categorical verdict on the two main instances "
+              "that depends on the budget: a run stopped by it can be nearly converged)",
               qualitative(bool(conv.any() and (~conv).any()),
                           ours=dict(zip(adm["instance"] + " " + adm["rule"], adm["status"])),
                           relation="some rho converge, some do not"),
               kind="paper", quote=QUOTES["nadmm"]),
+        claim("alg.nadmm_quality_depends_on_rho",
+              "nADMM's end point depends on rho in quality, not only in status: on some main "
+              "instance the worst rho's symmetric objective h((X+Y)/2) is at least 1e-3 above the "
+              "best run's while the best rho's is within 1e-6 of it",
+              qualitative(bool(nq), ours=nq_ours, relation="spread of h - h_best over rho"),
+              kind="paper", quote=QUOTES["nadmm"], exploratory=True,
+              reason="added after the referee noted that the status verdict rests on the budget; "
+                     "the thresholds 1e-3 and 1e-6 were chosen after seeing the quick table "
+                     "(indefinite: rho = 0.01 ends 1.8e-2 above the best)"),
     ]

@@ -104,7 +104,8 @@ def balance_stats(X: np.ndarray, Y: np.ndarray) -> dict:
     s = max(1.0, float(np.vdot(X, X)))
     col = np.abs(np.sum(X * X, 0) - np.sum(Y * Y, 0)).max() / s
     gram = float(np.linalg.norm(X.T @ X - Y.T @ Y)) / s
-    return {"col_imbalance": float(col), "gram_imbalance": gram}
+    return {"col_imbalance": float(col), "gram_imbalance": gram,
+            "xy_norm": float(np.linalg.norm(X) + np.linalg.norm(Y)), "x_sq": s}
 
 
 # ----------------------------------------------------------------- Theorem 1 on instance families

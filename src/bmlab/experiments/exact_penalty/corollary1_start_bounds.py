@@ -3,9 +3,10 @@ r"""Chapter ``exact-penalty/corollary1-start-bounds``: Corollary 1 of paper 000 
 For each instance (PSD and indefinite :math:`M`, :math:`\|M\|_2 = 1`) and a symmetric start
 :math:`X^0 = Y^0`: bounds (11), (12) and Zhu et al.'s at the start; AM with
 :math:`\lambda = 1.01\times(12)` and Theorem 1's value (10) at its limit; the empirical threshold
-over a grid :math:`\lambda = c\cdot(12)` that extends *above* (12) (:math:`c` up to ~4), so the
-claim that no run above (12) ends asymmetric can fail; the decreasing-penalty variant; and the
-SDP (doubly non-negative relaxation) cross-check.
+over a grid :math:`\lambda = c\cdot(12)` on both sides of (12) (:math:`c` up to ~4); the claim
+that the threshold lies below (12) also requires the search to find one (some run below (12)
+ending asymmetric), otherwise it is untested; the decreasing-penalty variant; and the SDP
+(doubly non-negative relaxation) cross-check.
 """
 from __future__ import annotations
 
@@ -187,6 +188,8 @@ def claims(result: Result) -> list[Claim]:
     n_asym_above = int(above["asym"].sum())
     c_above = at_most(n_asym_above, 0.5, scale=max(len(above), 1))
     c_above = replace(c_above, samples=len(above), min_samples=2 * n)
+    n_pos_thr = int((T["empirical threshold"] > 0).sum())
+    dec_ok = (T["decreasing: status"] == "converged") & (T["decreasing: final |X-Y| (rel)"] <= ASYM_TOL)
     zhu_gap = (T["Zhu et al."] - T["bound (12)"]).to_numpy()
     dec_ratio = (T["decreasing: final lambda"] / (MARGIN * T["bound (12)"])).to_numpy()
     S = result.sdp
@@ -194,14 +197,28 @@ def claims(result: Result) -> list[Claim]:
     return [
         claim("cor1.exact_above_12",
               "AM from X0 = Y0 with lambda = 1.01 x bound (12) converges (KKT residual <= 1e-9) to a "
-              "symmetric point (relative |X - Y| <= 1e-6) on every instance",
+              "symmetric point (relative |X - Y| <= 1e-6) on every instance (not discriminating on "
+              "these instances: every grid c, also far below (12), gives a symmetric limit; see "
+              "cor1.bounds_valid)",
               fraction(int(sym_ok.sum()), n, at_least=1.0, min_samples=2),
               kind="paper", quote=QUOTES["cor1"]),
         claim("cor1.bounds_valid",
+              "The empirical threshold, searched on a grid lambda = c x bound (12) on both sides of "
+              f"(12) (c up to {result.params.grid.max():.2g}), is positive on at least one instance "
+              "(some run below (12) ends at an asymmetric limit, so the search can locate it) and "
+              "no converged run with c > 1 ends asymmetric (threshold <= (12))",
+              all_of(c_above, at_least(n_pos_thr, 0.5, scale=n)),
+              kind="paper", quote=QUOTES["cor1"], expected="fails",
+              reason="untested, not refuted: AM from X0 = Y0 ends symmetric at every c of the grid, "
+                     "down to the smallest, on every instance (empirical threshold 0), so no run "
+                     "can place the threshold relative to (12); the half 'nothing asymmetric above "
+                     "(12)' holds trivially (cor1.no_asymmetric_above_12)"),
+        claim("cor1.no_asymmetric_above_12",
               "No AM run from X0 = Y0 with lambda = c x bound (12), c > 1 on a grid up to "
-              f"{result.params.grid.max():.2g}, ends (converged) at an asymmetric point: the "
-              "empirical threshold, searched on both sides of (12), is at most (12)",
-              c_above, kind="paper", quote=QUOTES["cor1"]),
+              f"{result.params.grid.max():.2g}, ends (converged) at an asymmetric point",
+              c_above, kind="paper", quote=QUOTES["cor1"], exploratory=True,
+              reason="the earlier form of cor1.bounds_valid, kept for the record: it cannot fail on "
+                     "instances where no run at any c ends asymmetric, which is the case here"),
         claim("cor1.12_below_zhu",
               "Zhu et al.'s bound minus bound (12) equals (||M||_2 - sigma_n(M))/2 >= 0 (closed form, "
               "to 1e-9 relative): (12) is never above Zhu et al.'s bound, by algebra",
@@ -215,8 +232,18 @@ def claims(result: Result) -> list[Claim]:
               kind="check"),
         claim("cor1.decreasing_shrinks",
               "Recomputing (12) from the current iterate gives a penalty that ends below where it "
-              "started (final / initial <= 1) on every instance",
-              at_most(dec_ratio, 1.0, scale=1.0), kind="paper", quote=QUOTES["decreasing"]),
+              "started (final / initial <= 1) on every instance: (12) is monotone in the objective "
+              "and AM decreases it, so a self-check",
+              at_most(dec_ratio, 1.0, scale=1.0), kind="check"),
+        claim("cor1.decreasing_converges_symmetric",
+              "The decreasing-penalty variant (12 recomputed from the current iterate) still "
+              "converges (KKT residual <= 1e-9 within the budget) to a symmetric point (relative "
+              "|X - Y| <= 1e-6) on every instance",
+              fraction(int(dec_ok.sum()), n, at_least=1.0, min_samples=2),
+              kind="paper", quote=QUOTES["decreasing"], expected="fails",
+              reason="on the PSD instance the decreasing run hits the sweep budget still "
+                     "asymmetric (relative |X - Y| ~ 8.5e-3 in the quick profile) with the penalty "
+                     "shrunk to ~2e-5: the shrinking penalty slows the pull towards X = Y"),
         claim("cor1.sdp_psd_tight",
               "sNMF with PSD M: the AM limit at 1.01 x (12) matches the DNN SDP optimum within 1e-4 "
               "(relative)",

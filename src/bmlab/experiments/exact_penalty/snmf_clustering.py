@@ -196,24 +196,46 @@ def claims(result: Result) -> list[Claim]:
     n_st = result.params.n_starts
     best_base = max(S.loc["sklearn NMF", "accuracy"], S.loc["spectral", "accuracy"])
     best_snmf = max(S.loc["HAM AMour", "accuracy"], S.loc["HAM fixed (12)", "accuracy"])
-    acc = replace(at_least(float(best_snmf), float(best_base) - 0.05, scale=0.05), samples=n_st,
-                  min_samples=2)
+    acc_c = replace(at_least(float(best_snmf), float(best_base) - 0.05, scale=0.05), samples=n_st,
+                    min_samples=2)
     row = result.sdp
+    our = float(S.loc["HAM AMour", "accuracy"])
+    acc_our = replace(at_least(our, float(best_base) - 0.05, scale=0.05), samples=n_st,
+                      min_samples=2)
+    conv_ham = fraction(int((ham["status"] == "converged").sum()), len(ham), at_least=1.0,
+                        min_samples=2)
     return [
         claim("app.symmetric",
               "HAM with rule (17) or the start bound (12) converges (KKT residual <= 1e-7 ||M||_F) to "
-              "a symmetric factorization (relative |X - Y| <= 1e-3) from every start on the digits "
-              "graph",
-              all_of(fraction(int((ham["status"] == "converged").sum()), len(ham), at_least=1.0,
-                              min_samples=2),
-                     at_most(float(ham["|X-Y| (rel)"].max()), 1e-3, scale=1e-3)),
-              kind="extension"),
+              "a symmetric factorization (relative |X - Y| <= 1e-6, the SYM_TOL of the other "
+              "chapters) from every start on the digits graph",
+              all_of(conv_ham, at_most(float(ham["|X-Y| (rel)"].max()), 1e-6, scale=1e-6)),
+              kind="extension", expected="fails",
+              reason="HAM stops at KKT residual 1e-7 ||M||_F, where rule (17)'s runs still have "
+                     "relative |X - Y| ~ 5e-6 (quick) to 1e-5 (paper): the stopping tolerance is too "
+                     "loose for 1e-6, not an asymmetric limit (the fixed-(12) runs reach ~3e-8)"),
+        claim("app.symmetric_1e-3",
+              "As app.symmetric with relative |X - Y| <= 1e-3",
+              all_of(conv_ham, at_most(float(ham["|X-Y| (rel)"].max()), 1e-3, scale=1e-3)),
+              kind="extension", exploratory=True,
+              reason="the first form of app.symmetric: its 1e-3 tolerance, 1000 x looser than "
+                     "elsewhere, had no stated reason; app.symmetric uses 1e-6"),
         claim("app.accuracy_competitive",
+              f"HAM with rule (17) (one method, fixed in advance) clusters the digits as well as "
+              f"NMF and spectral clustering: its mean accuracy over {n_st} starts is within 0.05 "
+              "of the better baseline's mean (a descriptive comparison of means with a stated "
+              "allowance, not a test: too few starts for a paired test; Zhu et al. report SymHALS "
+              "competitive; the paper has no clustering experiment)",
+              acc_our, kind="extension"),
+        claim("app.accuracy_competitive_best_of_two",
               f"sNMF through the exact-penalty split clusters the digits as well as NMF and spectral "
               f"clustering: its mean accuracy over {n_st} starts is within 0.05 of the best "
               "baseline's (Zhu et al. report SymHALS competitive; the paper has no clustering "
               "experiment)",
-              acc, kind="extension"),
+              acc_c, kind="extension", exploratory=True,
+              reason="the first form of app.accuracy_competitive: it took the better of two HAM "
+                     "variants' means, chosen after the runs; app.accuracy_competitive fixes one "
+                     "method"),
         claim("app.sdp_lower_bound",
               "The DNN SDP (SCS) solves to optimal and its value lower-bounds the sNMF objective "
               "(relative gap >= -1e-5): a relaxation is a lower bound, so a solver self-check",
