@@ -34,3 +34,26 @@ def test_params_validation():
 def test_numerical_rank_from_spectrum():
     assert numerical_rank_from_spectrum(np.array([1.0, 1e-3, 1e-7])) == 2
     assert numerical_rank_from_spectrum(np.zeros(3)) == 0
+
+
+def test_log_monotone_margin_in_decades_is_scale_free():
+    from bmlab.experiments.implicit_bias.common import log_monotone
+
+    a = log_monotone([1e-6, 1e-4, 1e-3], increasing=True)
+    b = log_monotone([1e-2, 1.0, 10.0], increasing=True)        # the same values ×1e4
+    assert a.holds and a.margin == pytest.approx(1.0) and a.margin == pytest.approx(b.margin)
+    c = log_monotone([1.0, 0.5, 0.6], increasing=False)
+    assert not c.holds and c.margin < 0
+
+
+def test_sign_test_margin_counts_samples():
+    from bmlab.experiments.implicit_bias.common import sign_test
+
+    c = sign_test([1] * 8, [2] * 8)
+    assert c.holds and c.margin == pytest.approx(2 / 8) and c.samples == 8
+    c = sign_test([1] * 7 + [3], [2] * 8)
+    assert c.holds and c.margin == pytest.approx(1 / 8)
+    c = sign_test([1] * 6 + [3, 3], [2] * 8)
+    assert not c.holds and c.margin == pytest.approx(-1 / 8)
+    few = sign_test([1] * 3, [2] * 3)           # 3/3 cannot reach p ≤ 0.05, and 3 < 6 samples
+    assert not few.holds and few.margin < 0 and few.samples < few.min_samples

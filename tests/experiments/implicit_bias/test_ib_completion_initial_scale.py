@@ -27,6 +27,8 @@ def fake(*, udu_ranks=(3, 3, 3), bm_decays=(0.9, 0.5, 0.1)):
 def test_claims_hold_and_can_fail():
     good = {c.id: c for c in exp.claims(fake())}
     assert all(c.holds and not c.fragile and c.kind == "paper" for c in good.values())
+    assert good["ib.mc.init.udu_rank"].exploratory          # paper-profile budget set after a fail
+    assert "approximately low-rank" in good["ib.mc.init.bm_approx"].quote
     bad = {c.id: c for c in exp.claims(fake(udu_ranks=(3, 4, 3), bm_decays=(0.1, 0.5, 0.9)))}
     assert not bad["ib.mc.init.udu_rank"].holds
     assert not bad["ib.mc.init.bm_decay_sharpens"].holds

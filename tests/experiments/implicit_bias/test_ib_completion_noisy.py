@@ -17,7 +17,8 @@ def test_presets_and_validation():
         exp.Params(noise=0.0)
 
 
-def fake(*, udu_tail=1e-20, bm_tail_by_rho=None, udu_rank=4, small_eta=False):
+def fake(*, udu_tail=1e-20, bm_tail_by_rho=None, udu_rank=4, small_eta=False,
+         udu_residual=1e-3):
     rhos = (1.0, 1e-1, 1e-2, 1e-3, 1e-4)
     bm_tail_by_rho = bm_tail_by_rho or {r: 0.9 - 0.1 * i for i, r in enumerate(rhos)}
 
@@ -25,7 +26,7 @@ def fake(*, udu_tail=1e-20, bm_tail_by_rho=None, udu_rank=4, small_eta=False):
         u = spectrum(udu_rank, tail=udu_tail)
         b = spectrum(3, decay=0.9)
         b[3:] *= bm_tail_by_rho[rho]
-        return [run("UDU", eta, rho, u), run("BM", eta, rho, b)]
+        return [run("UDU", eta, rho, u, residual=udu_residual), run("BM", eta, rho, b)]
 
     etas = (0.1, 0.01, 0.001) if small_eta else (0.1, 0.01)
     step = sweep([x for e in etas for x in pair(e, 1e-2)])
@@ -38,7 +39,14 @@ def test_claims_as_pre_registered():
     c = {x.id: x for x in exp.claims(fake())}
     assert c["ib.mc.noisy.udu_truly_low_rank"].holds
     assert c["ib.mc.noisy.bm_approx"].holds and c["ib.mc.noisy.udu_below_bm"].holds
-    assert c["ib.mc.noisy.udu_below_bm"].samples == 6 and not c["ib.mc.noisy.udu_below_bm"].fragile
+    below = c["ib.mc.noisy.udu_below_bm"]
+    # six correlated cells of one instance: one sample, margin in cells (1 of 6 to flip)
+    assert below.samples == 1 and not below.fragile and below.margin == pytest.approx(1 / 6)
+    assert c["ib.mc.noisy.udu_truly_low_rank"].exploratory
+    assert c["ib.mc.noisy.udu_at_solution"].holds      # fake residual below f* = 1
+    assert c["ib.mc.noisy.udu_at_solution"].expected == "fails"
+    assert c["ib.mc.noisy.udu_higher_rank"].holds      # fake UDU rank 4 > 3
+    assert c["ib.mc.noisy.udu_higher_rank"].expected == "fails"
     assert c["ib.mc.noisy.bm_decay_init"].holds     # the fake has the decay the paper reports
     assert c["ib.mc.noisy.bm_decay_init"].expected == "fails"
     assert c["ib.mc.noisy.bm_rank_init"].exploratory and c["ib.mc.noisy.udu_low_rank"].exploratory
@@ -54,6 +62,11 @@ def test_claims_fail_when_the_experiment_comes_out_otherwise():
     assert not c["ib.mc.noisy.bm_decay_init"].holds and c["ib.mc.noisy.bm_decay_init"].as_expected
     c = {x.id: x for x in exp.claims(fake(udu_rank=20))}
     assert not c["ib.mc.noisy.udu_below_bm"].holds
+    assert c["ib.mc.noisy.udu_below_bm"].margin < 0 and not c["ib.mc.noisy.udu_below_bm"].fragile
+    c = {x.id: x for x in exp.claims(fake(udu_rank=3, udu_residual=1.08))}   # as observed
+    assert not c["ib.mc.noisy.udu_higher_rank"].holds and c["ib.mc.noisy.udu_higher_rank"].as_expected
+    assert not c["ib.mc.noisy.udu_at_solution"].holds and c["ib.mc.noisy.udu_at_solution"].as_expected
+    assert c["ib.mc.noisy.udu_at_solution"].margin < -1e-6
 
 
 def test_small_eta_claim_only_when_run():

@@ -57,3 +57,21 @@ def test_claims_fail_when_the_experiment_comes_out_otherwise():
     assert not by_id(fake(slower=False))["ib.mc.step.smaller_slower"].holds
     nc = by_id(fake(bm_rank_eta_effect=True, rho_effect=False))["ib.mc.step.no_correlation_vs_rho"]
     assert not nc.holds and not nc.fragile
+
+
+def test_small_eta_is_claimed_apart_and_exploratory():
+    P = make_completion(12, 3, rng=np.random.default_rng(0))
+    runs = []
+    for eta, rank in ((0.1, 3), (0.01, 3), (0.001, 2)):
+        runs += [run("BM", eta, 1e-2, spectrum(3, decay=0.5), 1e-6 * 10 ** (2 * len(runs))),
+                 run("UDU", eta, 1e-2, spectrum(rank), 1e-6 * 10 ** (2 * len(runs)))]
+    contrast = [run("BM", 0.01, rho, spectrum(3, decay=0.5) * np.r_[np.ones(3), np.full(17, f)])
+                for rho, f in ((1.0, 10.0), (1e-4, 0.1))]
+    sdp = SimpleNamespace(ok=True, status="optimal", Z=P.X_true.copy())
+    r = exp.Result(exp.Params(n=12, max_iter=10, etas=(0.1, 0.01, 0.001)), sweep(runs, P),
+                   sweep(contrast), sdp, {})
+    c = by_id(r)
+    assert c["ib.mc.step.udu_rank"].holds                 # η ≥ 1e-2 only
+    small = c["ib.mc.step.udu_rank_small_eta"]
+    assert not small.holds and small.exploratory
+    assert "ib.mc.step.udu_rank_small_eta" not in by_id(fake())

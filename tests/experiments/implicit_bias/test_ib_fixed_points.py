@@ -13,11 +13,12 @@ def test_presets_and_validation():
         exp.Params(dormant_scale=1.0)
 
 
-def report(*, fp=1e-8, u_hat=0.999, a=1e-6, c=1e-7, d=float("nan"), bm=1e-6, n_zero=0):
+def report(*, fp=1e-8, u_hat=0.999, a=1e-6, c=1e-7, d=float("nan"), bm=1e-6, n_zero=0,
+           scale=0.3):
     return FixedPointReport(fixed_point_residual=fp, norm_U=0.99, norm_U_hat=u_hat, alpha=1.0,
                             constraint_active=u_hat > 1.0, case_a=a, case_b=float("nan"),
                             case_c=c, case_d=d, bm_grad=bm, n_active=3, n_zero=n_zero,
-                            scale=0.3)
+                            scale=scale)
 
 
 def fake(*, deficient=None, plus=None, minus_weight=0.4, minus_drop=0.01, peak=1.1):
@@ -43,7 +44,11 @@ def test_claims_hold_on_the_expected_outcome():
     c = by_id(fake())
     assert all(x.holds and not x.fragile for x in c.values())
     assert c["ib.fp.converged"].kind == "check" and c["ib.fp.converse"].kind == "check"
-    assert c["ib.fp.case_d"].kind == "paper"
+    # implied by the fixed-point residual (or true by construction): checks, not paper claims
+    for k in ("inactive", "case_a", "case_c", "bm_stationary", "case_d"):
+        assert c[f"ib.fp.{k}"].kind == "check", k
+    for k in ("deficient_stationary", "active_on_path", "case_d_excludes"):
+        assert c[f"ib.fp.{k}"].kind == "paper", k
 
 
 def test_claims_fail_otherwise():
@@ -51,6 +56,11 @@ def test_claims_fail_otherwise():
     assert not by_id(fake(deficient=report(a=1e-2)))["ib.fp.case_a"].holds
     assert not by_id(fake(deficient=report(bm=1e-2)))["ib.fp.bm_stationary"].holds
     assert not by_id(fake(peak=0.9))["ib.fp.active_on_path"].holds
+    # the non-trivial Proposition 1: fails if the deficient point is not BM-stationary, or if
+    # G is itself small there (then G Ũ = 0 says nothing)
+    bad = by_id(fake(deficient=report(bm=1e-2)))["ib.fp.deficient_stationary"]
+    assert not bad.holds and bad.margin < -1e-6
+    assert not by_id(fake(deficient=report(scale=1e-4)))["ib.fp.deficient_stationary"].holds
     # case (d): a negative quadratic form at d_i = 0, or no d_i = 0 at all (vacuous) fails
     assert not by_id(fake(plus=report(d=-1e-2, n_zero=1)))["ib.fp.case_d"].holds
     assert not by_id(fake(plus=report(n_zero=0)))["ib.fp.case_d"].holds

@@ -22,11 +22,19 @@ def fake(err_udu, err_bm, q_udu, q_bm, n=8):
     return exp.Result(exp.Params(), None, None, seeds, {})
 
 
+def by_id(r):
+    return {x.id: x for x in exp.claims(r)}
+
+
 def test_claims():
     c = {x.id: x for x in exp.claims(fake(0.35, 0.46, 0.05, 0.18))}
     assert c["ib.fp.udu_better"].holds and c["ib.fp.udu_rank_one"].holds
     assert not c["ib.fp.udu_effectively_rank_one"].holds and c["ib.fp.udu_effectively_rank_one"].as_expected
     assert not any(x.fragile for x in c.values())
+    # margin in seeds: 8/8 wins, 7 needed at α = 0.05 → 2 seeds must flip, margin 2/8
+    assert c["ib.fp.udu_better"].margin == pytest.approx(0.25) and c["ib.fp.udu_better"].samples == 8
+    assert not c["ib.fp.udu_constructs"].holds and c["ib.fp.udu_constructs"].as_expected
+    assert by_id(fake(0.05, 0.46, 0.05, 0.18))["ib.fp.udu_constructs"].holds
     c = {x.id: x for x in exp.claims(fake(0.5, 0.46, 1e-4, 0.18))}
     assert not c["ib.fp.udu_better"].holds
     assert c["ib.fp.udu_effectively_rank_one"].holds  # rank one reached: would show as UNEXPECTED

@@ -30,6 +30,7 @@ def test_claims_decided_over_seeds():
     good = {c.id: c for c in exp.claims(fake([0.3] * 8, [0.5] * 8, [3] * 8, [50] * 8))}
     assert good["ib.pr.udu_better_image"].holds and good["ib.pr.udu_lower_rank"].holds
     assert good["ib.pr.udu_lower_rank"].samples == 8 and not good["ib.pr.udu_lower_rank"].fragile
+    assert good["ib.pr.udu_lower_rank"].margin == pytest.approx(2 / 8)   # seeds to flip / seeds
     assert good["ib.pr.phaselift_solved"].kind == "check"
     half = [0.3, 0.6] * 4
     bad = {c.id: c for c in exp.claims(fake(half, [0.5] * 8, [60] * 8, [50] * 8))}

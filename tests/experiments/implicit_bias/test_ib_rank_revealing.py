@@ -19,9 +19,10 @@ def instance(key, *, cols=3, rank=3, cos=1e-4, t_on=(100, 400, 2000), bm_min=0.1
                         np.r_[1.0, np.full(12, bm_min)], 40)
 
 
-def claims(**kw):
+def claims(alt_cos=None, **kw):
     ins = [instance("noiseless", **kw), instance("noisy", **kw)]
-    return {c.id: c for c in exp.claims(exp.Result(exp.Params(), ins, {}))}
+    alt = None if alt_cos is None else {"noiseless": alt_cos, "noisy": alt_cos}
+    return {c.id: c for c in exp.claims(exp.Result(exp.Params(), ins, {}, alt))}
 
 
 def test_claims_hold_on_the_expected_outcome():
@@ -37,3 +38,13 @@ def test_claims_fail_otherwise():
     assert not claims(t_on=(100, 105, 2000))["ib.dyn.sequential"].holds
     assert not claims(t_on=(100,))["ib.dyn.sequential"].holds
     assert not claims(bm_min=1e-5)["ib.dyn.bm_not_revealing"].holds
+
+
+def test_large_step_orthogonality_recorded_as_not_reproduced():
+    p = exp.Params.for_profile("quick")
+    assert p.alt_eta == 0.1 and p.alt_max_iter * p.alt_eta == pytest.approx(p.max_iter * p.eta)
+    c = claims(alt_cos=0.3)["ib.dyn.orthogonal_large_step"]
+    assert not c.holds and c.as_expected and c.margin < -1e-6
+    c = claims(alt_cos=1e-4)["ib.dyn.orthogonal_large_step"]      # would show as UNEXPECTED
+    assert c.holds and not c.as_expected
+    assert "ib.dyn.orthogonal_large_step" not in claims()

@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
-from ...claims import Claim, between, claim, compare, monotone
+from ...claims import Claim, at_least, at_most, between, claim, monotone, qualitative
 from ...validation import check_int, check_real
 from ..base import ExperimentParams
 from .common import (QUOTE_NOISY, CompletionParams, CompletionSweep, budget_line, log_monotone,
@@ -28,6 +28,8 @@ __all__ = ["Params", "Result", "run", "claims", "table", "glue_values"]
 TRUE_RANK = 3
 MIN_ETA = 1e-2
 """The rank claims cover the runs with η ≥ MIN_ETA (see the module docstring)."""
+SOLVED_RTOL = 1e-2
+"""A run "has reached a solution" when its residual is within 1 % of f* above f*."""
 ETA0 = RHO0 = 1e-2
 """The cell shared by the two sweeps (FOUND-code)."""
 
@@ -131,6 +133,18 @@ def _reference_runs(p: Params, rng_problem, rng_start) -> list:
     return step.runs + rest.runs
 
 
+MAIN_ETAS = (1e-1, 1e-2)
+
+
+def _band_counts(runs) -> list:
+    """Relative singular values in (1e-12, 1e-6] per run."""
+    out = []
+    for r in runs:
+        q = np.asarray(r.spectrum) / r.spectrum[0] if r.spectrum[0] > 0 else np.zeros(1)
+        out.append(int(np.sum((q > 1e-12) & (q <= 1e-6))))
+    return out
+
+
 def _all_runs(result: Result):
     return result.step.runs + [r for r in result.init.runs if r.eta != ETA0 or r.rho != RHO0]
 
@@ -168,14 +182,47 @@ def claims(result: Result) -> list[Claim]:
               "the rest of the spectrum is at rounding level) in every run with η ≥ 1e-2, judged "
               f"at n = {result.params.ref_n} after {result.params.ref_max_iter:,} iterations in "
               "both profiles (ours: count of values in that band per run)",
-              no_values_in_gap([r.spectrum for r in ref]), kind="paper", quote=QUOTE_NOISY),
+              no_values_in_gap([r.spectrum for r in ref]), kind="paper", quote=QUOTE_NOISY,
+              exploratory=True,
+              reason="the size and budget at which it is judged (n = 50, 2·10⁴ iterations in both "
+                     "profiles) were chosen after the paper-size run (n = 100, 5·10⁴) had failed "
+                     "(kept as ib.mc.noisy.udu_truly_low_rank_main in the paper profile); and the "
+                     "UDU runs it judges are not at a solution of the problem "
+                     "(ib.mc.noisy.udu_at_solution): their residual exceeds f* by about 0.08, "
+                     "BM's by 1e-5–2e-3"),
+        claim("ib.mc.noisy.udu_at_solution",
+              "UDU's noisy runs have reached a solution of the PSD least-squares problem: "
+              f"‖A(X)−b‖² − f* ≤ {SOLVED_RTOL:g}·f* in every run with η ≥ 1e-2 (a precondition "
+              "for reading their rank as that of 'UDU's solutions'; ours: excess per run)",
+              at_most([float(r.residual[-1]) - result.fstar for r in udu],
+                      SOLVED_RTOL * result.fstar, scale=SOLVED_RTOL * result.fstar),
+              kind="paper", quote=QUOTE_NOISY, expected="fails",
+              reason="added after the referee pointed at the residual table: every UDU run stalls "
+                     "about 0.08 above f* at both η (the run at η = 0.1, the longest in ηT = 2000, "
+                     "has rank 5), BM's runs are 1e-5–2e-3 above it. UDU's low-rank X here is a "
+                     "low-rank stationary point with excess residual, not a minimiser of the "
+                     "convex problem (whose SCS solution has numerical rank "
+                     f"{result.sdp_rank}); whether a run to "
+                     "ηT ≈ 10⁴ (the paper's) leaves that point is not tested here"),
         claim("ib.mc.noisy.udu_low_rank",
               f"With noise, UDU's numerical rank (rtol 1e-6) lies between 3 and 10 ({scope})",
               between([r.rank for r in udu], TRUE_RANK - 0.5, 10.5), kind="paper",
               quote=QUOTE_NOISY, exploratory=True,
               reason="'slightly higher rank' is not quantified in the paper; the band 3–10 is "
                      "ours and was set with the results in view (issue 10). The pre-registered "
-                     "reading is ib.mc.noisy.udu_truly_low_rank"),
+                     "reading is ib.mc.noisy.udu_truly_low_rank; the band contains 3, so it does "
+                     "not test 'higher' (ib.mc.noisy.udu_higher_rank does)"),
+        claim("ib.mc.noisy.udu_higher_rank",
+              "With noise, UDU's rank is 'slightly higher' than the true rank 3: median numerical "
+              f"rank (rtol 1e-6) over the runs with η ≥ 1e-2 above 3 (ours: median; margin: "
+              "distance of the median from 3.5, in ranks)",
+              at_least(float(np.median([r.rank for r in udu])), TRUE_RANK + 0.5, scale=1.0),
+              kind="paper", quote=QUOTE_NOISY, expected="fails",
+              reason="added after the referee's reading (the 3–10 band never tested 'higher'): "
+                     "UDU's ranks are 5 at η = 0.1 and 3 at every ρ at η = 1e-2 (quick profile), "
+                     "median 3 — the noisy runs keep the true rank except the one at the larger "
+                     "step. These runs are not at a solution (ib.mc.noisy.udu_at_solution), so "
+                     "the rank of UDU's converged solutions is not established either way"),
         claim("ib.mc.noisy.bm_approx",
               f"With noise, BM's solutions are only approximately low-rank ({scope}): more than 3 "
               "singular values above 1e-6·σ₁", rank_above([r.spectrum for r in bm], TRUE_RANK),
@@ -183,12 +230,17 @@ def claims(result: Result) -> list[Claim]:
     ]
     pairs = [(u, b) for u in runs if u.method == "UDU" for b in runs
              if b.method == "BM" and b.eta == u.eta and b.rho == u.rho]
+    lower = sum(u.rank < b.rank for u, b in pairs)
+    need = len(pairs)
     out.append(claim(
         "ib.mc.noisy.udu_below_bm",
-        "With noise, UDU's numerical rank is below BM's: paired sign test over all (η, ρ) cells "
-        "of both sweeps (each cell: one run of each model from the same start), α = 0.05",
-        compare([u.rank for u, _ in pairs], [b.rank for _, b in pairs], better="lower",
-                min_samples=6), kind="paper", quote=QUOTE_NOISY))
+        "With noise, UDU's numerical rank is below BM's in every (η, ρ) cell of both sweeps. "
+        "Descriptive, not a statistical test: the cells share one instance and one start "
+        "direction, so they are correlated and count as one sample (ours: cells where UDU's "
+        "rank is lower / cells; margin: cells that would have to change, / cells)",
+        qualitative(lower >= need, ours=f"{lower}/{len(pairs)}",
+                    margin=((lower - need + 1) if lower >= need else (lower - need)) / len(pairs),
+                    samples=1, min_samples=1), kind="paper", quote=QUOTE_NOISY))
     bmi = sorted((r for r in result.init.runs if r.method == "BM"), key=lambda r: -r.rho)
     out.append(claim(
         "ib.mc.noisy.bm_decay_init",
@@ -196,17 +248,21 @@ def claims(result: Result) -> list[Claim]:
         "case: σ₄/σ₁ decreases strictly as ρ shrinks (log10 values, ρ descending, η = 1e-2)",
         log_monotone([r.spectrum[TRUE_RANK] / r.spectrum[0] for r in bmi], increasing=False),
         kind="paper", quote=QUOTE_NOISY, expected="fails",
-        reason="with noise, BM's σ₄ carries fitted noise of about the same size for every ρ, so "
-               "σ₄/σ₁ is nearly flat in ρ and not monotone (first seen in the paper profile at "
-               "n = 100); the ρ-dependence shows further down the spectrum (exploratory claim "
-               "ib.mc.noisy.bm_rank_init)"))
+        reason="budget (the earlier reason — σ₄ carries fitted noise of the same size for every "
+               "ρ — was never tested): BM has not converged at small ρ (residual − f* 2.3e-3 at "
+               "ρ = 1e-4 against 2.9e-4 at ρ = 1 in the quick profile; ηT = 200 against the "
+               "paper's 10⁴), and σ₄/σ₁ even rises from 0.122 to 0.144 over the smaller ρ, "
+               "which is not explained here; not tested at the paper's ηT"))
     out.append(claim(
         "ib.mc.noisy.bm_rank_init",
         "With noise, BM's numerical rank (rtol 1e-6) decreases strictly as ρ shrinks (η = 1e-2)",
         monotone([float(r.rank) for r in bmi], increasing=False), kind="paper",
         quote=QUOTE_NOISY, exploratory=True,
         reason="added after σ₄/σ₁ (ib.mc.noisy.bm_decay_init, kept) turned out flat in the paper "
-               "profile: the measure of 'spectral decay' was chosen after seeing the results"))
+               "profile: the measure of 'spectral decay' was chosen after seeing the results. "
+               "Integer ranks (quick: 44, 33, 25, 19, 17, smallest step 2), and the smaller ρ are "
+               "the least converged runs (see bm_decay_init), so the trend may partly be a "
+               "budget effect: BM's rank falls as its small singular values are still growing"))
     if result.reference is not None:
         out.append(claim(
             "ib.mc.noisy.udu_truly_low_rank_main",
@@ -214,10 +270,12 @@ def claims(result: Result) -> list[Claim]:
             f"in every run with η ≥ 1e-2 (n = {result.params.n}, "
             f"{result.params.max_iter:,} iterations)", no_values_in_gap([r.spectrum for r in udu]),
             kind="paper", quote=QUOTE_NOISY, expected="fails",
-            reason="budget: at n = 100 after 5·10⁴ iterations (the paper: 10⁶) some runs still have "
-                   "a column switching on or dying, whose singular value is caught in transit "
-                   "through the band; at n = 50 after 2·10⁴ iterations (the claim "
-                   "ib.mc.noisy.udu_truly_low_rank) the columns have settled"))
+            reason="budget, as far as the stored numbers show: at this size "
+                   f"({budget_line(result.params.max_iter, MAIN_ETAS)}) the values in the band "
+                   "per run are " + ", ".join(str(c) for c in _band_counts(udu)) + " and the "
+                   "UDU residuals are still above f* (ib.mc.noisy.udu_at_solution); that the "
+                   "values in the band belong to columns still switching on or dying is our "
+                   "reading, not measured here (see the chapter's figure of σ_i over t)"))
     small = [r for r in runs if r.method == "UDU" and r.eta < MIN_ETA]
     if small:
         out.append(claim(
@@ -228,6 +286,6 @@ def claims(result: Result) -> list[Claim]:
             quote=QUOTE_NOISY, expected="fails",
             reason="budget: " + budget_line(result.params.max_iter, [r.eta for r in small]) +
                    "; UDU switches its third column on at ηT ≈ 100–400 (chapter rank-revealing), "
-                   "so at ηT = 50 it has rank 2 — a run not yet at a solution, not a property of "
-                   "UDU's solutions"))
+                   "so at this ηT its rank is " + ", ".join(str(r.rank) for r in small) +
+                   " — a run not yet at a solution, not a property of UDU's solutions"))
     return out

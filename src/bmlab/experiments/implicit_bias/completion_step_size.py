@@ -22,6 +22,8 @@ from .common import (QUOTE_STEP, CompletionParams, CompletionSweep, budget_line,
 __all__ = ["Params", "Result", "run", "claims", "table", "sdp_table"]
 
 TRUE_RANK = 3
+MIN_ETA = 1e-2
+"""ib.mc.step.udu_rank covers η ≥ MIN_ETA; smaller η has its own (exploratory) claim."""
 
 
 @dataclass(frozen=True)
@@ -143,20 +145,36 @@ def _spreads(result: Result) -> tuple[float, float, float, float]:
 
 
 def claims(result: Result) -> list[Claim]:
-    """The pre-registered claims of the chapter."""
+    """The claims of the chapter."""
     p, sw = result.params, result.sweep
-    udu = [r for r in sw.runs if r.method == "UDU"]
+    udu_all = [r for r in sw.runs if r.method == "UDU"]
+    udu = [r for r in udu_all if r.eta >= MIN_ETA]
+    small = [r for r in udu_all if r.eta < MIN_ETA]
     bm = [r for r in sw.runs if r.method == "BM"]
     out = [
         claim("ib.mc.step.udu_rank",
-              f"UDU's numerical rank (rtol 1e-6) equals the true rank 3 for every η tried "
-              f"{list(p.etas)}", rank_equals([r.spectrum for r in udu], TRUE_RANK),
-              kind="paper", quote=QUOTE_STEP),
+              "UDU's numerical rank (rtol 1e-6) equals the true rank 3 for every η ≥ 1e-2 tried "
+              f"{[e for e in p.etas if e >= MIN_ETA]} (η = 1e-3, paper profile only, is claimed "
+              "apart: its budget covers ηT = 200, inside the switch-on window ηT ≈ 100–400 of "
+              "UDU's third column — the same rule as the noisy chapter)",
+              rank_equals([r.spectrum for r in udu], TRUE_RANK), kind="paper", quote=QUOTE_STEP),
         claim("ib.mc.step.bm_approx",
               "BM's solutions are only approximately low-rank: more than 3 singular values above "
               "1e-6·σ₁ for every η", rank_above([r.spectrum for r in bm], TRUE_RANK),
               kind="paper", quote=QUOTE_STEP),
     ]
+    if small:
+        out.append(claim(
+            "ib.mc.step.udu_rank_small_eta",
+            "At η = 1e-3 UDU's numerical rank (rtol 1e-6) also equals 3 after this profile's "
+            "budget (" + budget_line(p.max_iter, [r.eta for r in small]) + ")",
+            rank_equals([r.spectrum for r in small], TRUE_RANK), kind="paper", quote=QUOTE_STEP,
+            exploratory=True,
+            reason="the paper-profile budget (2·10⁵ iterations) was raised after 10⁵ left this run "
+                   "at rank 2; at ηT = 200 the verdict depends on when this one start switches "
+                   "its third column on (ηT ≈ 100–400, chapter rank-revealing), not on UDU's "
+                   "limit; the noisy chapter records its η = 1e-3 run (ηT = 50) as not reproduced "
+                   "for the same reason"))
     s_eta, s_rho, dec_eta, dec_rho = _spreads(result)
     out.append(claim(
         "ib.mc.step.no_correlation",
@@ -164,7 +182,7 @@ def claims(result: Result) -> list[Claim]:
         "less than a factor 10 across η (ours: max/min ratio)",
         at_most(s_eta, 10.0), kind="paper", quote=QUOTE_STEP, exploratory=True,
         reason="the factor-10 band is ours and was chosen with the results in view; the "
-               "pre-registered relation is ib.mc.step.no_correlation_vs_rho"))
+               "relation judged against the ρ-effect is ib.mc.step.no_correlation_vs_rho"))
     per_eta = np.log10(s_eta) / dec_eta
     per_rho = np.log10(s_rho) / dec_rho
     out.append(claim(
@@ -173,7 +191,9 @@ def claims(result: Result) -> list[Claim]:
         "effect the paper does call clear (the initial scale ρ): BM's σ₄/σ₁ changes by fewer "
         "decades per decade of η (over the η of the sweep) than per decade of ρ (over "
         f"ρ ∈ {sorted({*p.contrast_rhos, p.rho}, reverse=True)} at η = 1e-2, same instance "
-        "and direction); ours: [decades per decade of η, of ρ]",
+        "and direction); ours: [decades per decade of η, of ρ]. Not pre-registered: this "
+        "relation was introduced after earlier runs had been seen (its margin is large either "
+        "way)",
         at_most(per_eta, per_rho), kind="paper", quote=QUOTE_STEP))
     order = [r for r in sorted(sw.runs, key=lambda r: -r.eta)]
     checks = [log_monotone([r.residual[-1] for r in order if r.method == m], increasing=True)

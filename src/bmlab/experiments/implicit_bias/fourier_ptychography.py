@@ -16,15 +16,19 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
-from ...claims import Claim, claim, compare, fraction
+from ...claims import Claim, claim, fraction
 from ...validation import check_int, check_real
 from ..base import ExperimentParams
-from .common import budget_line
+from .common import budget_line, sign_test
 from .pr_common import QUOTE_FP, run_pr_pair
 
 __all__ = ["Params", "Result", "run", "claims", "table", "seed_table", "glue_values",
            "snapshots"]
 
+CONSTRUCT_TOL = 0.1
+"""'Successfully constructs': error of the top singular vector at most 10 %."""
+QUOTE_FP_COMPARE = ("The UDU factorization successfully constructs the image, whereas BM produces a "
+                    "heavily corrupted reconstruction. (§2.2.2, Fig. 2)")
 RANK_ONE_RTOL = 1e-3
 """'Effectively rank-1': σ₂ ≤ 1e-3·σ₁."""
 
@@ -133,29 +137,44 @@ def glue_values(result: Result) -> dict:
 
 def claims(result: Result) -> list[Claim]:
     p, st = result.params, seed_table(result)
-    setting = (f"{p.seeds} independent draws of noise and start on the simulated 16×16 object "
-               f"(3×3 illuminations, r = 8, {p.seed_max_iter:,} iterations), paired sign test, "
-               "α = 0.05")
+    setting = (f"{p.seeds} independent draws of noise and random start on one simulated 16×16 "
+               f"object (3×3 illuminations, r = {p.seed_rank}, {p.seed_max_iter:,} iterations) — "
+               "the scope is the start and the noise, not the object —, paired sign test, "
+               "α = 0.05 (margin: seeds that would have to change, / seeds)")
     n_rank_one = int(np.sum(st["UDU σ₂/σ₁"] <= RANK_ONE_RTOL))
+    n_good = int(np.sum(st["UDU error"] <= CONSTRUCT_TOL))
     return [
         claim("ib.fp.udu_better",
               "UDU reconstructs the FP object better than BM from the same random start at equal "
-              "iterations (error of the top singular vector, global phase removed): " + setting,
-              compare(st["UDU error"], st["BM error"], better="lower", min_samples=6),
-              kind="paper", quote=QUOTE_FP),
+              "iterations (error of the top singular vector, global phase removed): " + setting +
+              ". Tests only the comparison in the quote; whether UDU 'successfully constructs' "
+              "the image is ib.fp.udu_constructs",
+              sign_test(st["UDU error"], st["BM error"], better="lower", min_samples=6),
+              kind="paper", quote=QUOTE_FP_COMPARE),
+        claim("ib.fp.udu_constructs",
+              f"UDU 'successfully constructs the image': error ≤ {CONSTRUCT_TOL:g} in at least "
+              "half of the seeds: " + setting,
+              fraction(n_good, len(st), at_least=0.5, min_samples=6), kind="paper",
+              quote=QUOTE_FP, expected="fails",
+              reason="added after review, with the errors in view (UDU's error about 0.36 in the "
+                     "quick profile): UDU is better than BM but far from a faithful "
+                     "reconstruction at our budget on our simulated system; the paper's T, r, η, "
+                     "α are UNKNOWN and its data are real measurements"),
         claim("ib.fp.udu_rank_one",
               "UDU's spectrum is closer to rank one than BM's, whose spectrum decays slowly "
               "(smaller σ₂/σ₁): " + setting,
-              compare(st["UDU σ₂/σ₁"], st["BM σ₂/σ₁"], better="lower", min_samples=6),
+              sign_test(st["UDU σ₂/σ₁"], st["BM σ₂/σ₁"], better="lower", min_samples=6),
               kind="paper", quote=QUOTE_FP),
         claim("ib.fp.udu_effectively_rank_one",
               f"UDU effectively converges to a rank-1 solution: σ₂/σ₁ ≤ {RANK_ONE_RTOL:g} in at "
               "least half of the seeds: " + setting,
               fraction(n_rank_one, len(st), at_least=0.5, min_samples=6), kind="paper",
               quote=QUOTE_FP, expected="fails",
-              reason="at our budget UDU's X is closer to rank one than BM's but not rank one "
-                     "(σ₂/σ₁ of order 1e-2 in the quick-profile run); the paper's T, r, η and α "
-                     "are UNKNOWN and its data are real blood-cell measurements, ours a small "
-                     "simulated system whose illuminations cover only part of the object's "
-                     "spectrum — whether a longer run reaches rank one is not tested here"),
+              reason="UDU's σ₂/σ₁ sits in a narrow band (about 0.044–0.051 over the 8 seeds of "
+                     "the quick profile), which looks like a systematic floor rather than an "
+                     "unfinished run; the cause is untested here. Candidates: our 1 % "
+                     "measurement noise (fitted by a second component), the partial coverage of "
+                     "the object's spectrum by 3×3 illuminations (directions the data do not "
+                     "determine), and the budget. The paper's T, r, η and α are UNKNOWN and its "
+                     "data are real blood-cell measurements"),
     ]
