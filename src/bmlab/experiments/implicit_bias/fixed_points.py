@@ -196,9 +196,9 @@ def claims(result: Result) -> list[Claim]:
         claim("ib.fp.inactive",
               f"Proposition 1 at the converged points: c = ‖Û‖_F/α − 1 ≤ {FP_TOL:g} (the "
               f"fixed-point tolerance), {both}. A check, not a reproduction: the verdict comes from "
-              "the tolerance alone — the deficient point sits on the sphere to rounding "
-              "(c ≈ +1e-14, technically active), the full one inside, and c ≤ 1e-5 cannot tell "
-              "case (b) with a small c from case (a)",
+              "the tolerance alone — a point may sit on the sphere to rounding (c ≈ +1e-14, "
+              "technically active: the deficient point in both profiles, the full one at the "
+              "paper size), and c ≤ 1e-5 cannot tell case (b) with a small c from case (a)",
               at_most([r.norm_U_hat / p.alpha - 1 for r in reps], FP_TOL, scale=FP_TOL),
               kind="check"),
     ]
