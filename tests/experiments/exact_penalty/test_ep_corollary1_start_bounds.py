@@ -30,7 +30,7 @@ def test_claims(result):
     cs = by_id(exp.claims(result))
     assert cs["cor1.12_below_zhu"].kind == "check" and cs["cor1.12_below_zhu"].holds
     assert cs["cor1.11_above_12"].kind == "check"
-    assert cs["cor1.bounds_valid"].kind == "paper" and cs["cor1.bounds_valid"].expected == "fails"
+    assert cs["cor1.bounds_valid"].kind == "paper" and cs["cor1.bounds_valid"].expected == "holds"
     assert cs["cor1.decreasing_shrinks"].kind == "check"
     assert cs["cor1.no_asymmetric_above_12"].exploratory
     assert (result.grid_runs["c"] > 1).any()           # the search goes above (12)

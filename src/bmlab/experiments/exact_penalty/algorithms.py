@@ -253,9 +253,6 @@ def claims(result: Result) -> list[Claim]:
              for st, g, a in zip(fx["status"], fx["final |X-Y| (rel)"], approaching)]
     adm = t[t["method"] == "nADMM"]
     conv = adm["status"] == "converged"
-    hg = adm.groupby("instance")["h - h_best"].agg(["min", "max"])
-    nq = bool(((hg["max"] >= 1e-3) & (hg["min"] <= 1e-6)).any())
-    nq_ours = {k: f"{a:.1e} .. {b:.1e}" for k, a, b in zip(hg.index, hg["min"], hg["max"])}
     sw = result.sweeps
     votes = _instance_votes(sw, cit)
     v4 = votes.iloc[:4]
@@ -329,18 +326,12 @@ def claims(result: Result) -> list[Claim]:
         claim("alg.nadmm_needs_tuning",
               "nADMM's outcome depends on its penalty rho: on the grid of rho some runs converge "
               "within the budget and some do not (a categorical verdict on the two main instances "
-              "that depends on the budget: a run stopped by it can be nearly converged)",
+              "that depends on the budget: a run stopped by it can be nearly converged; a "
+              "quality criterion tried in review, some rho ending >= 1e-3 above the best "
+              "objective, held in the quick profile but not at the paper profile's size, so the "
+              "dependence on rho is in speed, not clearly in the end point)",
               qualitative(bool(conv.any() and (~conv).any()),
                           ours=dict(zip(adm["instance"] + " " + adm["rule"], adm["status"])),
                           relation="some rho converge, some do not"),
               kind="paper", quote=QUOTES["nadmm"]),
-        claim("alg.nadmm_quality_depends_on_rho",
-              "nADMM's end point depends on rho in quality, not only in status: on some main "
-              "instance the worst rho's symmetric objective h((X+Y)/2) is at least 1e-3 above the "
-              "best run's while the best rho's is within 1e-6 of it",
-              qualitative(bool(nq), ours=nq_ours, relation="spread of h - h_best over rho"),
-              kind="paper", quote=QUOTES["nadmm"], exploratory=True,
-              reason="added after the referee noted that the status verdict rests on the budget; "
-                     "the thresholds 1e-3 and 1e-6 were chosen after seeing the quick table "
-                     "(indefinite: rho = 0.01 ends 1.8e-2 above the best)"),
     ]
