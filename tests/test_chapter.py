@@ -8,9 +8,17 @@ def test_output_dir_from_env(tmp_path, monkeypatch):
     monkeypatch.setenv("BMLAB_OUTPUT_DIR", str(tmp_path / "out"))
     ch = Chapter("part/name", profile="quick", seed=3)
     assert ch.out_dir == tmp_path / "out" and ch.out_dir.is_dir()
-    claim = ch.record("p.c", "statement", paper=1.0, ours=1.0, holds=True, tol=1e-3)
-    assert claim.chapter == "part/name" and claim.profile == "quick"
-    assert (tmp_path / "out" / "claims.json").exists()
+    from bmlab.claims import Ledger, claim, close
+
+    c = ch.claim("p.c", "statement", close(1.0, 1.0, tol=1e-3), kind="paper", quote="q")
+    assert c.chapter == "part/name" and c.profile == "quick" and c.holds
+    (d,) = ch.add_claims([claim("p.d", "s", close(2.0, 1.0, tol=0.5), kind="extension",
+                                expected="fails", reason="r")])
+    assert d.chapter == "part/name" and not d.holds
+    assert list(Ledger.load(tmp_path / "out" / "claims.json").claims) == ["p.c", "p.d"]
+    assert not hasattr(ch, "record"), "hand-written verdicts are gone"
+    with pytest.raises(TypeError):
+        ch.add_claims([{"id": "x"}])
 
 
 def test_default_output_dir_is_results_root(tmp_path, monkeypatch):

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from . import paths
-from .claims import Check, Claim, Ledger, claim as make_claim, qualitative
+from .claims import Check, Claim, Ledger, claim as make_claim
 
 PROFILES = ("quick", "paper")
 
@@ -89,15 +89,6 @@ class Chapter:
             out.append(self.ledger.add(c))
         self._update_manifest()
         return out
-
-    def record(self, id: str, statement: str, *, paper: Any, ours: Any, holds: bool,
-               tol: float | None = None, expected: str = "holds", reason: str = "") -> Claim:
-        """LEGACY (being removed): a hand-written verdict. Use :meth:`claim`."""
-        c = make_claim(id, statement, qualitative(bool(holds), ours=ours), kind="paper",
-                       quote="(legacy claim, not yet converted)", expected=expected,
-                       reason=reason)
-        c.paper = paper
-        return self.add_claims([c])[0]
 
     def record_timing(self, key: str, seconds: float) -> float:
         """Keep a wall time out of the result tables: it goes to ``timings.json`` in the
