@@ -234,6 +234,7 @@ def _instance_votes(sw: pd.DataFrame, budget: int) -> pd.Series:
 
 
 def claims(result: Result) -> list[Claim]:
+    """The chapter's pre-registered claims, decided from ``result`` alone (see :mod:`bmlab.claims`)."""
     t = result.table
     amham = t[t["method"].isin(["AM", "HAM"])]
     mind = float(amham["min decrease margin"].min())

@@ -129,6 +129,7 @@ def _instance(prob, X0, grid, max_iter: int, name: str, timings: dict) -> tuple[
 
 
 def run(params: Params, rng: np.random.Generator) -> Result:
+    """The chapter's experiment: compute the results for ``params`` (a diverged run is an outcome, not an exception)."""
     from ...sdp.penalty import compare_with_sdp, split_problem_sdp
 
     p = params
@@ -181,6 +182,7 @@ def glue_values(result: Result) -> dict:
 
 
 def claims(result: Result) -> list[Claim]:
+    """The chapter's pre-registered claims, decided from ``result`` alone (see :mod:`bmlab.claims`)."""
     T, g = result.table, result.grid_runs
     n = len(T)
     sym_ok = (T["AM status"] == "converged") & (T["final |X-Y| (rel)"] <= ASYM_TOL)

@@ -80,6 +80,7 @@ class Result:
 
 
 def run(params: Params, rng: np.random.Generator) -> Result:
+    """The chapter's experiment: compute the results for ``params`` (a diverged run is an outcome, not an exception)."""
     p = params
     s = rng.spawn(5)
     M_ind = random_indefinite_nonneg(p.n, s[1])
@@ -152,6 +153,7 @@ def _balance_ratio(df: pd.DataFrame, col: str) -> float:
 
 
 def claims(result: Result) -> list[Claim]:
+    """The chapter's pre-registered claims, decided from ``result`` alone (see :mod:`bmlab.claims`)."""
     lim = result.limits
     S = family_summary(result).set_index("family")
     unc = lim[lim["family"] == "unconstrained"]

@@ -107,6 +107,7 @@ def glue_values(result: Result) -> dict:
 
 
 def claims(result: Result) -> list[Claim]:
+    """The chapter's pre-registered claims, decided from ``result`` alone (see :mod:`bmlab.claims`)."""
     s = result.summary
     n_per = int(s["points"].min())
     conv = int(sum(v["status"] == "converged" for v in result.gd.values()))

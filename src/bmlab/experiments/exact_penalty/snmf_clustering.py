@@ -136,6 +136,7 @@ class Result:
 
 
 def run(params: Params, rng: np.random.Generator) -> Result:
+    """The chapter's experiment: compute the results for ``params`` (a diverged run is an outcome, not an exception)."""
     from ...problems.snmf import digits_similarity
     from ...sdp.penalty import compare_with_sdp, split_problem_sdp
 
@@ -191,6 +192,7 @@ def glue_values(result: Result) -> dict:
 
 
 def claims(result: Result) -> list[Claim]:
+    """The chapter's pre-registered claims, decided from ``result`` alone (see :mod:`bmlab.claims`)."""
     S = summary(result).set_index("method")
     ham = result.runs[result.runs["method"].str.startswith("HAM")]
     n_st = result.params.n_starts

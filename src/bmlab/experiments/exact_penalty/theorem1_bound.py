@@ -106,6 +106,7 @@ class Result:
 
 
 def run(params: Params, rng: np.random.Generator) -> Result:
+    """The chapter's experiment: compute the results for ``params`` (a diverged run is an outcome, not an exception)."""
     p = params
     seeds = {(i, k, j): s for (i, k, j), s in zip(
         [(i, k, j) for i in range(len(THEOREM1_FAMILIES)) for k in range(p.n_instances)
@@ -249,6 +250,7 @@ def _theorem1_claims(prefix: str, ex: pd.DataFrame, where: str) -> list[Claim]:
 
 
 def claims(result: Result) -> list[Claim]:
+    """The chapter's pre-registered claims, decided from ``result`` alone (see :mod:`bmlab.claims`)."""
     s = result.summary
     am_ex = _units(theorem1_excess(result.am), result.am)
     nw = result.newton

@@ -213,6 +213,7 @@ def glue_values(result: Result) -> dict:
 
 
 def claims(result: Result) -> list[Claim]:
+    """The chapter's pre-registered claims, decided from ``result`` alone (see :mod:`bmlab.claims`)."""
     t = result.strategies.set_index("method")
     xs, m, p = result.x_star, result.params.m, result.params
     wrong = WRONG_TOL * xs

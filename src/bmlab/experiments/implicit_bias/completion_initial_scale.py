@@ -57,6 +57,7 @@ class Result:
 
 
 def run(params: Params, rng: np.random.Generator) -> Result:
+    """The chapter's experiment: compute the results for ``params`` (a diverged run is an outcome, not an exception)."""
     p = params
     sweep = run_completion_sweep(CompletionParams(n=p.n, etas=(p.eta,), rhos=tuple(p.rhos),
                                                   max_iter=p.max_iter), rng)
@@ -84,6 +85,7 @@ def glue_values(result: Result) -> dict:
 
 
 def claims(result: Result) -> list[Claim]:
+    """The chapter's pre-registered claims, decided from ``result`` alone (see :mod:`bmlab.claims`)."""
     p = result.params
     bm, udu = _runs(result, "BM"), _runs(result, "UDU")
     large = [r for r in bm if r.rho >= BM_APPROX_MIN_RHO]

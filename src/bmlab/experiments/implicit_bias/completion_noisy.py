@@ -169,6 +169,7 @@ def glue_values(result: Result) -> dict:
 
 
 def claims(result: Result) -> list[Claim]:
+    """The chapter's pre-registered claims, decided from ``result`` alone (see :mod:`bmlab.claims`)."""
     runs = _all_runs(result)
     main = [r for r in runs if r.eta >= MIN_ETA]
     udu = [r for r in main if r.method == "UDU"]

@@ -114,6 +114,7 @@ def _dormant(P, U, d, v, p: Params) -> dict:
 
 def run(params: Params, rng_problem: np.random.Generator, rng_start: np.random.Generator,
         rng_deficient: np.random.Generator) -> Result:
+    """The chapter's experiment: compute the results for ``params`` (a diverged run is an outcome, not an exception)."""
     import time
 
     from ...factorizations.udu import run_bm, run_udu, scaled_init
@@ -185,6 +186,7 @@ def glue_values(result: Result) -> dict:
 
 
 def claims(result: Result) -> list[Claim]:
+    """The chapter's pre-registered claims, decided from ``result`` alone (see :mod:`bmlab.claims`)."""
     p, reps = result.params, list(result.reports.values())
     both = "at the full (r = n) and the rank-deficient (r = 2, G ≠ 0) fixed points"
     out = [

@@ -136,6 +136,7 @@ def glue_values(result: Result) -> dict:
 
 
 def claims(result: Result) -> list[Claim]:
+    """The chapter's pre-registered claims, decided from ``result`` alone (see :mod:`bmlab.claims`)."""
     p, st = result.params, seed_table(result)
     setting = (f"{p.seeds} independent draws of noise and random start on one simulated 16×16 "
                f"object (3×3 illuminations, r = {p.seed_rank}, {p.seed_max_iter:,} iterations) — "

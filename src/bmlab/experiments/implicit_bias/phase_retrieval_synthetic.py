@@ -149,6 +149,7 @@ def glue_values(result: Result) -> dict:
 
 
 def claims(result: Result) -> list[Claim]:
+    """The chapter's pre-registered claims, decided from ``result`` alone (see :mod:`bmlab.claims`)."""
     p, st = result.params, seed_table(result)
     setting = (f"{p.seeds} independent instances of the 8×8 image (n = 64, m = 128, own sensing "
                f"matrix and start each), {p.seed_max_iter:,} iterations, paired sign test, "

@@ -159,6 +159,7 @@ def _revealing_margin(ins: Instance) -> float:
 
 
 def claims(result: Result) -> list[Claim]:
+    """The chapter's pre-registered claims, decided from ``result`` alone (see :mod:`bmlab.claims`)."""
     p, ins = result.params, result.instances
     equal = all(len(i.cols) == i.udu_rank for i in ins)
     m = min(_revealing_margin(i) for i in ins)
