@@ -2,6 +2,7 @@
 results/build folder, so they never touch data/results or _build of the checkout."""
 from __future__ import annotations
 
+import contextlib
 import os
 
 import matplotlib
@@ -21,29 +22,37 @@ CROSS_NUMERICS_ENV = {
 }
 
 
-def _run_all_chapters(base, env_extra: dict[str, str]):
-    """Run every chapter of the table of contents in the quick profile into ``base``."""
-    from bmlab.book import toc_chapters
-    from bmlab.runner import discover, effective_parameters, run_many
-
-    keys = {"BMLAB_RESULTS_ROOT", "BMLAB_BUILD_ROOT", *env_extra}
-    saved = {k: os.environ.get(k) for k in keys}
-    os.environ["BMLAB_RESULTS_ROOT"] = str(base / "results")
-    os.environ["BMLAB_BUILD_ROOT"] = str(base / "_build")
-    os.environ.update(env_extra)
+@contextlib.contextmanager
+def _environ(values: dict[str, str]):
+    """Set environment variables for the duration of a block, then restore them."""
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
     try:
-        chapters = discover()
-        specs = [chapters[c] for c in toc_chapters()]
-        params = {s.id: effective_parameters(s, {}, "quick") for s in specs}
-        jobs = int(os.environ.get("BMLAB_TEST_JOBS", "2"))
-        records = run_many(specs, params, force=True, jobs=jobs, progress=False)
-        return {r.chapter: r for r in records}
+        yield
     finally:
         for k, v in saved.items():
             if v is None:
                 os.environ.pop(k, None)
             else:
                 os.environ[k] = v
+
+
+def _roots(base) -> dict[str, str]:
+    return {"BMLAB_RESULTS_ROOT": str(base / "results"), "BMLAB_BUILD_ROOT": str(base / "_build")}
+
+
+def _run_all_chapters(base, env_extra: dict[str, str]):
+    """Run every chapter of the table of contents in the quick profile into ``base``."""
+    from bmlab.book import toc_chapters
+    from bmlab.runner import discover, effective_parameters, run_many
+
+    with _environ({**_roots(base), **env_extra}):
+        chapters = discover()
+        specs = [chapters[c] for c in toc_chapters()]
+        params = {s.id: effective_parameters(s, {}, "quick") for s in specs}
+        jobs = int(os.environ.get("BMLAB_TEST_JOBS", "2"))
+        records = run_many(specs, params, force=True, jobs=jobs, progress=False)
+        return {r.chapter: r for r in records}
 
 
 @pytest.fixture(scope="session")
@@ -53,17 +62,8 @@ def quick_results(tmp_path_factory):
     ``BMLAB_RESULTS_ROOT``/``BMLAB_BUILD_ROOT`` point at that root."""
     base = tmp_path_factory.mktemp("pipeline")
     records = _run_all_chapters(base, {})
-    saved = {k: os.environ.get(k) for k in ("BMLAB_RESULTS_ROOT", "BMLAB_BUILD_ROOT")}
-    os.environ["BMLAB_RESULTS_ROOT"] = str(base / "results")
-    os.environ["BMLAB_BUILD_ROOT"] = str(base / "_build")
-    try:
+    with _environ(_roots(base)):
         yield records
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
 
 
 @pytest.fixture(scope="session")
