@@ -48,3 +48,10 @@ def test_large_step_orthogonality_recorded_as_not_reproduced():
     c = claims(alt_cos=1e-4)["ib.dyn.orthogonal_large_step"]      # would show as UNEXPECTED
     assert c.holds and not c.as_expected
     assert "ib.dyn.orthogonal_large_step" not in claims()
+    assert c.exploratory  # written after both profiles' outcomes were seen
+    # the paper profile (n = 100) records the outcome it showed: orthogonal at eta = 0.1 too
+    paper = exp.Params.for_profile("paper")
+    ins = [instance("noiseless"), instance("noisy")]
+    res = exp.Result(paper, ins, {}, {"noiseless": 1e-4, "noisy": 1e-4})
+    c = {x.id: x for x in exp.claims(res)}["ib.dyn.orthogonal_large_step"]
+    assert c.holds and c.as_expected and c.exploratory

@@ -189,13 +189,17 @@ def claims(result: Result) -> list[Claim]:
             f"The same at the larger step η = {p.alt_eta:g} (the earlier quick profile; A.3: the "
             "findings are 'similar across other parameter settings'), same ηT "
             f"({p.alt_max_iter:,} iterations): max |cos| between the surviving columns at most "
-            f"0.1/√n = {p.orth_tol:.4f}, both instances",
+            f"0.1/√n = {p.orth_tol:.4f}, both instances. Outcome depends on the size: it fails at "
+            "the quick profile's n = 50 and holds at the paper profile's n = 100 (both seen)",
             at_most(alt, p.orth_tol, scale=p.orth_tol), kind="paper", quote=QUOTE,
-            expected="fails",
-            reason="seen before this claim was written: at η = 0.1 several columns grow along "
-                   "the same negative eigenvector of G at first and stay nearly parallel (max "
-                   "|cos| 0.44 at n = 50 in the earlier quick profile); the orthogonality of A.3 "
-                   "holds at η = 1e-2 (ib.dyn.orthogonal) but not at this step"))
+            exploratory=True,
+            expected="fails" if p.profile == "quick" else "holds",
+            reason="written after both outcomes were seen, so it is not a pre-registered test: "
+                   "at n = 50 (quick) and η = 0.1 several columns grow along the same negative "
+                   "eigenvector of G at first and stay nearly parallel (max |cos| 0.44 in the "
+                   "earlier quick profile), while at n = 100 (paper profile) the surviving "
+                   "columns are orthogonal at this step too; why the size matters is not "
+                   "established here"))
     ratios = []
     for i in ins:
         t = i.t_on
