@@ -373,7 +373,8 @@ def _per_run(name, v, B, **kw):
 
 
 def run_udu_batch(problems, U0, d0=None, *, eta, max_iter: int, alpha=1.0, record=None,
-                  bm: bool = False, blowup: float = 1e100) -> list[SolverResult]:
+                  bm: bool = False, blowup: float = 1e100, backend: str = "numba",
+                  device=None) -> list[SolverResult]:
     r"""Several runs of update (3) (``bm=False``) or of BM gradient descent (``bm=True``) on
     matrix completion, compiled, in one call.
 
@@ -392,6 +393,14 @@ def run_udu_batch(problems, U0, d0=None, *, eta, max_iter: int, alpha=1.0, recor
     record : array of int, optional
         Iterations at which the residual :math:`\|\mathcal A(X_t) - b\|^2` is recorded
         (default :func:`~bmlab.solvers.base.log_schedule`); 0 and the last iteration always.
+    backend : {"numba", "torch"}
+        ``"numba"`` (default): the compiled CPU kernel of this module. ``"torch"``: the same
+        iteration batched in torch (:func:`bmlab.solvers.kernels_torch.mc_batch_torch`: index
+        gather and ``index_add_`` for the sparse forward and adjoint, float64), on ``device``.
+    device : str or torch.device, optional
+        Only with ``backend="torch"``: ``"cpu"`` (default) or ``"cuda"``/``"cuda:k"``. Asking
+        for CUDA where torch sees none raises :class:`RuntimeError` (never a silent fallback
+        to the CPU).
 
     Returns
     -------
@@ -399,6 +408,14 @@ def run_udu_batch(problems, U0, d0=None, *, eta, max_iter: int, alpha=1.0, recor
         One per run, with the fields of :func:`~bmlab.solvers.udu.run_udu` (``x = (U, d)``;
         ``x = U`` with ``bm=True``), history ``iter``, ``residual``, ``grad_norm_final``.
     """
+    if backend not in ("numba", "torch"):
+        raise ValueError(f'backend must be "numba" or "torch", got {backend!r}')
+    if backend == "numba" and device is not None and str(device) != "cpu":
+        raise ValueError(f'device={device!r} needs backend="torch" (the numba kernel runs on '
+                         'the CPU)')
+    if backend == "torch":
+        from .kernels_torch import resolve_device
+        device = resolve_device(device)        # a clear error before any work
     U0 = np.asarray(U0)
     if U0.ndim == 2:
         U0 = U0[None]
@@ -414,7 +431,6 @@ def run_udu_batch(problems, U0, d0=None, *, eta, max_iter: int, alpha=1.0, recor
         _check_completion(p)
         if p.n != n:
             raise ValueError(f"U0 must have n = {p.n} rows (the size of the problem), got {n}")
-    rptr, cols, b, cptr, crows, cperm = _completion_index(probs)
     prob = np.zeros(B, dtype=np.int64) if len(probs) == 1 else np.arange(B, dtype=np.int64)
     eta = _per_run("eta", eta, B, lo=0, lo_open=True)
     alpha = _per_run("alpha", alpha, B, lo=0, lo_open=True)
@@ -436,10 +452,18 @@ def run_udu_batch(problems, U0, d0=None, *, eta, max_iter: int, alpha=1.0, recor
     res_out = np.full((B, keep.size), np.nan)
     out_int = np.zeros((B, 2), dtype=np.int64)
     out_real = np.zeros((B, 3))
-    t0 = time.perf_counter()
-    with np.errstate(over="ignore", invalid="ignore"):
-        _mc_batch(rptr, cols, b, cptr, crows, cperm, prob, U, d, eta, alpha, max_iter, slot,
-                  blowup, bool(bm), res_out, out_int, out_real)
+    if backend == "torch":
+        from .kernels_torch import mc_batch_torch
+        rows, cols, b, pptr = completion_arrays(probs)
+        t0 = time.perf_counter()
+        mc_batch_torch(rows, cols, b, pptr, prob, U, d, eta, alpha, max_iter, slot, blowup,
+                       bool(bm), res_out, out_int, out_real, device=device)
+    else:
+        rptr, cols, b, cptr, crows, cperm = _completion_index(probs)
+        t0 = time.perf_counter()
+        with np.errstate(over="ignore", invalid="ignore"):
+            _mc_batch(rptr, cols, b, cptr, crows, cperm, prob, U, d, eta, alpha, max_iter, slot,
+                      blowup, bool(bm), res_out, out_int, out_real)
     wall = (time.perf_counter() - t0) / B
     out = []
     for q in range(B):

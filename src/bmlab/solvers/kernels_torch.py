@@ -1,0 +1,184 @@
+r"""The batched completion kernel of :mod:`bmlab.solvers.kernels` in torch, on the CPU or a
+CUDA device (issue 12, item 5).
+
+The iteration is the one of :func:`bmlab.solvers.kernels.run_udu_batch` — update (3) of
+paper 001 on :math:`X = U\,\mathrm{diag}(d)\,U^\top` (projection on :math:`\|U\|_F\le\alpha`,
+:math:`d \ge 0`) or plain BM gradient descent — for B runs at once, float64 throughout:
+
+* forward: the samples of every run are flattened into one list of global row indices
+  ``q·n + i``; the residuals are one gather, :math:`r_t = \langle (UD)_{i_t}, U_{j_t}\rangle - b_t`;
+* adjoint: :math:`G_sU = \tfrac12(GU + G^\top U)` is two ``index_add_`` scatters of
+  :math:`\tfrac12 r_t U_{j_t}` into row :math:`i_t` and :math:`\tfrac12 r_t U_{i_t}` into
+  row :math:`j_t` — :math:`O(mr)` per run at every :math:`n`;
+* the step, the projection and the stopping rules (an iterate that overflows or turns
+  non-finite; a non-finite gradient) act per run through masks, so a run that stops keeps
+  its last iterate while the others go on; the device is asked for the masks only at the
+  recorded iterations (to end early when every run has stopped).
+
+The numpy reference :func:`bmlab.solvers.udu.run_udu` / :func:`~bmlab.solvers.udu.run_bm`
+is the oracle (``tests/test_kernels_torch.py``: 1e-12 relative on the CPU, projection,
+clipping and stopping included). Summation order differs (``index_add_`` on CUDA is
+atomic, so not even run-to-run identical there): iterates agree to rounding.
+
+Use it through :func:`~bmlab.solvers.kernels.run_udu_batch` with ``backend="torch"`` or
+:func:`run_udu_batch_torch` (the same call, ``device="cpu"`` by default)::
+
+    run_udu_batch(P, U0, eta=0.01, max_iter=10**5, backend="torch", device="cuda")
+
+``device="cuda"`` on a machine where torch sees no CUDA device raises :class:`RuntimeError`;
+there is no silent fallback to the CPU.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["run_udu_batch_torch", "mc_batch_torch", "resolve_device", "cuda_available"]
+
+
+def cuda_available() -> bool:
+    """Whether torch sees a CUDA device here."""
+    import torch
+
+    return bool(torch.cuda.is_available())
+
+
+def resolve_device(device=None):
+    """``device`` (None, ``"cpu"``, ``"cuda"``, ``"cuda:k"`` or a :class:`torch.device`) as a
+    :class:`torch.device`; :class:`RuntimeError` for CUDA where torch sees none,
+    :class:`ValueError` for anything else."""
+    import torch
+
+    if device is None:
+        device = "cpu"
+    if not isinstance(device, (str, torch.device)):
+        raise TypeError(f"device must be a string or torch.device, got {type(device).__name__}")
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, ValueError) as exc:
+        raise ValueError(f'device must be "cpu" or "cuda[:k]", got {device!r} ({exc})') from None
+    if dev.type == "cuda":
+        if not torch.cuda.is_available():
+            raise RuntimeError(f"device={str(device)!r} asked for, but torch sees no CUDA device "
+                               f"here (torch {torch.__version__}, CUDA build: "
+                               f"{torch.version.cuda or 'none'}); use device='cpu'")
+        if dev.index is not None and dev.index >= torch.cuda.device_count():
+            raise RuntimeError(f"device={str(device)!r}: only {torch.cuda.device_count()} CUDA "
+                               f"device(s) here")
+    elif dev.type != "cpu":
+        raise ValueError(f'device must be "cpu" or "cuda[:k]", got {device!r}')
+    return dev
+
+
+def run_udu_batch_torch(problems, U0, d0=None, *, eta, max_iter: int, alpha=1.0, record=None,
+                        bm: bool = False, blowup: float = 1e100, device="cpu"):
+    """:func:`bmlab.solvers.kernels.run_udu_batch` with ``backend="torch"`` on ``device``
+    (same arguments and results: a list of :class:`~bmlab.solvers.base.SolverResult`)."""
+    from .kernels import run_udu_batch
+
+    return run_udu_batch(problems, U0, d0, eta=eta, max_iter=max_iter, alpha=alpha,
+                         record=record, bm=bm, blowup=blowup, backend="torch", device=device)
+
+
+def mc_batch_torch(rows, cols, b, pptr, prob, U, d, eta, alpha, max_iter, slot, blowup, bm,
+                   res_out, out_int, out_real, *, device="cpu"):
+    """The torch twin of :func:`bmlab.solvers.kernels._mc_batch`, same array interface.
+
+    ``rows, cols, b`` are the samples of every problem (problem ``p`` at
+    ``pptr[p]:pptr[p+1]``), run ``q`` uses problem ``prob[q]``. ``U`` (B,n,r) and ``d``
+    (B,r) hold the starting points and receive the returned iterates; ``res_out``,
+    ``out_int``, ``out_real`` are filled as by the numba kernel."""
+    import torch
+
+    dev = resolve_device(device)
+    f64 = torch.float64
+    B, n, r = U.shape
+    # the samples of every run, flattened: row q·n + i of the stacked (B·n, r) factor
+    segs = [np.arange(pptr[p], pptr[p + 1]) for p in prob]
+    sel = np.concatenate(segs) if segs else np.zeros(0, dtype=np.int64)
+    qid_np = np.repeat(np.arange(B), [s.size for s in segs])
+    I = torch.as_tensor(rows[sel] + n * qid_np, dtype=torch.int64, device=dev)
+    J = torch.as_tensor(cols[sel] + n * qid_np, dtype=torch.int64, device=dev)
+    bt = torch.as_tensor(b[sel], dtype=f64, device=dev)
+    qid = torch.as_tensor(qid_np, dtype=torch.int64, device=dev)
+    Ut = torch.as_tensor(U, dtype=f64, device=dev).clone()
+    dt = torch.as_tensor(d, dtype=f64, device=dev).clone()
+    et = torch.as_tensor(eta, dtype=f64, device=dev)
+    at = torch.as_tensor(alpha, dtype=f64, device=dev)
+    slot_t = torch.as_tensor(slot)
+    nrec = res_out.shape[1]
+    res = torch.full((B, nrec), float("nan"), dtype=f64, device=dev)
+
+    def evaluate(Uc, dc):
+        """(||res||² per run, G_s U)."""
+        Uf = Uc.reshape(B * n, r)
+        Ud = Uf if bm else (Uc * dc[:, None, :]).reshape(B * n, r)
+        s = (Ud[I] * Uf[J]).sum(dim=1) - bt
+        rr = torch.zeros(B, dtype=f64, device=dev).index_add_(0, qid, s * s)
+        h = (0.5 * s)[:, None]
+        GU = torch.zeros(B * n, r, dtype=f64, device=dev)
+        GU.index_add_(0, I, h * Uf[J])
+        GU.index_add_(0, J, h * Uf[I])
+        return rr, GU.reshape(B, n, r)
+
+    def grad_step(Uc, dc, GU):
+        """(squared gradient norm at (U, d), projected step W, w, ||W||² + ||w||²)."""
+        if bm:
+            gU = 2.0 * GU
+            g2 = (gU * gU).sum(dim=(1, 2))
+            W = Uc - et[:, None, None] * gU
+            return g2, W, dc, (W * W).sum(dim=(1, 2))
+        gd = (Uc * GU).sum(dim=1)
+        gU = 2.0 * GU * dc[:, None, :]
+        g2 = (gU * gU).sum(dim=(1, 2)) + (gd * gd).sum(dim=1)
+        W = Uc - et[:, None, None] * gU
+        nrm = torch.sqrt((W * W).sum(dim=(1, 2)))
+        over = nrm > at
+        scale = torch.where(over, at / torch.where(over, nrm, torch.ones_like(nrm)),
+                            torch.ones_like(nrm))
+        W = torch.where(over[:, None, None], W * scale[:, None, None], W)
+        w = torch.clamp(dc - et[:, None] * gd, min=0.0)      # NaN stays NaN
+        return g2, W, w, (W * W).sum(dim=(1, 2)) + (w * w).sum(dim=1)
+
+    with torch.no_grad():
+        rr, GU = evaluate(Ut, dt)
+        g2, W, w, s2 = grad_step(Ut, dt, GU)
+        gnorm0 = torch.sqrt(g2)
+        res[:, int(slot[0])] = rr
+        active = torch.ones(B, dtype=torch.bool, device=dev)
+        status = torch.zeros(B, dtype=torch.int64, device=dev)
+        kk = torch.zeros(B, dtype=torch.int64, device=dev)
+        rr_last, g_last = rr.clone(), gnorm0.clone()
+        rec_at = set(int(k) for k in np.flatnonzero(slot >= 0))
+        for it in range(1, max_iter + 1):
+            finite = torch.isfinite(W).all(dim=(1, 2))
+            if not bm:
+                finite = finite & torch.isfinite(w).all(dim=1)
+            bad1 = active & ((~torch.isfinite(s2) & ~finite) | (torch.sqrt(s2) > blowup))
+            status = torch.where(bad1, torch.ones_like(status), status)
+            active = active & ~bad1
+            Ut = torch.where(active[:, None, None], W, Ut)
+            if not bm:
+                dt = torch.where(active[:, None], w, dt)
+            rr, GU = evaluate(Ut, dt)
+            g2, W, w, s2 = grad_step(Ut, dt, GU)
+            gnorm = torch.sqrt(g2)
+            bad2 = active & ~torch.isfinite(gnorm)
+            # k, the last evaluation and the gradient norm of every run still going (or
+            # stopping now on a non-finite gradient, as the numba kernel)
+            kk = torch.where(active, torch.full_like(kk, it), kk)
+            rr_last = torch.where(active, rr, rr_last)
+            g_last = torch.where(active, gnorm, g_last)
+            status = torch.where(bad2, torch.full_like(status, 2), status)
+            active = active & ~bad2
+            if it in rec_at:
+                res[:, int(slot_t[it])] = torch.where(active, rr, res[:, int(slot_t[it])])
+            if (it in rec_at or it % 256 == 0) and not bool(active.any()):
+                break
+        U[...] = Ut.cpu().numpy()
+        d[...] = dt.cpu().numpy()
+        res_out[...] = res.cpu().numpy()
+        out_int[:, 0] = kk.cpu().numpy()
+        out_int[:, 1] = status.cpu().numpy()
+        out_real[:, 0] = rr_last.cpu().numpy()
+        out_real[:, 1] = gnorm0.cpu().numpy()
+        out_real[:, 2] = g_last.cpu().numpy()
