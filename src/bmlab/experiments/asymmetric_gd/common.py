@@ -23,6 +23,7 @@ __all__ = [
     "blocks", "named_matrices", "residual_split", "balance_step_drift", "p_update_eq12",
     "BlockTracker", "stage_times", "SeedSweepParams", "seed_sweep", "ScalingParams",
     "scaling_grid", "WarmupClock", "slope_table", "linear_rate", "eta_sweep", "fit_r2", "tracked_runs", "SPLIT_TERMS", "BalanceTracker", "balance_drift_runs", "MOD_METHODS", "modifications_compare",
+    "principal_series", "batched_stage_times",
 ]
 
 
@@ -663,3 +664,51 @@ def rounding_check(min_rel_slack: float, rtol: float):
     from ...claims import at_least
 
     return at_least(min_rel_slack, -rtol, scale=rtol)
+
+
+# ---------------------------------------------------------------------------------------------
+# batched runs: the compiled kernel (issue 12), snapshots every step, trackers afterwards
+# ---------------------------------------------------------------------------------------------
+
+def principal_series(inst: Instance, snaps: np.ndarray) -> dict:
+    r"""The stage quantities of :func:`stage_times` on stacked snapshots ``(k, m + n, d)`` of
+    :func:`bmlab.solvers.kernels_gd.run_asym_gd_batch` (vectorised; the same definitions as
+    :class:`BlockTracker`): ``sd_A`` :math:`=\sigma_d(A_t)`, ``P_op`` :math:`=\|P_t\|`,
+    ``lam_max_P`` and ``lam_min_P``."""
+    d, m = inst.d, inst.m
+    Ub = np.einsum("ia,kib->kab", inst.Phi[:, :d], snaps[:, :m])
+    Vb = np.einsum("ja,kjb->kab", inst.Psi[:, :d], snaps[:, m:])
+    A, B = (Ub + Vb) / 2, (Ub - Vb) / 2
+    P = np.diag(inst.sigmas)[None] - A @ np.swapaxes(A, 1, 2) + B @ np.swapaxes(B, 1, 2)
+    lam = np.linalg.eigvalsh(P)
+    return {"sd_A": np.linalg.svd(A, compute_uv=False)[:, -1],
+            "P_op": np.maximum(np.abs(lam[:, 0]), np.abs(lam[:, -1])),
+            "lam_max_P": lam[:, -1], "lam_min_P": lam[:, 0]}
+
+
+def batched_stage_times(insts, x0s, *, eta: float, max_iter: int, group: int = 8) -> list[dict]:
+    r"""GD from each ``(inst, x0)`` for ``max_iter`` steps through the compiled batched kernel
+    :func:`bmlab.solvers.kernels_gd.run_asym_gd_batch` (``group`` runs per call, same shape),
+    with the iterate snapshotted at **every** step and the stage quantities evaluated
+    afterwards (:func:`principal_series`). Per run: :math:`T_1`, :math:`T_0` of
+    :func:`stage_times` (NaN when not reached), :math:`T_2 = T_0 - T_1` and
+    :math:`\|P_{T_1}\|` (``P_T1``)."""
+    from ...solvers.kernels_gd import run_asym_gd_batch
+
+    insts, x0s = list(insts), list(x0s)
+    out = []
+    sched = np.arange(max_iter + 1)
+    for g in range(0, len(insts), group):
+        I, X = insts[g:g + group], x0s[g:g + group]
+        res = run_asym_gd_batch(np.stack([i.Sigma for i in I]), np.stack([x[0] for x in X]),
+                                np.stack([x[1] for x in X]), eta=eta, max_iter=max_iter,
+                                record_every=max_iter, snapshot=sched)
+        for inst, r in zip(I, res):
+            ser = principal_series(inst, r.snapshots)
+            df = pd.DataFrame({"iter": r.history["snap_iter"], **ser})
+            st = stage_times(df, inst.sigmas[-1])
+            T1 = st["T1"]
+            P_T1 = float(df["P_op"].iloc[int(T1)]) if np.isfinite(T1) else np.nan
+            out.append({**st, "T2": st["T0"] - T1, "P_T1": P_T1, "status": r.status})
+            r.snapshots = None
+    return out

@@ -7,7 +7,7 @@ import numpy as np
 
 from ...plotting import color
 
-__all__ = ["plot_seed_curves", "plot_eta_sweep", "plot_scaling", "plot_stages", "plot_balance", "plot_flow", "plot_lemmas", "plot_modifications"]
+__all__ = ["plot_seed_curves", "plot_eta_sweep", "plot_scaling", "plot_stages", "plot_balance", "plot_flow", "plot_lemmas", "plot_modifications", "plot_kappa", "fig_kappa"]
 
 
 def plot_seed_curves(curves, *, delta, eta, sigma_d, ax=None, ref_anchor=None):
@@ -382,3 +382,46 @@ def fig_modifications(result):
     from .modifications import STARTS
 
     return plot_modifications(result.runs, list(STARTS))
+
+
+def plot_kappa(K, *, eta, sigma_d):
+    r"""The :math:`\kappa` sweep. Left: :math:`\eta\sigma_d T_2` against :math:`\kappa` (log axis;
+    dots: seeds, line: median) with the bound of eq. (18) (constant 1), whose slope in
+    :math:`\ln\kappa` is the predicted one, and the logistic flow's :math:`\ln(3)/2`. Right:
+    :math:`\|P_{T_1}\|/\sigma_d` against the proof's bound :math:`\kappa`."""
+    from .two_stages import T2_LOGISTIC
+
+    u = eta * sigma_d
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    kap = np.sort(K["kappa"].unique())
+    med = K.groupby("kappa")
+    ax = axes[0]
+    ax.scatter(K["kappa"], K["T2"] * u, s=12, color=color("GD"), alpha=0.5, label="seeds")
+    ax.plot(kap, med["T2"].median().to_numpy() * u, color=color("GD"), lw=1.8,
+            label=r"median $\eta\sigma_d T_2$ (measured)")
+    ax.plot(kap, med["T2_bound"].first().to_numpy() * u, color="black", ls="--",
+            label=r"eq. (18), constant 1: $\ln(4\kappa)$ (slope 1 in $\ln\kappa$)")
+    ax.axhline(T2_LOGISTIC, color="grey", ls=":", label=r"logistic flow: $\ln(3)/2$")
+    ax.set_xscale("log"); ax.set_ylim(bottom=0)
+    ax.set_xlabel(r"condition number $\kappa = \sigma_1/\sigma_d$")
+    ax.set_ylabel(r"$\eta\sigma_d\,T_2$, $T_2 = T_0 - T_1$")
+    ax.set_title(r"stage-two time against $\kappa$")
+    ax.legend(loc="upper left", fontsize="small")
+    ax = axes[1]
+    ax.scatter(K["kappa"], K["P_T1"] / sigma_d, s=12, color=color("GD"), alpha=0.5,
+               label=r"$\|P_{T_1}\|/\sigma_d$ (seeds)")
+    ax.plot(kap, kap, color="black", ls="--", label=r"proof's bound $\sigma_1/\sigma_d = \kappa$")
+    ax.axhline(0.25, color="grey", ls=":", label=r"target $\sigma_d/4$ (end of stage two)")
+    ax.set_xscale("log"); ax.set_yscale("log")
+    ax.set_xlabel(r"condition number $\kappa$")
+    ax.set_title(r"$\|P\|$ at the end of the warm-up")
+    ax.legend(loc="upper left", fontsize="small")
+    fig.tight_layout()
+    return fig
+
+
+def fig_kappa(result):
+    """Chapter two-stages: the kappa sweep (:func:`plot_kappa`)."""
+    p = result.params
+    return plot_kappa(result.kappa, eta=p.kappa_eta, sigma_d=p.sigmas[-1])
+
