@@ -32,3 +32,18 @@ def test_infeasible_is_a_status_not_a_crash():
     prob = cp.Problem(cp.Minimize(cp.trace(Z)), [Z[0, 0] == -1])
     res = solve_sdp(prob, Z, solver="CLARABEL")
     assert not res.ok and "infeasible" in res.status
+
+
+def test_optimal_inaccurate_is_shown_as_such_and_still_ok():
+    from bmlab.sdp.core import SDPResult
+
+    r = SDPResult(Z=None, objective=1.5, status="optimal_inaccurate", solver="SCS", wall_time=2.0,
+                  num_iters=200_000)
+    assert r.ok and r.inaccurate and r.status_label == "optimal (inaccurate)"
+    assert r.as_row() == {"solver": "SCS", "status": "optimal (inaccurate)", "objective": 1.5,
+                          "wall time [s]": 2.0, "iterations": 200_000}
+    exact = SDPResult(Z=None, objective=1.0, status="optimal", solver="CLARABEL", wall_time=1.0)
+    assert exact.ok and not exact.inaccurate and exact.status_label == "optimal"
+    bad = SDPResult(Z=None, objective=float("nan"), status="infeasible_inaccurate", solver="SCS",
+                    wall_time=1.0)
+    assert not bad.ok and bad.status_label == "infeasible (inaccurate)"

@@ -57,7 +57,31 @@ class SDPResult:
 
     @property
     def ok(self) -> bool:
+        """True for ``optimal`` and ``optimal_inaccurate`` (a solution to use, see
+        :attr:`status_label` for how to show it)."""
         return self.status in OK_STATUSES
+
+    @property
+    def inaccurate(self) -> bool:
+        """True when the solver stopped short of its tolerances (``*_inaccurate``, e.g. SCS at
+        its iteration cap)."""
+        return self.status.endswith("_inaccurate")
+
+    @property
+    def status_label(self) -> str:
+        """The status for tables and prose: ``optimal (inaccurate)`` for
+        ``optimal_inaccurate`` (never shown as plain ``optimal``), else the status with
+        underscores as spaces."""
+        if self.inaccurate:
+            return self.status[: -len("_inaccurate")].replace("_", " ") + " (inaccurate)"
+        return self.status.replace("_", " ")
+
+    def as_row(self) -> dict:
+        """One table row: solver, status (:attr:`status_label`), objective, wall time [s],
+        iterations. Chapter result tables leave the wall time out (it goes to
+        ``ch.record_timing``): ``{k: v for k, v in r.as_row().items() if k != "wall time [s]"}``."""
+        return {"solver": self.solver, "status": self.status_label, "objective": self.objective,
+                "wall time [s]": self.wall_time, "iterations": self.num_iters}
 
 
 def solve_sdp(problem, variable, *, solver: str = "CLARABEL", **solver_opts) -> SDPResult:
