@@ -80,3 +80,75 @@ def test_figures(result):
     from bmlab.experiments.exact_penalty.plots import plot_newton_points, plot_theorem1
     plot_theorem1(result.first_instance_runs())
     plot_newton_points(result.newton)
+
+
+# ------------------------------------------------------------------ saddle audit (issue 14)
+@pytest.fixture(scope="module")
+def audit_result(result):
+    p = dataclasses.replace(result.params, audit_instances=1, audit_starts=3, audit_lams=2)
+    return dataclasses.replace(result, audit=exp.saddle_audit(p, np.random.default_rng(7)))
+
+
+def test_audit_claims_hold_and_kinds(audit_result):
+    cs = by_id(exp.claims(audit_result))
+    assert cs["thm1.audit.bound10_at_saddles"].kind == "paper"
+    assert cs["thm1.audit.same_critical_points_above_bound"].kind == "paper"
+    assert cs["thm1.audit.saddles_above_are_symmetric_saddles"].kind == "check"
+    assert cs["thm1.audit.same_critical_points_above_bound"].quote.startswith("If is a critical")
+    a = audit_result.audit
+    hi = a[(a["phase"] == "newton-above") & (a["status"] == "converged")]
+    assert len(hi) >= 2 and not hi["asym"].any() and (hi["sym_res"] < 1e-8).all()
+    assert (a["lam_hi"] >= 2 * a["b_max"] - 1e-12).all() and (a["lam_hi"] > 0).all()
+    assert cs["thm1.audit.same_critical_points_above_bound"].holds
+    t = exp.tables(audit_result)["tab-t1-audit"]
+    assert len(t) == 2 and "lambda_hi" in t.columns
+
+
+def test_audit_falsifiable(audit_result):
+    a = audit_result.audit.copy()
+    j = a.index[(a["phase"] == "newton-above") & (a["status"] == "converged")][0]
+    a.loc[j, ["asym", "gap_rel"]] = [True, 0.3]          # an asymmetric point above the bound
+    k = a.index[(a["phase"] == "newton-below") & a["asym"] & (a["n_neg"] > 0)
+                & (a["status"] == "converged")][0]
+    a.loc[k, "bound"] = 0.1 * a.loc[k, "lam"]            # lambda = 10 b at an asymmetric saddle
+    m = a.index[a["phase"] == "am-below"][0]
+    a.loc[m, ["status", "hess_min"]] = ["converged", -0.5]   # AM stopping at a saddle
+    cs = by_id(exp.claims(dataclasses.replace(audit_result, audit=a)))
+    for cid in ("thm1.audit.same_critical_points_above_bound", "thm1.audit.bound10_at_saddles",
+                "thm1.audit.am_misses_saddles"):
+        assert not cs[cid].holds and cs[cid].margin < 0, cid
+
+
+# ------------------------------------------------------------------ certificates (issue 14)
+def test_certificate_positive_at_known_optimum_negative_at_spurious_point():
+    from bmlab.experiments.exact_penalty.common import sdp_certificate_row
+    from bmlab.problems.snmf import SymmetricNMF
+    rng = np.random.default_rng(11)
+    U = rng.uniform(size=(6, 2))
+    prob = SymmetricNMF(U @ U.T, 2)                       # known optimum X = U (f = 0)
+    row = sdp_certificate_row(prob, U, U.copy(), None)
+    assert row["certificate"] == "certified" and row["SDP status"] == "not run"
+    # spurious points of the sensing family: X = Y = 0 (critical for every lambda, M* has
+    # positive eigenvalues) and the asymmetric critical points Newton finds below the bound
+    sens = make_theorem1_family("sensing", np.random.default_rng(2), n=5, r=2)
+    Z0 = np.zeros((5, 2))
+    row = sdp_certificate_row(sens, Z0, Z0, None)
+    assert row["certificate"] == "refuted" and row["lambda_min(S)"] < -0.1 * row["cert scale"]
+    df = newton_critical_points(sens, [0.01], 4, np.random.default_rng(3), keep=True)
+    sp = df[(df["status"] == "converged") & df["asym"]]
+    assert len(sp)
+    for X, Y in sp["XY"]:
+        assert sdp_certificate_row(sens, X, Y, None)["certificate"] == "refuted"
+
+
+def test_certificate_claims_on_result(result):
+    cs = by_id(exp.claims(result))
+    for cid in ("thm1.certificate_tight", "thm1.sdp_distance_tight", "thm1.certificate_loose"):
+        assert cs[cid].kind == "check" and cs[cid].holds, cid
+    sdp = result.sdp.copy()
+    tight, _ = exp._sdp_split(sdp)
+    sdp.loc[tight.index[0], "||XY^T - Z_sdp|| / ||Z_sdp||"] = 0.2     # far from the SDP solution
+    sdp.loc[tight.index[0], "lambda_min(S)"] = -0.1                   # and a descent direction
+    cs = by_id(exp.claims(dataclasses.replace(result, sdp=sdp)))
+    assert not cs["thm1.sdp_distance_tight"].holds
+    assert not cs["thm1.certificate_tight"].holds

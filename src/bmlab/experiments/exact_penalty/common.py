@@ -27,7 +27,8 @@ __all__ = ["balance_stats", "FAMILIES", "make_family", "random_point",
            "biconvexity_check", "THEOREM1_FAMILIES", "make_theorem1_family", "critical_point_runs",
            "summarize_family", "asym_threshold",
            "symmetric_critical_point", "lifting_check", "publish", "SplitLandscape",
-           "newton_critical_points", "theorem1_excess", "snmf_adp_target"]
+           "newton_critical_points", "theorem1_excess", "snmf_adp_target", "sdp_certificate_row",
+           "CERT_COLS", "SDP_DIST", "SDP_DIST_TOL", "certificate_claims"]
 
 #: Instance families used across the part.
 FAMILIES = ("sensing", "sensing-ridge", "snmf-psd", "snmf-indefinite")
@@ -242,13 +243,16 @@ class SplitLandscape:
 
 def newton_critical_points(problem, lams, n_starts: int, rng: np.random.Generator, *,
                            tol: float = 1e-10, max_iter: int = 60,
-                           neg_tol: float = 1e-6) -> pd.DataFrame:
+                           neg_tol: float = 1e-6, keep: bool = False) -> pd.DataFrame:
     r"""Critical points of :math:`F_\lambda` of any index (minima *and* saddles) found by Newton's
     method on :math:`\nabla F_\lambda = 0` (:func:`bmlab.landscape.newton_refine`) from
     ``n_starts`` independent random :math:`(X^0, Y^0)` per :math:`\lambda`. One row per start,
     with the columns of :func:`critical_point_runs` (``status`` is Newton's: ``converged`` when
     the gradient norm is below ``tol``) plus ``hess_min`` (smallest Hessian eigenvalue) and
-    ``n_neg`` (eigenvalues below ``-neg_tol``: a saddle when positive)."""
+    ``n_neg`` (eigenvalues below ``-neg_tol``: a saddle when positive), and with ``keep=True``
+    ``XY`` (the point) and ``n_neg_sym`` (negative eigenvalues below ``-neg_tol`` of the Hessian
+    restricted to symmetric directions :math:`(V, V)`, i.e. of the Hessian of
+    :math:`X \mapsto F_\lambda(X, X) = h(X)`, the symmetric objective (3))."""
     from ...landscape import newton_refine
 
     rows = []
@@ -272,6 +276,12 @@ def newton_critical_points(problem, lams, n_starts: int, rng: np.random.Generato
                 "slack_tol9": 10 * res_norm * (1 + dn) + 1e-10,
                 "hess_min": float(ev[0]), "n_neg": int(np.sum(ev < -neg_tol)),
             })
+            if keep:
+                H = land.hessian(res.x)
+                N = H.shape[0] // 2
+                Hs = H[:N, :N] + H[:N, N:] + H[N:, :N] + H[N:, N:]   # P^T H P, P = [I; I]
+                rows[-1]["n_neg_sym"] = int(np.sum(np.linalg.eigvalsh(Hs) < -neg_tol))
+                rows[-1]["XY"] = (X, Y)
     return pd.DataFrame(rows)
 
 
@@ -294,3 +304,100 @@ def snmf_adp_target(problem, X: np.ndarray, Y: np.ndarray) -> float:
     :math:`\tfrac12(\|XY^\top\|_2 - \lambda_{\min}(M))`; on the scalar toy :math:`M = m`."""
     lmin = float(problem.lambda_min) if hasattr(problem, "lambda_min") else float(problem.m)
     return 0.5 * (float(np.linalg.norm(X @ Y.T, 2)) - lmin)
+
+
+# ----------------------------------------------------------------- certificates (issue 14)
+#: Column names of the certificate in the SDP tables.
+CERT_COLS = ("lambda_min(S)", "||SX||/||X||", "certificate")
+#: Column of the distance to the SDP solution.
+SDP_DIST = "||XY^T - Z_sdp|| / ||Z_sdp||"
+SDP_DIST_TOL = 1e-3
+r"""Pre-registered tolerance on :math:`\|XY^\top - Z_{sdp}\|_F/\|Z_{sdp}\|_F` where the SDP is
+tight. Near a minimiser a quadratic objective moves by :math:`\tfrac12\|\Delta Z\|^2`, so an
+SDP solved to an objective accuracy :math:`\epsilon` (Clarabel: :math:`\sim 10^{-9}`) places
+:math:`Z_{sdp}` within :math:`\sim\sqrt{2\epsilon}\approx 5\cdot10^{-5}` of the optimum; 1e-3
+leaves a factor 20 for the conditioning of the instance, and is far below the distances
+(> 0.1) where the rank-:math:`r` factorization cannot reach the SDP solution."""
+
+
+def sdp_certificate_row(problem, X: np.ndarray, Y: np.ndarray, sdp, *, tol: float = 1e-6) -> dict:
+    r"""One row of an SDP cross-check with the dual certificate (issue 14): the columns of
+    :func:`bmlab.sdp.penalty.compare_with_sdp` (SDP status as the solver reported it, so an
+    ``optimal_inaccurate`` solve shows as such; objective gap; :data:`SDP_DIST`; ranks) plus
+    :func:`bmlab.sdp.certificate` at :math:`Z = \operatorname{sym}(XY^\top)`: ``lambda_min(S)``,
+    ``||SX||/||X||``, ``certificate`` (the verdict), ``cert scale`` and ``cert infeasibility``.
+    With ``sdp=None`` (a size where the SDP is not run) the SDP columns are NaN / ``"not run"``."""
+    from ...sdp import certificate
+    from ...sdp.penalty import compare_with_sdp
+
+    if sdp is None:
+        row = {"SDP status": "not run", "SDP objective": np.nan, "factorized objective": np.nan,
+               "objective gap": np.nan, SDP_DIST: np.nan, "rank Z_sdp": -1,
+               "rank XY^T": int(np.linalg.matrix_rank(X @ Y.T)), "r": int(X.shape[1]),
+               "SDP time [s]": np.nan, "AM time [s]": np.nan}
+    else:
+        row = compare_with_sdp(problem, X, Y, sdp)
+    c = certificate(problem, X, Y=Y, tol=tol)
+    row.update({CERT_COLS[0]: c.lambda_min, CERT_COLS[1]: c.residual, CERT_COLS[2]: c.verdict,
+                "cert scale": c.scale, "cert infeasibility": c.infeasibility})
+    return row
+
+
+def certificate_claims(prefix: str, tight: pd.DataFrame, loose: pd.DataFrame, where: str,
+                       *, min_tight: int = 1) -> list:
+    r"""The certificate and distance claims of an SDP cross-check (kind ``check``: software
+    cross-checks of the factorized solution against the convex problem):
+
+    * ``{prefix}.certificate_tight``: where the SDP solution has rank :math:`\le r` (tight), the
+      factorized point is *certified*: :math:`\lambda_{\min}(S) \ge -10^{-6}\,\mathrm{scale}`
+      and :math:`\|SX\|/\|X\| \le 10^{-6}\,\mathrm{scale}` (margins in units of that tolerance);
+    * ``{prefix}.sdp_distance_tight``: there, :data:`SDP_DIST` :math:`\le` :data:`SDP_DIST_TOL`;
+    * ``{prefix}.certificate_loose`` (when there are such rows): where the SDP solution has rank
+      above :math:`r`, the certificate does **not** certify the factorized point (its verdict
+      agrees with the positive objective gap), i.e. :math:`\lambda_{\min}(S) <
+      -10^{-6}\,\mathrm{scale}` or the point is infeasible; and the distance to the SDP
+      solution is at least 10 :math:`\times` :data:`SDP_DIST_TOL`.
+    """
+    from ...claims import all_of, at_least, at_most, claim, qualitative
+
+    out = []
+    tol = 1e-6
+    if len(tight):
+        lm = (tight[CERT_COLS[0]] / tight["cert scale"]).to_numpy()
+        rs = (tight[CERT_COLS[1]] / tight["cert scale"]).to_numpy()
+        ok = (tight[CERT_COLS[2]] == "certified").all()
+        out.append(claim(
+            f"{prefix}.certificate_tight",
+            f"{where}: where the SDP solution has rank <= r, the dual certificate proves the "
+            "factorized point globally optimal for the convex problem: lambda_min(S) >= -1e-6 "
+            "scale and ||SX||/||X|| <= 1e-6 scale (verdict 'certified')",
+            all_of(at_least(lm, -tol, scale=tol), at_most(rs, tol, scale=tol),
+                   qualitative(bool(ok), ours=list(tight[CERT_COLS[2]])),
+                   at_least(len(tight), min_tight - 0.5, scale=1.0)),
+            kind="check"))
+        out.append(claim(
+            f"{prefix}.sdp_distance_tight",
+            f"{where}: where the SDP solution has rank <= r, ||XY^T - Z_sdp||_F / ||Z_sdp||_F <= "
+            f"{SDP_DIST_TOL:g} (pre-registered: sqrt of the SDP's objective accuracy, with room "
+            "for conditioning)",
+            at_most(tight[SDP_DIST].to_numpy(), SDP_DIST_TOL, scale=SDP_DIST_TOL),
+            kind="check"))
+    if len(loose):
+        lm = (loose[CERT_COLS[0]] / loose["cert scale"]).to_numpy()
+        inf = loose["cert infeasibility"].to_numpy()
+        # refutation statistic: how far lambda_min(S) lies below -tol*scale, or infeasibility
+        # beyond sqrt(tol), in units of the threshold
+        stat = np.maximum((-lm - tol) / tol, (inf - np.sqrt(tol)) / np.sqrt(tol))
+        out.append(claim(
+            f"{prefix}.certificate_loose",
+            f"{where}: where the SDP solution has rank > r, the certificate does not certify the "
+            "factorized point (lambda_min(S) < -1e-6 scale, or sym(XY^T) outside the PSD cone by "
+            "more than 1e-3), in agreement with the positive objective gap; and "
+            f"||XY^T - Z_sdp|| / ||Z_sdp|| >= {10 * SDP_DIST_TOL:g}",
+            all_of(at_least(stat, 0.0, scale=1.0),
+                   qualitative(bool((loose[CERT_COLS[2]] != "certified").all()),
+                               ours=list(loose[CERT_COLS[2]])),
+                   at_least(loose[SDP_DIST].to_numpy(), 10 * SDP_DIST_TOL,
+                            scale=10 * SDP_DIST_TOL)),
+            kind="check"))
+    return out

@@ -10,6 +10,13 @@ Critical points of the split (5) are found two ways:
 
 At each, inequality (9) and bound (10) are evaluated. The SDP cross-check compares the best
 symmetric factorization with CVXPY's solution of the convex problem over :math:`Z \succeq 0`.
+
+The *saddle audit* (:func:`saddle_audit`, issue 14) repeats the Newton search on several fresh
+instances per sensing family: below the bound it collects the strict saddles (which AM, a descent
+method, does not reach: every AM limit there is checked to be a local minimum), tests (9) and
+(10) at each asymmetric one, and then runs Newton again at
+:math:`\lambda_{hi} = ` ``audit_factor`` :math:`\times` the largest bound (10) over every critical
+point found on the instance, where Theorem 1 says the critical points of (5) are those of (3).
 """
 from __future__ import annotations
 
@@ -21,14 +28,16 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
-from ...claims import Claim, all_of, at_least, at_most, claim, close, qualitative
+from ...claims import Claim, all_of, at_least, at_most, claim, close, fraction, qualitative
+from ...factorizations.asymmetric import kkt_residual, symmetric_kkt_residual
 from ...validation import check_int, check_real
 from ..base import ExperimentParams
 from .common import (THEOREM1_FAMILIES, critical_point_runs, make_theorem1_family,
-                     newton_critical_points, summarize_family, theorem1_excess)
+                     newton_critical_points, sdp_certificate_row, summarize_family,
+                     theorem1_excess, certificate_claims, CERT_COLS, SDP_DIST)
 
 __all__ = ["Params", "Result", "run", "claims", "glue_values", "tables", "NEWTON_FAMILIES",
-           "THEOREM1_TOL", "QUOTES"]
+           "THEOREM1_TOL", "QUOTES", "saddle_audit", "AUDIT_SYM_TOL", "AUDIT_RES_TOL"]
 
 NEWTON_FAMILIES = ("sensing", "sensing-ridge")
 """Families on which Newton's method on the gradient applies (smooth, no constraint)."""
@@ -38,6 +47,12 @@ claim fails only when an asymmetric point has lambda > b (1 + 1e-6) + slack. At 
 the bound is attained (lambda = b exactly) the margin is then ~1, not rounding."""
 MIN_ASYM = 5
 """Asymmetric critical points a Theorem 1 claim needs before it counts (fewer: fragile)."""
+AUDIT_SYM_TOL = 1e-6
+"""Saddle audit: a point counts as symmetric when ``||X - Y||_F / max(1, ||X||_F)`` is at most
+this (the chapter's asymmetry threshold)."""
+AUDIT_RES_TOL = 1e-8
+"""Saddle audit: a symmetric point's ``X`` counts as a critical point of (3) when the KKT residual
+of (3) is at most this (Newton stops at a gradient norm of 1e-10)."""
 
 QUOTES = {
     "thm1": "we ... derive an explicit lower bound on that guarantees exactness: under mild "
@@ -48,6 +63,9 @@ QUOTES = {
              "(Theorem 1, inequality (9))",
     "psd": "Zhu et al. [37, Section 4.1] ... further conjectured that SymHALS may converge to a "
            "critical point of symmetric NMF for any (Remark 2)",
+    "same": "If is a critical point of (3), then is a critical point of (5) for any . Hence, the "
+            "bound in (10) gives an explicit lower bound on under which aBMF and sBMF share the "
+            "same set of critical points. (Section 3.2, after Theorem 1)",
 }
 
 
@@ -63,11 +81,17 @@ class Params(ExperimentParams):
     newton_starts: int = 4
     newton_lams: int = 4
     lam_sdp: float = 0.5
+    audit_instances: int = 2
+    audit_starts: int = 3
+    audit_lams: int = 2
+    audit_factor: float = 2.0
     PRESETS: ClassVar[dict[str, dict[str, Any]]] = {
         "quick": {"n_starts": 2, "n_instances": 1, "n_lams": 6, "max_iter": 2000,
-                  "newton_starts": 4, "newton_lams": 4},
+                  "newton_starts": 4, "newton_lams": 4,
+                  "audit_instances": 2, "audit_starts": 3, "audit_lams": 2},
         "paper": {"n_starts": 5, "n_instances": 2, "n_lams": 13, "max_iter": 4000,
-                  "newton_starts": 10, "newton_lams": 7},
+                  "newton_starts": 10, "newton_lams": 7,
+                  "audit_instances": 5, "audit_starts": 6, "audit_lams": 3},
     }
 
     def validate(self) -> None:
@@ -81,6 +105,10 @@ class Params(ExperimentParams):
         check_int("newton_starts", self.newton_starts, lo=1)
         check_int("newton_lams", self.newton_lams, lo=2)
         check_real("lam_sdp", self.lam_sdp, lo=0, lo_open=True)
+        check_int("audit_instances", self.audit_instances, lo=1)
+        check_int("audit_starts", self.audit_starts, lo=1)
+        check_int("audit_lams", self.audit_lams, lo=1)
+        check_real("audit_factor", self.audit_factor, lo=1, lo_open=True)
 
     @property
     def lams(self) -> np.ndarray:
@@ -89,6 +117,11 @@ class Params(ExperimentParams):
     @property
     def newton_lam_grid(self) -> np.ndarray:
         return np.logspace(-2, 0, self.newton_lams)
+
+    @property
+    def audit_lam_grid(self) -> np.ndarray:
+        """Penalties of the audit's search below the bound (where asymmetric saddles exist)."""
+        return np.logspace(-2, -0.5, self.audit_lams)
 
 
 @dataclass
@@ -99,6 +132,7 @@ class Result:
     newton: pd.DataFrame      # every Newton run, with columns family, instance
     sdp: pd.DataFrame
     timings: dict = field(default_factory=dict)
+    audit: pd.DataFrame | None = None   # saddle_audit: one row per critical point
 
     def first_instance_runs(self) -> dict:
         a = self.am[self.am["instance"] == 0]
@@ -126,13 +160,65 @@ def run(params: Params, rng: np.random.Generator) -> Result:
                 newton.append(nw.assign(family=fam, instance=k))
     sdp, sdp_times = _sdp_rows(p, rng)
     timings.update(sdp_times)
+    t0 = time.perf_counter()
+    audit = saddle_audit(p, rng.spawn(1)[0])
+    timings["saddle_audit"] = time.perf_counter() - t0
     return Result(p, pd.concat(am, ignore_index=True), pd.DataFrame(rows),
-                  pd.concat(newton, ignore_index=True), sdp, timings)
+                  pd.concat(newton, ignore_index=True), sdp, timings, audit)
+
+
+def saddle_audit(p: Params, rng: np.random.Generator) -> pd.DataFrame:
+    r"""Theorem 1 at critical points that AM does not reach, on ``p.audit_instances`` fresh
+    instances of each sensing family (:data:`NEWTON_FAMILIES`).
+
+    Per instance, three searches (column ``phase``):
+
+    * ``newton-below``: Newton on :math:`\nabla F_\lambda = 0` from ``p.audit_starts`` random
+      starts at each :math:`\lambda` of :attr:`Params.audit_lam_grid` (saddles included);
+    * ``am-below``: one fixed-:math:`\lambda` AM run per :math:`\lambda` of the same grid, with the
+      smallest Hessian eigenvalue of :math:`F_\lambda` at its limit (``hess_min``);
+    * ``newton-above``: Newton from ``p.audit_starts`` random starts at
+      :math:`\lambda_{hi}` = ``p.audit_factor`` :math:`\times b_{max}`, :math:`b_{max}` the largest
+      bound (10) over every converged point of the two searches below (when :math:`b_{max}` is
+      below the smallest grid :math:`\lambda`, e.g. negative, that :math:`\lambda` stands in).
+
+    Every row carries the columns of :func:`.common.newton_critical_points` / ``critical_point_runs``
+    plus ``gap_rel`` :math:`= \|X - Y\|_F / \max(1, \|X\|_F)`, ``sym_res`` (KKT residual of (3) at
+    :math:`(X + Y)/2`), ``res_hi`` (KKT residual of (5) at :math:`\lambda_{hi}`), ``lam_hi`` and
+    ``b_max``; Newton rows also ``n_neg_sym`` (negative curvature of (3) at a symmetric point)."""
+    from ...factorizations.asymmetric import penalized_hessian
+
+    rows = []
+    for fam in NEWTON_FAMILIES:
+        for k, g in enumerate(rng.spawn(p.audit_instances)):
+            s = g.spawn(4)
+            prob = make_theorem1_family(fam, s[0], n=p.n, r=p.r, mu=p.mu)
+            lo = newton_critical_points(prob, p.audit_lam_grid, p.audit_starts, s[1], keep=True)
+            am = critical_point_runs(prob, p.audit_lam_grid, 1, s[2], max_iter=p.max_iter,
+                                     keep=True).drop(columns=["time", "h_mid"])
+            am["hess_min"] = [float(np.linalg.eigvalsh(penalized_hessian(prob, X, Y, lam))[0])
+                              for (X, Y), lam in zip(am["XY"], am["lam"])]
+            conv = pd.concat([lo, am])
+            conv = conv[conv["status"] == "converged"]
+            b_max = float(conv["bound"].max()) if len(conv) else float("nan")
+            # b_max <= 0 (every lambda > 0 is above the bound): the smallest grid lambda stands in
+            lam_hi = p.audit_factor * max(b_max if np.isfinite(b_max) else 0.5,
+                                          float(p.audit_lam_grid.min()))
+            hi = newton_critical_points(prob, [lam_hi], p.audit_starts, s[3], keep=True)
+            for phase, df in (("newton-below", lo), ("am-below", am), ("newton-above", hi)):
+                XY = df.pop("XY")
+                df["gap_rel"] = [float(np.linalg.norm(X - Y)) / max(1.0, float(np.linalg.norm(X)))
+                                 for X, Y in XY]
+                df["sym_res"] = [symmetric_kkt_residual(prob, 0.5 * (X + Y)) for X, Y in XY]
+                df["res_hi"] = [kkt_residual(prob, X, Y, lam_hi) for X, Y in XY]
+                rows.append(df.assign(family=fam, instance=k, phase=phase, lam_hi=lam_hi,
+                                      b_max=b_max))
+    return pd.concat(rows, ignore_index=True)
 
 
 def _sdp_rows(p: Params, rng: np.random.Generator) -> tuple[pd.DataFrame, dict]:
     from ...problems.quadratic import QuadraticSensing
-    from ...sdp.penalty import compare_with_sdp, split_problem_sdp
+    from ...sdp.penalty import split_problem_sdp
 
     rows, times = [], {}
     cases = [(fam, p.r) for fam in THEOREM1_FAMILIES] + [("sensing", p.n), ("sensing-ridge", p.n)]
@@ -147,7 +233,7 @@ def _sdp_rows(p: Params, rng: np.random.Generator) -> tuple[pd.DataFrame, dict]:
         c = c if len(c) else df   # no converged symmetric limit: report the best run anyway
         best = c.loc[c["h_mid"].idxmin()]
         sdp = split_problem_sdp(prob, solver="CLARABEL")
-        row = compare_with_sdp(prob, *best["XY"], sdp)
+        row = sdp_certificate_row(prob, *best["XY"], sdp)
         times[f"sdp_{fam}_r{rr}_cvxpy"] = float(row.pop("SDP time [s]"))
         row.pop("AM time [s]")
         times[f"sdp_{fam}_r{rr}_am"] = float(c["time"].sum())
@@ -179,8 +265,10 @@ def tables(result: Result) -> dict[str, pd.DataFrame]:
     } for fam in NEWTON_FAMILIES])
     sd = result.sdp
     sfmt = {c: "{:.3g}".format for c in ["SDP objective", "factorized objective", "objective gap",
-                                         "||XY^T - Z_sdp|| / ||Z_sdp||"]}
-    return {"tab-theorem1": s[cols].assign(**{c: s[c].map(f) for c, f in fmt.items()}),
+                                         SDP_DIST, CERT_COLS[0], CERT_COLS[1], "cert scale",
+                                         "cert infeasibility"]}
+    extra = {"tab-t1-audit": audit_table(result)} if result.audit is not None else {}
+    return {**extra, "tab-theorem1": s[cols].assign(**{c: s[c].map(f) for c, f in fmt.items()}),
             "tab-t1-newton": newton.assign(**{c: newton[c].map("{:.4g}".format)
                                               for c in ["min lambda / b", "max lambda / b"]}),
             "tab-t1-sdp": sd.assign(**{c: sd[c].map(f) for c, f in sfmt.items()})}
@@ -210,7 +298,14 @@ def glue_values(result: Result) -> dict:
         out[f"tight_{key}"] = float(s.loc[s["family"] == fam, "max_lam_over_b"].max())
     tight, loose = _sdp_split(result.sdp)
     out.update(n_tight=len(tight), tight_gap=float(tight["objective gap"].abs().max()),
-               loose_gap_min=float(loose["objective gap"].min()) if len(loose) else float("nan"))
+               loose_gap_min=float(loose["objective gap"].min()) if len(loose) else float("nan"),
+               cert_tight=int((tight[CERT_COLS[2]] == "certified").sum()),
+               cert_loose=int((loose[CERT_COLS[2]] != "certified").sum()), n_loose=len(loose),
+               tight_dist=float(tight[SDP_DIST].max()) if len(tight) else float("nan"),
+               loose_dist_min=float(loose[SDP_DIST].min()) if len(loose) else float("nan"),
+               n_sdp_inacc=int((result.sdp["SDP status"] == "optimal_inaccurate").sum()))
+    if result.audit is not None:
+        out.update(audit_glue(result))
     return out
 
 
@@ -294,6 +389,7 @@ def claims(result: Result) -> list[Claim]:
                          "toy 4.1 only)",
                          close(r.to_numpy() if len(r) else [np.inf], 1.0, tol=1e-6),
                          kind="extension"))
+    out += _audit_claims(result)
     tight, loose = _sdp_split(result.sdp)
     out.append(claim("thm1.sdp_tight",
                      "Where an SDP solution has rank <= r (sNMF with PSD M; sensing with r = n), the "
@@ -308,4 +404,146 @@ def claims(result: Result) -> list[Claim]:
                      at_least(loose["objective gap"].to_numpy() if len(loose) else [0.0], -1e-6,
                               scale=1e-6) if len(loose) else qualitative(True, ours="no case"),
                      kind="check"))
+    out += certificate_claims("thm1", tight, loose, "Theorem 1 families (SDP cross-check)",
+                              min_tight=3)
     return out
+
+
+AUDIT_PROTOCOL = ("saddle audit: Newton on grad F = 0 from random starts (sensing families, "
+                  "fresh instances), below the bound and at audit_factor x the largest bound found")
+
+
+def _audit_parts(audit: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """The audit's converged points, split by phase (asymmetric saddles below the bound apart)."""
+    c = audit[audit["status"] == "converged"]
+    lo = c[c["phase"] == "newton-below"]
+    return {"below": lo, "am": c[c["phase"] == "am-below"], "above": c[c["phase"] == "newton-above"],
+            "asym_saddles": lo[lo["asym"] & (lo["n_neg"] > 0)],
+            "all_above": audit[audit["phase"] == "newton-above"]}
+
+
+def _audit_claims(result: Result) -> list[Claim]:
+    """Claims of the saddle audit (see :func:`saddle_audit`)."""
+    a = result.audit
+    if a is None or not len(a):
+        return []
+    parts = _audit_parts(a)
+    lo, am, hi, sad = parts["below"], parts["am"], parts["above"], parts["asym_saddles"]
+    per_inst = lo.assign(s=lo["n_neg"] > 0).groupby(["family", "instance"])["s"].sum()
+    per_inst = per_inst.reindex(a.groupby(["family", "instance"]).size().index, fill_value=0)
+    n_inst = len(per_inst)
+    ex = _units(theorem1_excess(sad), sad)
+    n = len(ex)
+    u10 = float(ex["units10"].max()) if n else float("inf")
+    u9 = float(ex["units9"].max()) if n else float("inf")
+    where = (f"every asymmetric strict saddle that Newton finds below the bound ({n_inst} fresh "
+             "sensing / sensing-ridge instances)")
+    out = [
+        claim("thm1.audit.am_misses_saddles",
+              f"Saddle audit: on each of the {n_inst} audited instances Newton's method on the "
+              "gradient finds at least one strict saddle of F_lambda (a Hessian eigenvalue below "
+              "-1e-6) below the bound, while every converged AM limit there is a local minimum "
+              "(smallest Hessian eigenvalue >= -1e-6): the audited saddles are critical points "
+              "that AM does not reach",
+              all_of(at_least(per_inst.to_numpy(), 0.5, scale=1.0),
+                     dataclasses.replace(at_least(am["hess_min"].to_numpy() if len(am) else
+                                                  [-np.inf], -1e-6, scale=1e-6),
+                                         samples=len(am), min_samples=MIN_ASYM)),
+              kind="extension", protocol=AUDIT_PROTOCOL),
+        claim("thm1.audit.bound10_at_saddles",
+              f"Saddle audit: at {where}, lambda <= bound (10) at the point up to the slack s its "
+              "KKT residual allows, (lambda - b) / s <= 1 (as thm1.no_asymmetric_above_bound)",
+              dataclasses.replace(at_most(u10, 1.0, scale=1.0), samples=n, min_samples=MIN_ASYM),
+              kind="paper", quote=QUOTES["thm1"], protocol=AUDIT_PROTOCOL),
+        claim("thm1.audit.inequality9_at_saddles",
+              f"Saddle audit: at {where}, the left inequality of (9) holds up to the residual's "
+              "slack ((lhs - mid) / slack <= 1). On these families (sigma = 0, symmetric "
+              "measurements) it is an equality at an exact critical point, so the test is of the "
+              "reconstructed (9) to the residual's precision; the form of (9) is reconstructed "
+              "in spec 000 (DERIVED), not read from the seed",
+              dataclasses.replace(at_most(u9, 1.0, scale=1.0), samples=n, min_samples=MIN_ASYM),
+              kind="paper", quote=QUOTES["ineq9"], protocol=AUDIT_PROTOCOL),
+    ]
+    stat = np.maximum(hi["gap_rel"] / AUDIT_SYM_TOL, hi["sym_res"] / AUDIT_RES_TOL)
+    out.append(claim(
+        "thm1.audit.same_critical_points_above_bound",
+        f"Saddle audit: at lambda_hi = {result.params.audit_factor:g} x the largest bound (10) over "
+        "every critical point found on the instance (Newton and AM below; an estimate of the "
+        "supremum over all critical points), every critical point Newton's method finds from random "
+        "starts is symmetric (||X - Y|| / max(1, ||X||) <= 1e-6) and X is a critical point of (3) "
+        "(KKT residual of (3) <= 1e-8): max of the two ratios to their tolerances <= 1, and at "
+        "least half of the starts converge",
+        all_of(dataclasses.replace(at_most(stat.to_numpy() if len(hi) else [np.inf], 1.0, scale=1.0),
+                                   samples=len(hi), min_samples=MIN_ASYM),
+               fraction(len(hi), max(len(parts["all_above"]), 1), at_least=0.5)),
+        kind="paper", quote=QUOTES["same"], protocol=AUDIT_PROTOCOL))
+    hs = hi[hi["n_neg"] > 0]
+    out.append(claim(
+        "thm1.audit.saddles_above_are_symmetric_saddles",
+        "Saddle audit: above the bound Newton still finds strict saddles (at least 5), and each is "
+        "a strict saddle of the symmetric problem (3) (negative curvature along symmetric "
+        "directions (V, V)). Algebra: F is invariant under swapping X and Y, so at X = Y the "
+        "Hessian splits into symmetric and antisymmetric directions, and the antisymmetric block "
+        "is positive definite when lambda > b",
+        all_of(at_least(len(hs), MIN_ASYM - 0.5, scale=max(len(hi), 1)),
+               at_least(hs["n_neg_sym"].to_numpy() if len(hs) else [0], 0.5, scale=1.0)),
+        kind="check", protocol=AUDIT_PROTOCOL))
+    sym_lo = lo[~lo["asym"]]
+    out.append(claim(
+        "thm1.audit.symmetric_points_persist",
+        "Saddle audit: every symmetric critical point Newton finds below the bound is still a "
+        "critical point of (5) at lambda_hi (KKT residual <= 1e-8): the penalty's gradient "
+        "vanishes at X = Y (the paper's 'critical point of (5) for any lambda')",
+        dataclasses.replace(at_most(sym_lo["res_hi"].to_numpy() if len(sym_lo) else [np.inf],
+                                    AUDIT_RES_TOL, scale=AUDIT_RES_TOL),
+                            samples=len(sym_lo), min_samples=3),
+        kind="check", protocol=AUDIT_PROTOCOL))
+    return out
+
+
+def audit_table(result: Result) -> pd.DataFrame:
+    """Per audited instance: the penalties, what Newton and AM found below the bound, and what
+    Newton found above it (:func:`saddle_audit`)."""
+    a = result.audit
+    rows = []
+    for (fam, k), d in a.groupby(["family", "instance"], sort=False):
+        c = d[d["status"] == "converged"]
+        lo, am, hi = (c[c["phase"] == ph] for ph in ("newton-below", "am-below", "newton-above"))
+        sad = lo[lo["asym"] & (lo["n_neg"] > 0)]
+        rows.append({
+            "family": fam, "instance": int(k), "b_max": float(d["b_max"].iloc[0]),
+            "lambda_hi": float(d["lam_hi"].iloc[0]),
+            "below: Newton points": len(lo), "below: saddles": int((lo["n_neg"] > 0).sum()),
+            "below: asymmetric saddles": len(sad),
+            "max lambda/b at asym. saddles": float((sad["lam"] / sad["bound"]).max())
+            if len(sad) else float("nan"),
+            "AM limits": len(am),
+            "min Hessian eig. at AM limits": float(am["hess_min"].min()) if len(am) else float("nan"),
+            "above: Newton points": f"{len(hi)}/{int((d['phase'] == 'newton-above').sum())}",
+            "above: asymmetric": int(hi["asym"].sum()),
+            "above: saddles (of (3))": f"{int((hi['n_neg'] > 0).sum())} "
+                                       f"({int((hi['n_neg_sym'] > 0).sum())})",
+            "above: max ||X-Y||/max(1,||X||)": float(hi["gap_rel"].max()) if len(hi) else float("nan"),
+            "above: max residual of (3)": float(hi["sym_res"].max()) if len(hi) else float("nan"),
+        })
+    df = pd.DataFrame(rows)
+    fl = [c for c in df.columns if df[c].dtype.kind == "f"]
+    return df.assign(**{c: df[c].map("{:.3g}".format) for c in fl})
+
+
+def audit_glue(result: Result) -> dict:
+    """Numbers of the saddle-audit section."""
+    a = result.audit
+    parts = _audit_parts(a)
+    lo, hi, sad, am = parts["below"], parts["above"], parts["asym_saddles"], parts["am"]
+    return {"au_inst": int(a.groupby(["family", "instance"]).ngroups),
+            "au_per_fam": result.params.audit_instances, "au_starts": result.params.audit_starts,
+            "au_lams": result.params.audit_lams, "au_factor": result.params.audit_factor,
+            "au_lo_pts": len(lo), "au_lo_saddles": int((lo["n_neg"] > 0).sum()),
+            "au_asym_saddles": len(sad),
+            "au_max_ratio": float((sad["lam"] / sad["bound"]).max()) if len(sad) else float("nan"),
+            "au_am": len(am), "au_am_hmin": float(am["hess_min"].min()) if len(am) else float("nan"),
+            "au_hi_pts": len(hi), "au_hi_runs": len(parts["all_above"]),
+            "au_hi_asym": int(hi["asym"].sum()), "au_hi_saddles": int((hi["n_neg"] > 0).sum()),
+            "au_hi_gap": float(hi["gap_rel"].max()) if len(hi) else float("nan"),
+            "au_hi_res": float(hi["sym_res"].max()) if len(hi) else float("nan")}
