@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import assume, given, settings, strategies as st
 
 from bmlab.factorizations.udu import BurerMonteiro, UDUFactorization, scaled_init
 from bmlab.problems.completion import make_completion
@@ -178,14 +178,16 @@ def test_refutation_exhibits_a_descent_direction(seed):
     P = _completion(n=10, m=60, seed=seed, noise=0.1)
     X = np.random.default_rng(seed).standard_normal((10, 1))
     c = certificate(P, X)
-    if c.verdict != "refuted":
-        return
+    assume(c.lambda_min < -1e-3 * c.scale)
+    assert c.verdict == "refuted"
     G = P.grad(X @ X.T)
     w, V = np.linalg.eigh(0.5 * (G + G.T))
     v = V[:, 0]
     assert w[0] == pytest.approx(c.lambda_min, abs=1e-10 * c.scale)
-    t = 1e-6
-    assert P.objective(X @ X.T + t * np.outer(v, v)) < P.objective(X @ X.T)
+    # ‖P_Ω(vvᵀ)‖ ≤ 1, so the step t = |λ| lowers f by at least λ²/2
+    t = -c.lambda_min
+    drop = P.objective(X @ X.T) - P.objective(X @ X.T + t * np.outer(v, v))
+    assert drop >= 0.5 * c.lambda_min ** 2 * (1 - 1e-9)
 
 
 # ---------------------------------------------------------------------------------------------
