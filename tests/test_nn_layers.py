@@ -152,3 +152,54 @@ def test_ensemble_projection_matches_single():
     for i in range(2):
         net = ens.member(i)
         assert net.constraint_violation() <= 1e-6
+
+
+# ----------------------------------------------------------- fused projection (issue 12)
+@pytest.mark.parametrize("model", sorted(__import__("bmlab.nn.layers", fromlist=["MODELS"]).MODELS))
+def test_fused_projection_equals_reference(model):
+    """FusedProjection == the models' own project_(), bitwise, single and stacked."""
+    from bmlab.nn.layers import FactorEnsemble, FactorNet, FusedProjection
+    from bmlab.nn.training import make_generator
+
+    g = make_generator(0)
+    for make in (lambda: FactorNet(7, 5, 3, model=model, generator=make_generator(1),
+                                   project_init=False),
+                 lambda: FactorEnsemble(7, 5, 3, model=model, project_init=False,
+                                        generators=[make_generator(i) for i in range(4)])):
+        a, b = make(), make()
+        with torch.no_grad():
+            for p, q in zip(a.parameters(), b.parameters()):
+                p.copy_(torch.randn(p.shape, generator=g) * 2)   # some inside, most outside
+                q.copy_(p)
+            if getattr(a, "U", None) is not None:               # one replica inside the ball
+                a.U[0].mul_(1e-3)
+                b.U[0].mul_(1e-3)
+        a.project_()
+        plan = FusedProjection(b)
+        plan()
+        for p, q in zip(a.parameters(), b.parameters()):
+            assert torch.equal(p, q)
+        assert (len(plan) > 0) == (b.spec.norm is not None or b.spec.nonneg)
+
+
+def test_fused_projection_lora_and_fallback():
+    from torch import nn
+    from bmlab.nn.layers import FusedProjection
+    from bmlab.nn.lora import apply_lora
+
+    torch.manual_seed(0)
+    base = nn.Sequential(nn.Linear(8, 8), nn.ReLU(), nn.Linear(8, 4))
+    apply_lora(base, 3, udv=True)
+    m1 = base
+    import copy
+    m2 = copy.deepcopy(m1)
+    with torch.no_grad():
+        for p, q in zip(m1.parameters(), m2.parameters()):
+            p.mul_(5.0).sub_(0.5)
+            q.copy_(p)
+    for mod in m1.modules():
+        if hasattr(mod, "project_"):
+            mod.project_()
+    FusedProjection(m2)()
+    for p, q in zip(m1.parameters(), m2.parameters()):
+        assert torch.equal(p, q)

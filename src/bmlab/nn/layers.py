@@ -110,6 +110,91 @@ def rows_project_(weight: torch.Tensor, dim: int, radius: float = 1.0) -> None:
     weight.mul_(torch.clamp(radius / norms.clamp_min(1e-30), max=1.0))
 
 
+@dataclass(frozen=True)
+class ProjectionGroup:
+    """Tensors that share one projection.
+
+    ``kind``: ``"frobenius"`` (each tensor into the unit Frobenius ball; with ``batched``, each
+    slice along the leading replica dimension), ``"rows"`` (each slice along ``dims[i]`` of
+    tensor ``i`` into the unit ball) or ``"nonneg"`` (clamp at 0)."""
+
+    kind: str
+    tensors: tuple
+    dims: tuple = ()
+    batched: bool = False
+
+
+def _groups(spec: ModelSpec, uv: tuple, row_dims: tuple, w, *, batched: bool) -> list:
+    out = []
+    if spec.norm == "frobenius":
+        out.append(ProjectionGroup("frobenius", tuple(uv), batched=batched))
+    elif spec.norm == "rows":
+        out.append(ProjectionGroup("rows", tuple(uv), dims=tuple(row_dims), batched=batched))
+    if spec.nonneg and w is not None:
+        out.append(ProjectionGroup("nonneg", (w,), batched=batched))
+    return out
+
+
+class FusedProjection:
+    r"""Every projection of a model, compiled once into a few batched in-place ops.
+
+    Collects the :class:`ProjectionGroup` s of every submodule that has
+    ``projection_groups()`` (modules with only a ``project_()`` method -- e.g. a swapped
+    classifier head -- keep it, called as is). A call then applies, with no walk over the
+    modules: for all whole-tensor Frobenius balls together, ``torch._foreach_norm`` and one
+    ``_foreach`` scale (:math:`W \leftarrow W/\max(1,\|W\|_F)`, bitwise the same as
+    :func:`frobenius_project_`); for stacked replicas, one norm over the non-replica
+    dimensions and one in-place multiply per tensor; one ``_foreach_clamp_min_`` for every
+    :math:`w\ge 0`. :meth:`attach` registers it as a step post-hook of an optimizer, so that
+    ``optimizer.step()`` is "update, then project" in one call (the authors' order).
+    """
+
+    def __init__(self, model: nn.Module) -> None:
+        self.frob, self.frob_batched, self.rows, self.nonneg, self.other = [], [], [], [], []
+        for m in model.modules():
+            get = getattr(m, "projection_groups", None)
+            if callable(get):
+                for g in get():
+                    if g.kind == "frobenius" and g.batched:
+                        self.frob_batched += list(g.tensors)
+                    elif g.kind == "frobenius":
+                        self.frob += list(g.tensors)
+                    elif g.kind == "rows":
+                        self.rows += list(zip(g.tensors, g.dims))
+                    elif g.kind == "nonneg":
+                        self.nonneg += list(g.tensors)
+                    else:
+                        raise ValueError(f"unknown projection kind {g.kind!r}")
+            elif callable(getattr(m, "project_", None)):
+                self.other.append(m.project_)
+
+    def __len__(self) -> int:
+        return (len(self.frob) + len(self.frob_batched) + len(self.rows) + len(self.nonneg)
+                + len(self.other))
+
+    @torch.no_grad()
+    def __call__(self, *_args) -> None:
+        if self.frob:
+            norms = torch._foreach_norm(self.frob)
+            torch._foreach_clamp_min_(norms, 1.0)
+            torch._foreach_reciprocal_(norms)
+            torch._foreach_mul_(self.frob, norms)
+        for p in self.frob_batched:
+            norm = torch.linalg.vector_norm(p, dim=tuple(range(1, p.ndim)), keepdim=True)
+            p.mul_(norm.clamp_min_(1.0).reciprocal_())
+        for p, dim in self.rows:
+            rows_project_(p, dim=dim)
+        if self.nonneg:
+            torch._foreach_clamp_min_(self.nonneg, 0.0)
+        for fn in self.other:
+            fn()
+
+    def attach(self, optimizer: torch.optim.Optimizer):
+        """Run this projection at the end of every ``optimizer.step()``; returns the hook
+        handle (``handle.remove()`` detaches it)."""
+        return optimizer.register_step_post_hook(lambda opt, args, kwargs: self())
+
+
 class Diagonal(nn.Module):
     """The diagonal layer ``x -> w * x`` (a vector of ``r`` weights)."""
 
@@ -149,11 +234,15 @@ class FactorNet(nn.Module):
         Source of the initial draws. The draws are taken in the fixed order ``U, w, F, V``,
         whatever the model, so every model built from equal generators shares ``U`` and
         ``V`` ("the same draws for every model", FOUND-code).
+    project_init : bool
+        Project the initial draws onto the constraint set (``True``, the tuned protocol) or
+        leave them as drawn (``False``: the authors' code projects only after each optimizer
+        step, FOUND-code ``udvRegMatrixUWV.py``).
     """
 
     def __init__(self, d_in: int, width: int, d_out: int, *, model: str = "udv",
                  init: str = "uniform", init_std: float = 0.02,
-                 generator: torch.Generator | None = None) -> None:
+                 generator: torch.Generator | None = None, project_init: bool = True) -> None:
         super().__init__()
         for name, val in (("d_in", d_in), ("width", width), ("d_out", d_out)):
             if not isinstance(val, (int, np.integer)) or val < 1:
@@ -171,7 +260,8 @@ class FactorNet(nn.Module):
         self.mid = nn.Linear(self.width, self.width, bias=False) if self.spec.mid else None
         self.fc2 = nn.Linear(self.width, self.d_out, bias=False)
         self.reset_parameters(init=init, init_std=init_std, generator=generator)
-        self.project_()
+        if project_init:
+            self.project_()
 
     # ------------------------------------------------------------------ init / forward
     def reset_parameters(self, *, init: str = "uniform", init_std: float = 0.02,
@@ -200,18 +290,24 @@ class FactorNet(nn.Module):
                 self.mid.weight.copy_(f)
 
     def hidden(self, x: torch.Tensor) -> torch.Tensor:
-        """The hidden representation (input of ``fc2``)."""
-        z = self.fc1(x)
+        """The hidden representation (input of ``fc2``). Without ``F``, the diagonal is folded
+        into the ``r x d`` weight (:math:`(DU^\top)x`, cheaper than scaling the ``n x r``
+        activations, the same map)."""
+        w1 = self.fc1.weight
+        fold = self.diag is not None and self.mid is None
+        if fold:
+            w1 = w1 * self.diag.weight[:, None]
+        z = nn.functional.linear(x, w1)
         if self.mid is not None:
-            z = self.mid(z)
-        if self.diag is not None:
-            z = self.diag(z)
+            z = nn.functional.linear(z, self.mid.weight)
+        if self.diag is not None and not fold:
+            z = z * self.diag.weight
         if self.spec.relu:
             z = torch.relu(z)
         return z
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.fc2(self.hidden(x))
+        return nn.functional.linear(self.hidden(x), self.fc2.weight)
 
     # ------------------------------------------------------------------ constraints
     @torch.no_grad()
@@ -226,6 +322,12 @@ class FactorNet(nn.Module):
             rows_project_(self.fc2.weight, dim=0)   # column j of V = v_j
         if spec.nonneg and self.diag is not None:
             self.diag.weight.clamp_(min=0.0)
+
+    def projection_groups(self) -> list[ProjectionGroup]:
+        """The tensors :meth:`project_` acts on, grouped by projection (for
+        :class:`FusedProjection`)."""
+        return _groups(self.spec, (self.fc1.weight, self.fc2.weight), (1, 0),
+                       self.diag.weight if self.diag is not None else None, batched=False)
 
     @torch.no_grad()
     def constraint_violation(self) -> float:
@@ -288,7 +390,8 @@ class FactorEnsemble(nn.Module):
 
     def __init__(self, d_in: int, width: int, d_out: int, *, model: str = "udv",
                  generators: list[torch.Generator], init: str = "uniform",
-                 init_std: float = 0.02, trunk: nn.Linear | None = None) -> None:
+                 init_std: float = 0.02, trunk: nn.Linear | None = None,
+                 project_init: bool = True) -> None:
         super().__init__()
         if trunk is not None:
             if trunk.out_features != d_in:
@@ -303,7 +406,7 @@ class FactorEnsemble(nn.Module):
         if len(generators) < 1:
             raise ValueError("generators must hold one torch.Generator per replica")
         members = [FactorNet(d_in, width, d_out, model=model, init=init, init_std=init_std,
-                             generator=g) for g in generators]
+                             generator=g, project_init=project_init) for g in generators]
         self.model, self.spec = model, members[0].spec
         self.d_in, self.width, self.d_out = members[0].d_in, members[0].width, members[0].d_out
         self.n_replicas = len(members)
@@ -325,13 +428,15 @@ class FactorEnsemble(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.head_input(x)
+        fold = self.w is not None and self.F is None
+        u = self.U * self.w[:, :, None] if fold else self.U      # D U^T folded (S x r x d)
         if x.ndim == 2:
-            z = torch.einsum("nd,srd->snr", x, self.U)
+            z = torch.einsum("nd,srd->snr", x, u)
         else:
-            z = torch.bmm(x, self.U.transpose(1, 2))
+            z = torch.bmm(x, u.transpose(1, 2))
         if self.F is not None:
             z = torch.bmm(z, self.F.transpose(1, 2))
-        if self.w is not None:
+        if self.w is not None and not fold:
             z = z * self.w[:, None, :]
         if self.spec.relu:
             z = torch.relu(z)
@@ -350,6 +455,10 @@ class FactorEnsemble(nn.Module):
             rows_project_(self.V, dim=1)
         if spec.nonneg and self.w is not None:
             self.w.clamp_(min=0.0)
+
+    def projection_groups(self) -> list[ProjectionGroup]:
+        """The stacked tensors :meth:`project_` acts on, by projection (per replica)."""
+        return _groups(self.spec, (self.U, self.V), (2, 1), self.w, batched=True)
 
     @torch.no_grad()
     def member(self, i: int) -> FactorNet:

@@ -81,6 +81,15 @@ class LoRALinear(nn.Module):
             frobenius_project_(self.B)
             self.d.clamp_(min=0.0)
 
+    def projection_groups(self) -> list:
+        """The tensors :meth:`project_` acts on (for :class:`~bmlab.nn.layers.FusedProjection`)."""
+        from bmlab.nn.layers import ProjectionGroup
+
+        if not self.udv:
+            return []
+        return [ProjectionGroup("frobenius", (self.A, self.B)),
+                ProjectionGroup("nonneg", (self.d,))]
+
     def n_trainable(self) -> int:
         """Trainable parameters of the adapter: r (d_in + d_out) (+ r for LoRA-UDV)."""
         r, (dout, din) = self.rank, self.base.weight.shape

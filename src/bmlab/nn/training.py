@@ -17,6 +17,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from bmlab.nn.layers import FusedProjection
 from bmlab.solvers.base import SolverResult
 from bmlab.validation import check_bool, check_callable, check_choice, check_int, check_real
 
@@ -29,8 +30,33 @@ OPTIMIZER_LABELS = {"adam": "Adam", "nadam": "NAdam", "sgd": "MBGD", "sgd-moment
 
 
 def default_device() -> torch.device:
-    """CUDA when present, else CPU."""
+    """CUDA when present, else CPU (a helper for interactive use: the training entry points
+    default to the CPU and take the device as an explicit flag, see :func:`resolve_device`)."""
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def resolve_device(device: torch.device | str | None = "cpu") -> torch.device:
+    """The ``device=`` flag of the training entry points: ``"cpu"`` (default, also for
+    ``None``), ``"cuda"`` / ``"cuda:i"`` or a ``torch.device``. Asking for CUDA where torch
+    sees none raises a ``RuntimeError`` saying so: never a silent fallback to the CPU."""
+    if device is None:
+        device = "cpu"
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError) as exc:
+        raise ValueError(f"device must be 'cpu', 'cuda', 'cuda:<i>' or a torch.device, "
+                         f"got {device!r}") from exc
+    if dev.type == "cuda":
+        if not torch.cuda.is_available():
+            raise RuntimeError(f"device={device!r} asked for CUDA, but torch sees no CUDA "
+                               f"device (torch {torch.__version__}, CUDA build: "
+                               f"{torch.version.cuda}); use device='cpu'")
+        if dev.index is not None and dev.index >= torch.cuda.device_count():
+            raise RuntimeError(f"device={device!r}: only {torch.cuda.device_count()} CUDA "
+                               "device(s) present")
+    elif dev.type != "cpu":
+        raise ValueError(f"device must be a CPU or CUDA device, got {device!r}")
+    return dev
 
 
 def seed_for(root: int, *keys: int) -> int:
@@ -142,8 +168,11 @@ def train(
     weight_decay: float = 0.0,
     momentum: float = 0.9,
     project: bool = True,
+    project_init: bool = True,
+    project_every: int = 1,
+    loss_average: str = "sample",
     generator: torch.Generator | list[torch.Generator] | None = None,
-    device: torch.device | str | None = None,
+    device: torch.device | str | None = "cpu",
     parameters: list[nn.Parameter] | None = None,
     callback: Callable[[int, dict], None] | None = None,
     blowup: float = 1e8,
@@ -168,11 +197,22 @@ def train(
     weight_decay : float
         L2 coefficient given to the optimizer (the B.6 comparison).
     project : bool
-        Apply the projections (``False`` only to study what they do).
+        Apply the projections (``False`` only to study what they do). They run fused into
+        the optimizer step (:class:`~bmlab.nn.layers.FusedProjection` as a step post-hook).
+    project_init : bool
+        Also project once before the first step (``True``: the tuned protocol); ``False``
+        projects only after optimizer steps, as the authors' code does.
+    project_every : int
+        Project after every ``project_every``-th optimizer step only (counted over the whole
+        run from 1; 4 = the authors' LoRA-UDV callback ``global_step % 4 == 0``).
+    loss_average : {"sample", "batch"}
+        The recorded epoch training loss: weighted by samples (``"sample"``) or the
+        unweighted mean of the batch means (``"batch"``, the authors' code).
     generator : torch.Generator or list of them
         Drives the mini-batch shuffling; one per replica for an ensemble.
-    device : str or torch.device, optional
-        Default :func:`default_device`.
+    device : str or torch.device
+        ``"cpu"`` (default) or ``"cuda"``; CUDA without a CUDA device raises (no silent
+        fallback, :func:`resolve_device`).
     parameters : list, optional
         The trainable parameters (default: every parameter that requires grad).
     callback : callable, optional
@@ -201,6 +241,9 @@ def train(
     check_real("blowup", blowup, lo=0, lo_open=True, allow_inf=True)
     check_bool("cosine", cosine)
     check_bool("project", project)
+    check_bool("project_init", project_init)
+    project_every = check_int("project_every", project_every, lo=1)
+    check_choice("loss_average", loss_average, ("sample", "batch"))
     if callback is not None:
         check_callable("callback", callback)
     n_rep = getattr(model, "n_replicas", None)
@@ -209,7 +252,7 @@ def train(
     if replicated and len(gens) != n_rep:
         raise ValueError(f"generator must be a list of {n_rep} generators for an ensemble "
                          f"of {n_rep} replicas, got {len(gens)}")
-    device = torch.device(device) if device is not None else default_device()
+    device = resolve_device(device)
     model.to(device)
     xtr, ytr = (t.to(device) for t in train_data)
     if test_data is not None:
@@ -237,7 +280,20 @@ def train(
                 for k, v in hist.items()}
 
     if project:
-        project_all_(model)
+        plan = FusedProjection(model)
+        if project_init:
+            plan()
+        if project_every == 1:
+            plan.attach(opt)
+        else:
+            steps = [0]
+
+            def _every(*_args):
+                steps[0] += 1
+                if steps[0] % project_every == 0:
+                    plan()
+
+            opt.register_step_post_hook(_every)
     _record(0, evaluate(model, xtr, ytr, task)[0])
     model.train()
     done = epochs
@@ -248,16 +304,18 @@ def train(
         else:
             perm = torch.randperm(n, generator=gens[0]).to(device)
             total = torch.zeros((), dtype=torch.float64, device=device)
+        n_batches = 0
         for i in range(0, n, batch_size):
             idx = perm[..., i:i + batch_size]
             opt.zero_grad(set_to_none=True)
             losses = _losses(model(xtr[idx]), ytr[idx], task, replicated)
             losses.sum().backward()
-            opt.step()
-            if project:
-                project_all_(model)
-            total += losses.detach().double() * idx.shape[-1]
-        train_loss = (total / n).cpu().numpy()
+            opt.step()                     # projections: a step post-hook (fused)
+            weight = idx.shape[-1] if loss_average == "sample" else 1
+            total += losses.detach().double() * weight
+            n_batches += 1
+        denom = n if loss_average == "sample" else n_batches
+        train_loss = (total / denom).cpu().numpy()
         bad = ~np.isfinite(train_loss) | (np.nan_to_num(train_loss, nan=np.inf) > blowup)
         alive &= ~np.atleast_1d(bad)
         if not alive.any():

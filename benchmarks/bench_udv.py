@@ -1,0 +1,91 @@
+"""UDV vs UV layer training throughput (issue 12: "UDV layer >= 0.95x the UV layer's samples/s").
+
+One run, interleaved repeats (ratios stay meaningful on a shared machine), one thread, CPU
+time of this process. Rows: the UV layer (no projection), the UDV layer with the fused
+projection (``bmlab.nn.layers.FusedProjection`` as an optimizer step hook, what ``train``
+uses) and the UDV layer with the previous per-step walk over the modules calling each
+``project_()`` (the reference). Shapes: the diabetes network of the chapters (10-10-1,
+batch 128, as one net and as 100 stacked seeds) and a wider block (64-64-10). ``--device
+cuda`` times the same on a GPU (a clear error when there is none); ``--quick`` fewer repeats.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _timing import median_times, table  # noqa: E402
+
+import torch  # noqa: E402
+
+from bmlab.nn.layers import FactorEnsemble, FactorNet  # noqa: E402
+from bmlab.nn.training import make_generator, project_all_, resolve_device, train  # noqa: E402
+
+
+def _job(model, shape, replicas, epochs, device, mode):
+    d, r, c, n = shape
+    g = make_generator(0)
+    x, y = torch.rand(n, d, generator=g), torch.rand(n, c, generator=g)
+    if replicas:
+        net = FactorEnsemble(d, r, c, model=model, generators=[make_generator(i) for i in range(replicas)])
+        gens = [make_generator(100 + i) for i in range(replicas)]
+    else:
+        net = FactorNet(d, r, c, model=model, generator=make_generator(1))
+        gens = make_generator(2)
+
+    def run():
+        kw = dict(epochs=epochs, batch_size=128, cosine=False, device=device,
+                  generator=gens if replicas else make_generator(2))
+        if mode == "walk":     # the reference: project_() of every module after each step
+            opt_hook = []
+            orig = torch.optim.Adam.step
+
+            def step(self, *a, **k):
+                out = orig(self, *a, **k)
+                project_all_(net)
+                return out
+            torch.optim.Adam.step = step
+            try:
+                train(net, (x, y), project=False, **kw)
+            finally:
+                torch.optim.Adam.step = orig
+        else:
+            train(net, (x, y), **kw)
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+    return run, n * epochs * max(replicas, 1)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--device", default="cpu")
+    args = ap.parse_args(argv)
+    device = resolve_device(args.device)
+    torch.set_num_threads(1)
+    reps = 3 if args.quick else 7
+    cases = [("diabetes 10-10-1, one net", (10, 10, 1, 2048), 0, 3),
+             ("diabetes 10-10-1, 100 stacked seeds", (10, 10, 1, 512), 100, 3),
+             ("64-64-10, one net", (64, 64, 10, 2048), 0, 3)]
+    rows = []
+    for label, shape, replicas, epochs in cases:
+        jobs, samples = {}, 0
+        for name, model, mode in (("UV", "uv", "fused"), ("UDV fused", "udv", "fused"),
+                                  ("UDV walk", "udv", "walk")):
+            jobs[name], samples = _job(model, shape, replicas, epochs, device, mode)
+        t = median_times(jobs, repeats=reps, warmup=1)
+        sps = {k: samples / v for k, v in t.items()}
+        rows.append({"case": label, "device": device.type,
+                     "UV samples/s": f"{sps['UV']:,.0f}",
+                     "UDV fused": f"{sps['UDV fused']:,.0f}",
+                     "UDV walk (ref)": f"{sps['UDV walk']:,.0f}",
+                     "fused/UV": f"{sps['UDV fused'] / sps['UV']:.3f}",
+                     "walk/UV": f"{sps['UDV walk'] / sps['UV']:.3f}",
+                     "target": ">= 0.95"})
+    table(rows, "UDV layer training vs UV (samples/s; interleaved medians, 1 thread, CPU time)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
