@@ -131,3 +131,91 @@ def test_panel_b_margin_is_the_distance_to_the_stall_thresholds():
                                              found=True))}["hol.pgd.panel_b_stall"]
     assert r.holds and r.as_expected and abs(r.margin - (0.99 - 0.95) / 0.05) < 1e-9
     assert "1.00% progress" in r.reason
+
+
+# ----------------------------------------------------------------------------- step-size panel
+from bmlab.experiments.high_order_losses import pgd_eta  # noqa: E402
+from bmlab.solvers.gd import gradient_descent  # noqa: E402
+
+
+@pytest.mark.parametrize("lam", [0.0, 1.0])
+def test_batched_pgd_reproduces_the_shared_loop(lam):
+    p = PGDParams()
+    insts = [make_pgd_instance(p, rf(k, -1), k) for k in range(2)]
+    P = [i.problem.with_lam(lam) for i in insts]
+    br = pgd_eta.batched_pgd(np.stack([q.op.A for q in P]), np.stack([q.M_star for q in P]),
+                             np.stack([i.X0 for i in insts]), [0.002, 0.02], lam=lam,
+                             scale=P[0].scale, max_iter=300, record_every=100)
+    for b, (q, inst, eta) in enumerate(zip(P, insts, [0.002, 0.02])):
+        ref = gradient_descent(q.grad, inst.X0, step=eta, max_iter=300)
+        np.testing.assert_allclose(br.X[b], ref.x, rtol=0, atol=1e-12)
+        assert br.distance[b, -1] == pytest.approx(q.distance(ref.x), rel=1e-12)
+    assert list(br.iters) == [0, 100, 200, 300] and not br.diverged.any()
+
+
+def test_batched_pgd_perturbs_below_threshold_and_records_divergence():
+    p = PGDParams()
+    inst = make_pgd_instance(p, rf(0, -1), 0)
+    P = inst.problem
+    A, M = np.stack([P.op.A] * 2), np.stack([P.M_star] * 2)
+    X0 = np.stack([P.Z, P.Z])  # at X*: gradient 0, always below the threshold
+    br = pgd_eta.batched_pgd(A, M, X0, [0.01, 0.01], scale=P.scale, max_iter=20,
+                             threshold=1e-3, noise=1e-3, rng=np.random.default_rng(0),
+                             record_every=10)
+    assert (br.n_perturbed == 20).all() and br.distance[0, -1] > 0
+    assert not np.array_equal(br.X[0], br.X[1])  # independent noise per run
+    huge = pgd_eta.batched_pgd(A[:1], M[:1], 10 * X0[:1], 50.0, scale=P.scale, max_iter=50)
+    assert huge.diverged[0] and np.isnan(huge.distance[0, -1])
+    with pytest.raises(ValueError):
+        pgd_eta.batched_pgd(A, M, X0, 0.01, max_iter=2, threshold=1e-3, noise=1e-3)
+
+
+def test_noise_floor_and_slow_direction():
+    p = PGDParams()
+    P = make_pgd_instance(p, rf(1, -1), 1).problem
+    mu, U = pgd_eta.slow_direction(P)
+    assert mu > 0 and U.shape == P.Z.shape and np.linalg.norm(U) == pytest.approx(1.0)
+    np.testing.assert_allclose(P.hvp(P.Z, U), mu * U, atol=1e-10)
+    f1, f4 = pgd_eta.noise_floor(P, 1e-4, 1e-3), pgd_eta.noise_floor(P, 4e-4, 1e-3)
+    assert f4 / f1 == pytest.approx(2.0, rel=1e-2)  # ~ sqrt(eta) for small steps
+    assert pgd_eta.noise_floor(P, 10.0, 1e-3) == np.inf  # unstable step
+    lin, bound = pgd_eta.linear_contraction(0.01, 0.002, 10_000)
+    assert lin < bound == pytest.approx(np.exp(-0.2))
+
+
+def test_eta_params():
+    q = exp.Params.for_profile("quick")
+    assert q.eta_instances >= 20 and set(exp.ETAS) <= set(q.etas)
+    assert exp.Params.for_profile("paper").eta_instances >= q.eta_instances
+    with pytest.raises(ValueError):
+        exp.Params.for_profile("quick", etas=(0.002, 0.02))
+    with pytest.raises(ValueError):
+        exp.Params.for_profile("quick", n_instances=10, eta_instances=20)
+
+
+def _panel(conv_pub=0, conv_mid=15, ratio=1.0, floor=5e-3, reach_big=0, n=20, slow_err=0.0):
+    rows = []
+    for k in range(n):
+        for e in exp.ETAS:
+            conv = {exp.PUBLISHED_ETA: k < conv_pub, 0.02: k < 2, exp.ETA_MID: k < conv_mid,
+                    exp.ETA_FLOOR: True}[e]
+            rows.append({"instance": k, "eta": e, "mu_min": 0.01, "exponent": e * 100,
+                         "D0": 10.0, "final_distance": floor, "tail_rms": ratio * floor,
+                         "floor_pred": floor, "reached": e == exp.ETA_FLOOR and k < reach_big,
+                         "converged": conv, "perturbed_steps": 0, "diverged": False})
+    slow = pd.DataFrame({"instance": range(n), "mu_min": 0.01, "measured": 0.8 * (1 + slow_err),
+                         "linear": 0.8, "bound": 0.81})
+    return exp.EtaPanel(exp.ETAS, pd.DataFrame(rows), np.arange(3), np.ones((4 * n, 3)),
+                        np.full((n, 4), floor), slow)
+
+
+def test_eta_claims_can_fail():
+    p = PGDParams()
+    ok = {c.id: c for c in exp.eta_claims(_panel(), p)}
+    assert all(c.holds and not c.fragile for c in ok.values())
+    assert ok["hol.pgd.eta.slow_contraction"].kind == "check"
+    assert ok["hol.pgd.eta.convergence_appears"].exploratory
+    assert all(c.protocol for c in ok.values())
+    bad = {c.id: c for c in exp.eta_claims(
+        _panel(conv_pub=5, conv_mid=8, ratio=3.0, floor=5e-4, reach_big=5, slow_err=0.01), p)}
+    assert not any(c.holds for c in bad.values())
