@@ -261,3 +261,86 @@ def fig_success(result):
     axes[1].minorticks_off()
     fig.tight_layout()
     return fig
+
+
+def fig_pgd_eta(panel):
+    """Step-size panel of perturbed GD (λ = 0): (a) median distance (band: 10–90% of the
+    instances) against the iteration per step, with the median predicted noise floor
+    (dashed) and the 1e-3 plotting floor (dotted); (b) final distance over predicted floor
+    against the linear contraction exponent η μ_min T, per run."""
+    etas, D, it, tab = panel.etas, panel.distance, panel.iters, panel.table
+    nE = len(etas)
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    ax = axes[0]
+    for e, eta in enumerate(etas):
+        d = D[e::nE]
+        c = CYCLE[e % len(CYCLE)]
+        ax.plot(it, np.nanmedian(d, axis=0), color=c, label=f"η = {eta:g}")
+        ax.fill_between(it, np.nanpercentile(d, 10, axis=0), np.nanpercentile(d, 90, axis=0),
+                        color=c, alpha=0.15, lw=0)
+        ax.axhline(float(np.median(panel.floors[:, e])), color=c, ls="--", lw=1)
+    ax.axhline(1e-3, color="0.3", ls=":", lw=1)
+    ax.set(yscale="log", xlabel="iteration t", ylabel=r"$\|X_tX_t^\top - M^*\|_F$",
+           title=f"(a) {tab.instance.nunique()} instances, λ = 0 (dashed: predicted floor)")
+    ax.legend(loc="upper right")
+    ax = axes[1]
+    for e, eta in enumerate(etas):
+        t = tab[np.isclose(tab.eta, eta)]
+        ax.plot(t.exponent, t.final_distance / t.floor_pred, "o", ms=4,
+                color=CYCLE[e % len(CYCLE)], label=f"η = {eta:g}")
+    ax.axhline(1.0, color="0.3", lw=1)
+    ax.axhline(3.0, color="0.3", ls="--", lw=1)
+    ax.set(xscale="log", yscale="log", xlabel=r"linear contraction exponent $\eta\mu_{\min}T$",
+           ylabel="final distance / predicted noise floor",
+           title="(b) per run (dashed: 'converged' below 3×)")
+    fig.tight_layout()
+    return fig
+
+
+def fig_thm6_region(result):
+    """(a) Area of the region certified by condition (10), relative to λ = 0, against λ per
+    instance, with the lifted technique's region (×2) and the amplification region (dashed);
+    (b) the (D, σ_r²) plane of one instance: the boundary of the certified region for each λ,
+    the lifting and amplification boundaries, and the enumerated critical points."""
+    from .high_order_saddles import multiplier
+    reg = result.region
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
+    ax = axes[0]
+    for k, (label, g) in enumerate(reg.groupby("instance", sort=False)):
+        g = g[g["λ"] > 0].sort_values("λ")
+        c = CYCLE[k % len(CYCLE)]
+        ax.plot(g["λ"], g.area_rel, "o-", color=c, ms=4, label=label)
+        ax.axhline(float(g.K0.iloc[0] / g.K_inf.iloc[0]), color=c, ls="--", lw=1)
+    ax.axhline(1.0, color="0.3", ls=":", lw=1)
+    ax.axhline(2.0, color="0.3", lw=1)
+    tr_ = ax.get_yaxis_transform()
+    ax.text(0.01, 2.0, "lifting: (1+δ)/(1−δ), area ×2", va="bottom", fontsize="x-small",
+            transform=tr_)
+    ax.text(0.01, 1.0, "λ = 0 (Theorem 3)", va="bottom", fontsize="x-small", transform=tr_)
+    ax.set(xscale="log", yscale="log", xlabel="λ",
+           ylabel="certified area / area at λ = 0",
+           title="(a) region certified by (10); dashed: amplified region")
+    ax.legend(fontsize="x-small", loc="lower left")
+    ax = axes[1]
+    pts = result.points
+    labels = list(reg.instance.unique())
+    far_inst = [l for l in labels if ((pts.instance == l) & pts.far & (pts.type != "global")
+                                     & pts.cond4).any()]
+    label = far_inst[0] if far_inst else labels[0]
+    g = reg[reg.instance == label]
+    delta, m = float(g["δ"].iloc[0]), int(g.m.iloc[0])
+    tr, nrm = result.geometry[label]
+    D = np.linspace(1e-3, nrm, 400)
+    for j, lam in enumerate(sorted(set(g["λ"]))):
+        ax.plot(D, D ** 2 / (tr * multiplier(lam * D ** 2, delta, m)),
+                color=plt.cm.viridis(j / max(len(set(g["λ"])) - 1, 1)), label=f"λ = {lam:g}")
+    ax.plot(D, D ** 2 / (tr * float(g.K_lift.iloc[0])), "k-", lw=1, label="lifting")
+    ax.plot(D, D ** 2 / (tr * float(g.K_inf.iloc[0])), "k--", lw=1, label="amplified (K(∞))")
+    p0 = pts[(pts.instance == label) & (pts.lam == 0) & (pts.type != "global")]
+    ax.plot(p0.D, p0.sigma_r ** 2, "o", mfc="none", color="C3", label="critical points, λ = 0")
+    ax.set(yscale="log", xlabel=r"$D = \|\hat X\hat X^\top - M^*\|_F$", ylabel=r"$\sigma_r^2$",
+           title=f"(b) {label}: certified below each curve")
+    ax.set_ylim(bottom=1e-5)
+    ax.legend(fontsize="x-small", ncol=2)
+    fig.tight_layout()
+    return fig
