@@ -69,3 +69,33 @@ def test_figure(result):
     from bmlab.experiments.exact_penalty.plots import plot_corollary1
     runs = result.decreasing["indefinite"]
     plot_corollary1(result.table, {"fixed (12)": runs["fixed"], "decreasing": runs["decreasing"]})
+
+
+def test_certificates(result):
+    """Issue 14: positive at the known optimum (PSD M = U U^T, AM reaches X = U), not certified on
+    the indefinite instance where the DNN optimum has rank > r; falsifiable through the table."""
+    S = result.sdp
+    psd = S[S["instance"].str.startswith("psd")]
+    assert (psd["certificate"] == "certified").all()
+    assert (S.loc[~S["instance"].str.startswith("psd"), "certificate"] != "certified").all()
+    cs = by_id(exp.claims(result))
+    for cid in ("cor1.certificate_tight", "cor1.sdp_distance_tight", "cor1.certificate_loose"):
+        assert cs[cid].kind == "check" and cs[cid].holds, cid
+    bad = S.copy()
+    bad.loc[psd.index, "||XY^T - Z_sdp|| / ||Z_sdp||"] = 0.05
+    bad.loc[psd.index, "lambda_min(S)"] = -0.2
+    ind = bad.index[~bad["instance"].str.startswith("psd")]
+    bad.loc[ind, ["lambda_min(S)", "certificate"]] = [0.0, "certified"]
+    cs = by_id(exp.claims(dataclasses.replace(result, sdp=bad)))
+    for cid in ("cor1.certificate_tight", "cor1.sdp_distance_tight", "cor1.certificate_loose"):
+        assert not cs[cid].holds and cs[cid].margin < 0, cid
+
+
+def test_certificate_spurious_point():
+    """X = Y = 0 is a critical point of every split (a spurious one when M != 0): refuted."""
+    from bmlab.experiments.exact_penalty.common import sdp_certificate_row
+    from bmlab.problems.snmf import SymmetricNMF, random_psd_nonneg
+    prob = SymmetricNMF(random_psd_nonneg(6, 2, np.random.default_rng(4)), 2)
+    Z0 = np.zeros((6, 2))
+    row = sdp_certificate_row(prob, Z0, Z0, None)
+    assert row["certificate"] == "refuted" and row["SDP status"] == "not run"
