@@ -10,6 +10,7 @@ holds one value per epoch (index 0: before training).
 from __future__ import annotations
 
 import contextlib
+from dataclasses import dataclass
 import math
 from typing import Callable
 
@@ -359,3 +360,73 @@ def tqdm_callback(total: int, desc: str = "epochs"):
             bar.close()
 
     return cb
+
+
+# --------------------------------------------------------------------------- protocols
+@dataclass(frozen=True)
+class Protocol:
+    r"""A training protocol of the UDV part: how the learning rate is set and scheduled,
+    when the projections run, how the data are split and the training loss averaged.
+
+    Two presets (:data:`PROTOCOLS`):
+
+    ``"authors"`` -- the authors' code (Titanium-H/UDV, ``UDVNetwork/``, FOUND-code): Adam at a
+    **constant** rate (:attr:`lrs`: 1e-4 for the regression tasks HPART/NYCTTD, 1e-6 for the
+    MNIST/CIFAR backbones, 1e-3 for UDV-ReLU), no schedule, projection only *after* each
+    optimizer step (never at initialisation), train split ``int(0.8 n)``, epoch training loss
+    = unweighted mean of the batch means; their budgets in :attr:`budgets`.
+
+    ``"tuned"`` -- this book's earlier protocol: the LR tuned per (model, optimizer) on a grid,
+    cosine annealing, projection also at initialisation, split ``n - round(0.2 n)``, training
+    loss weighted by samples.
+    """
+
+    name: str
+    cosine: bool
+    project_init: bool
+    loss_average: str
+    split: str
+    lrs: dict | None = None
+    project_every: int = 1
+    budgets: dict | None = None
+    description: str = ""
+
+    def lr(self, family: str) -> float:
+        """The constant rate of a task family (``"regression"``, ``"backbone"``, ``"udv-relu"``)."""
+        if self.lrs is None:
+            raise ValueError(f"protocol {self.name!r} tunes its learning rates (no constant rate)")
+        if family not in self.lrs:
+            raise ValueError(f"family must be one of {sorted(self.lrs)}, got {family!r}")
+        return float(self.lrs[family])
+
+    def train_kwargs(self) -> dict:
+        """The keyword arguments of :func:`train` that the protocol fixes."""
+        return dict(cosine=self.cosine, project_init=self.project_init,
+                    loss_average=self.loss_average, project_every=self.project_every)
+
+
+#: The authors' constant Adam rates (FOUND-code: notebooks 01/02 at 1e-4, 04/05 backbones at
+#: 1e-6, 06/07 UDV-ReLU at 1e-3; issue 14).
+AUTHORS_LRS = {"regression": 1e-4, "backbone": 1e-6, "udv-relu": 1e-3}
+#: The authors' budgets: (epochs, seeds) per task (FOUND-code; issue 14).
+AUTHORS_BUDGETS = {"house-prices": (200, 1000), "nyc-taxi": (50, 100), "udv-relu": (100, 50),
+                   "mnist": (70, 1)}
+
+PROTOCOLS: dict[str, Protocol] = {
+    "authors": Protocol("authors", cosine=False, project_init=False, loss_average="batch",
+                        split="floor", lrs=AUTHORS_LRS, budgets=AUTHORS_BUDGETS,
+                        description="constant Adam rate, projection after steps only, "
+                                    "int(0.8 n) split, mean of batch means"),
+    "tuned": Protocol("tuned", cosine=True, project_init=True, loss_average="sample",
+                      split="round", description="LR tuned on a grid, cosine annealing, "
+                                                  "projection also at initialisation"),
+}
+
+
+def get_protocol(protocol: str | Protocol) -> Protocol:
+    """A :class:`Protocol` by name (``"authors"``, ``"tuned"``) or as given."""
+    if isinstance(protocol, Protocol):
+        return protocol
+    if protocol not in PROTOCOLS:
+        raise ValueError(f"protocol must be one of {sorted(PROTOCOLS)}, got {protocol!r}")
+    return PROTOCOLS[protocol]

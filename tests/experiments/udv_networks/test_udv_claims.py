@@ -122,27 +122,51 @@ def regression_result(*, uv_prune_up=0.10, udv_rank=3, uv_rank=9, ratio=1.0):
             runs[("uv", opt)] = summary("uv", metric=1.0, ranks=uv_rank, opt=opt,
                                         prune=lambda k, m: m * (1 + uv_prune_up))
         ds[name] = regression.DatasetResult(name, 10, 9, 1, runs, pd.DataFrame())
+    auth = {name: regression.DatasetResult(
+        name, 10, 9, 1, {k: v for k, v in r.runs.items() if k[1] == "adam"}, pd.DataFrame())
+        for name, r in ds.items()}
     params = regression.Params.for_profile("quick", optimizers=("adam", "sgd"))
-    return regression.Result(params, ds)
+    return regression.Result(params, ds, auth)
 
 
 def test_regression_claims_as_paper_says():
     c = by_id(regression.claims(regression_result()))
-    assert c["udv.regression.rank_below_uv"].holds
-    assert c["udv.regression.diabetes.prune_uv_loses_more"].holds
-    assert c["udv.regression.digits_completion.prune_udv_within_1pct"].kind == "check"
-    assert c["udv.regression.diabetes.comparable_loss"].holds
+    assert c["udv.regression.tuned.rank_below_uv"].holds
+    assert c["udv.regression.tuned.diabetes.prune_uv_loses_more"].holds
+    assert c["udv.regression.tuned.digits_completion.prune_udv_within_1pct"].kind == "check"
+    assert c["udv.regression.tuned.diabetes.comparable_loss"].holds
     assert_sane(c)
 
 
 def test_regression_claims_falsifiable():
     c = by_id(regression.claims(regression_result(uv_prune_up=0.001, udv_rank=9, ratio=1.2)))
-    assert not c["udv.regression.rank_below_uv"].holds
+    assert not c["udv.regression.tuned.rank_below_uv"].holds
     # UV loses only 0.1% more than UDV: below the stated 1% margin, whatever the rounding
-    pc = c["udv.regression.digits_completion.prune_uv_loses_more"]
+    pc = c["udv.regression.tuned.digits_completion.prune_uv_loses_more"]
     assert not pc.holds and pc.margin <= -1 and pc.samples == S
-    assert not c["udv.regression.diabetes.comparable_loss"].holds
+    assert not c["udv.regression.tuned.diabetes.comparable_loss"].holds
     assert_sane(c)
+
+
+def test_regression_authors_claims_are_the_paper_claims():
+    c = by_id(regression.claims(regression_result()))
+    auth = [x for x in c.values() if x.protocol == "authors"]
+    tuned = [x for x in c.values() if x.protocol == "tuned"]
+    assert auth and tuned
+    assert {x.kind for x in tuned} <= {"extension", "check"}     # the paper's claims: authors
+    assert c["udv.regression.authors.rank_below_uv"].kind == "paper"
+    assert c["udv.regression.authors.rank_below_uv"].holds
+    assert c["udv.regression.authors.diabetes.comparable_loss"].holds
+    assert c["udv.regression.authors.diabetes.prune_uv_loses_more_curve"].holds
+    assert all(x.expected == "holds" for x in auth)               # pre-registered
+    f = by_id(regression.claims(regression_result(uv_prune_up=0.001, udv_rank=9, ratio=1.2)))
+    assert not f["udv.regression.authors.rank_below_uv"].holds
+    assert not f["udv.regression.authors.digits_completion.comparable_loss"].holds
+    assert not f["udv.regression.authors.diabetes.prune_uv_loses_more_curve"].holds
+    assert_sane(f)
+    table = regression.protocol_table(regression_result())
+    assert list(table.protocol) == ["authors", "tuned"] * 2
+    assert "1000 x 200" not in set(table["epochs x seeds"])
 
 
 def test_regression_expectations_are_profile_free():
@@ -272,18 +296,18 @@ def test_lora_claims_and_falsifiability():
 # ----------------------------------------------------------------------------- referee fixes
 def test_regression_curve_claim_is_exploratory_and_falsifiable():
     c = by_id(regression.claims(regression_result()))
-    cur = c["udv.regression.diabetes.prune_uv_loses_more_curve"]
+    cur = c["udv.regression.tuned.diabetes.prune_uv_loses_more_curve"]
     assert cur.holds and cur.exploratory and cur.kind == "extension" and cur.reason
-    assert c["udv.regression.diabetes.prune_uv_loses_more"].kind == "extension"
+    assert c["udv.regression.tuned.diabetes.prune_uv_loses_more"].kind == "extension"
     c = by_id(regression.claims(regression_result(uv_prune_up=0.001)))
-    cur = c["udv.regression.diabetes.prune_uv_loses_more_curve"]
+    cur = c["udv.regression.tuned.diabetes.prune_uv_loses_more_curve"]
     assert not cur.holds and cur.samples == S
     assert_sane(c)
 
 
 def test_regression_comparable_names_the_epochs():
     c = by_id(regression.claims(regression_result()))
-    assert "after 60 epochs" in c["udv.regression.digits_completion.comparable_loss"].statement
+    assert "after 60 epochs" in c["udv.regression.tuned.digits_completion.comparable_loss"].statement
 
 
 def test_classification_referee_claims():

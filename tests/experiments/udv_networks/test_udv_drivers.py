@@ -13,7 +13,12 @@ def test_regression_driver_tiny():
     lrs = {"diabetes": {"uv/adam": 0.1, "udv/adam": 0.1}}
     res = regression.run(regression.Params(datasets=("diabetes",), optimizers=("adam",),
                                            lrs=lrs, n_seeds={"diabetes": 2},
-                                           epochs={"diabetes": 3}, average_last=2))
+                                           epochs={"diabetes": 3}, average_last=2,
+                                           authors_seeds={"diabetes": 3},
+                                           authors_epochs={"diabetes": 2}))
+    a = res.authors["diabetes"].runs[("udv", "adam")]
+    assert a.lr == 1e-4 and a.metric.shape == (3,) and a.curves.shape == (3, 3)
+    assert res.authors["diabetes"].runs[("uv", "adam")].n_test == 89    # int(0.8 n) split
     r = res.datasets["diabetes"]
     assert r.width == 9 and r.d_in == 10 and r.d_out == 1
     run = r.runs[("udv", "adam")]
@@ -37,7 +42,7 @@ def test_regression_lr_sweep_and_validation():
     res = regression.run(regression.Params(datasets=("diabetes",), models=("udv", "uv"),
                                            optimizers=("sgd",), lr_grid=(1e-3, 1.0),
                                            n_tune_seeds=1, n_seeds={"diabetes": 1},
-                                           epochs={"diabetes": 2}))
+                                           epochs={"diabetes": 2}, authors=False))
     sweep = res.datasets["diabetes"].sweep
     assert set(sweep.lr) == {1e-3, 1.0}
     assert res.datasets["diabetes"].runs[("udv", "sgd")].lr in (1e-3, 1.0)
