@@ -93,3 +93,38 @@ def test_far_images_are_one_sample(result):
         pts.loc[far, col] = pts.loc[far[0], col]
     c = {c.id: c for c in exp.claims(dataclasses.replace(result, points=pts))}
     assert c["hol.thm6.bound_far"].samples == 1 and c["hol.thm6.bound_far"].fragile
+
+
+# ----------------------------------------------------------------------------- certified region
+def test_multiplier_limits_and_direction():
+    d, m = 0.5, 25
+    assert exp.multiplier(0.0, d, m) == pytest.approx(2 * 1.5 / 0.5)
+    assert exp.multiplier(1e12, d, m) == pytest.approx(exp.k_infinity(d, m), rel=1e-6)
+    assert exp.k_infinity(d, m) / exp.multiplier(0.0, d, m) == pytest.approx(6 * m / 11 * 3)
+    u = np.logspace(-3, 3, 50)
+    assert np.all(np.diff(exp.multiplier(u, d, m)) > 0)
+    assert exp.k_infinity(d, m) / exp.slides_order(d, m) == pytest.approx(48 / (11 * m))
+    # the area at λ = 0 has a closed form: D_max³ / (3 t K(0))
+    assert exp.region_area(d, m, 2.0, 3.0, 0.0) == pytest.approx(27 / (3 * 2 * 6), rel=1e-6)
+
+
+def test_region_claims(result):
+    cl = {c.id: c for c in exp.claims(result)}
+    r, c = cl["hol.thm6.region_vs_lam"], cl["hol.thm6.certified_points_vs_lam"]
+    assert r.kind == "check" and r.holds and not r.fragile and c.holds and not c.fragile
+    assert len(set(result.region["λ"])) >= 4 and r.protocol and c.protocol
+    # a region that grew with λ would fail the check
+    reg = result.region.copy()
+    reg["area_rel"] = 1.0 + reg["λ"]
+    bad = {c.id: c for c in exp.claims(dataclasses.replace(result, region=reg))}
+    assert not bad["hol.thm6.region_vs_lam"].holds
+    # more certified points at the largest λ than at λ = 0: the extension fails
+    pts = result.points.copy()
+    top = pts.lam == pts.lam.max()
+    far = top & pts.far & (pts.type != "global")
+    pts.loc[far, "cond10"] = True
+    pts.loc[(pts.lam == 0) & pts.far, "cond10"] = False
+    more = {c.id: c for c in exp.claims(dataclasses.replace(result, points=pts))}
+    assert not more["hol.thm6.certified_points_vs_lam"].holds
+    t = exp.certified_counts(result)
+    assert {"far_points", "certified_10", "certified_4"} <= set(t.columns)
