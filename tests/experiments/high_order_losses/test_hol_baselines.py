@@ -76,3 +76,47 @@ def test_zhang_claim_fails_when_one_run_ends_elsewhere():
 def test_highorder_claim_fails_when_lambda_helps():
     cl = {c.id: c for c in exp.claims(_result([0] * 12, [1] * 12, [True] * 12))}
     assert not cl["hol.baselines.highorder_vs_plain"].holds
+
+
+# ----------------------------------------------------------------------------- certificates
+from bmlab.problems.sensing import yalcin_instance, yalcin_n3_spurious  # noqa: E402
+
+
+@pytest.mark.parametrize("lam", [0.0, 5.0])
+def test_certificate_known_optimum_and_known_spurious_point(lam):
+    P = yalcin_instance(3, 0.3, lam)
+    t, Zs = exp.sdp_solutions((3,), 0.3)
+    Z_sdp = Zs[(3, "least_squares")]
+    good = exp.certify_run(P, P.Z, Z_sdp)  # the ground truth: certified, at the SDP solution
+    assert good["verdict"] == "certified" and good["dist_sdp"] < 1e-6
+    assert abs(good["sdp_gap_rel"]) < 1e-6
+    x, _, _ = yalcin_n3_spurious(0.3)      # the closed-form spurious point (λ = 0 critical)
+    bad = exp.certify_run(P.with_lam(0.0), x, Z_sdp)
+    assert bad["verdict"] == "refuted" and bad["lambda_min_S"] < -1e-3 and bad["dist_sdp"] > 0.1
+    assert (t.status == "optimal").all()
+
+
+def _cert_result(dist=1e-8, gap=0.0, fail_verdict="refuted", n_cert=8, n_fail=8):
+    r = _result([1] * n_cert + [0] * n_fail, [0] * (n_cert + n_fail), [True] * 12)
+    ls = r.ls.copy()
+    ls["lambda_min_S"] = np.where(ls.success, 0.0, -0.1)
+    ls["residual_SX"], ls["cert_scale"] = 0.0, 1.0
+    ls["verdict"] = np.where(ls.success, "certified", fail_verdict)
+    ls["sdp_gap_rel"], ls["dist_sdp"] = gap, np.where(ls.success, dist, 1.0)
+    zh = r.zhang.assign(lambda_min_S=-1e-5, residual_SX=1e-4, cert_scale=1.0, verdict="refuted",
+                        sdp_gap_rel=1e-5, dist_sdp=1e-2)
+    return exp.Result(r.params, r.sdp, ls, zh)
+
+
+def test_certificate_claims_can_fail():
+    ok = {c.id: c for c in exp.claims(_cert_result())}
+    for k in ("hol.baselines.certified_match_sdp", "hol.baselines.failed_refuted"):
+        assert ok[k].holds and not ok[k].fragile and ok[k].kind == "check" and ok[k].protocol
+    far = {c.id: c for c in exp.claims(_cert_result(dist=1e-2))}
+    assert not far["hol.baselines.certified_match_sdp"].holds
+    gap = {c.id: c for c in exp.claims(_cert_result(gap=1e-3))}
+    assert not gap["hol.baselines.certified_match_sdp"].holds
+    inc = {c.id: c for c in exp.claims(_cert_result(fail_verdict="inconclusive"))}
+    assert not inc["hol.baselines.failed_refuted"].holds
+    t = exp.certificate_table(_cert_result())
+    assert {"certified", "refuted", "inconclusive"} <= set(t.columns) and len(t) == 3

@@ -16,6 +16,7 @@ import pandas as pd
 
 from ...claims import Claim, all_of, at_most, claim, compare, fraction, qualitative
 from ...problems.sensing import weighted_rip_delta, yalcin_instance
+from ...sdp.certificate import certificate
 from ...sdp.core import numerical_rank, relative_error
 from ...sdp.sensing import sensing_sdp
 from ...solvers.gd import gradient_descent
@@ -24,18 +25,61 @@ from ..base import ExperimentParams
 from .common import check_floats, check_ints
 
 
-def sdp_table(ns, eps: float, *, solver: str = "CLARABEL") -> pd.DataFrame:
-    """Both convex baselines on the weighted instance for every ``n``."""
-    rows = []
+TIMES: dict = {}
+"""Wall times of the SDP solves of this process (seconds, by solve): for
+``ch.record_timing``, never in the result tables (they would differ between reruns)."""
+
+
+def sdp_solutions(ns, eps: float, *, solver: str = "CLARABEL") -> tuple[pd.DataFrame, dict]:
+    """Both convex baselines on the weighted instance for every ``n``: the table (status as
+    :attr:`~bmlab.sdp.core.SDPResult.status_label`, so ``optimal_inaccurate`` reads
+    "optimal (inaccurate)") and the solutions ``{(n, form): Z}``."""
+    rows, Zs = [], {}
     for n in ns:
         P = yalcin_instance(int(n), eps)
         for form in ("least_squares", "min_trace"):
             res = sensing_sdp(P.op, P.b, form=form, solver=solver)
-            rows.append({"n": int(n), "form": form, "status": res.status,
+            Zs[(int(n), form)] = res.Z
+            rows.append({"n": int(n), "eps": float(eps), "form": form, "status": res.status_label,
                          "rel_error": relative_error(res.Z, P.M_star) if res.Z is not None else np.nan,
                          "rank": numerical_rank(res.Z) if res.Z is not None else -1,
-                         "solve_time": res.solve_time, "iterations": res.num_iters})
-    return pd.DataFrame(rows)
+                         "iterations": res.num_iters})
+            TIMES[f"sdp n={int(n)} eps={eps:g} {form}"] = float(res.wall_time)
+    return pd.DataFrame(rows), Zs
+
+
+def sdp_table(ns, eps: float, *, solver: str = "CLARABEL") -> pd.DataFrame:
+    """Both convex baselines on the weighted instance for every ``n``."""
+    return sdp_solutions(ns, eps, solver=solver)[0]
+
+
+CERT_TOL = 1e-6
+"""Relative tolerance of the certificates (:func:`bmlab.sdp.certificate`)."""
+SDP_DIST_TOL = 1e-3
+"""Pre-registered: a certified solution lies within this of the SDP solution,
+‖XXᵀ − Z_sdp‖_F/‖Z_sdp‖_F."""
+SDP_GAP_TOL = 1e-6
+"""Pre-registered: a certified solution's objective exceeds the SDP solution's by at most this
+times the objective at X = 0."""
+
+
+def certify_run(P, X: np.ndarray, Z_sdp: np.ndarray | None) -> dict:
+    r"""Certificate of one factorized solution against the lifted convex problem of its own
+    loss (:math:`\min_{Z\succeq0} c\sum_i\phi_\lambda(\langle A_i,Z\rangle - b_i)`, convex for
+    even l), its objective gap to the SDP solution (evaluated with the same loss) and its
+    distance to it."""
+    cert = certificate(P, X, tol=CERT_TOL)
+    row = {"lambda_min_S": cert.lambda_min, "residual_SX": cert.residual,
+           "cert_scale": cert.scale, "verdict": cert.verdict}
+    f0 = P.value(np.zeros_like(X))
+    if Z_sdp is not None:
+        r = P.op.apply(Z_sdp - P.M_star)
+        F_sdp = float(P.scale * np.sum(0.5 * r ** 2 + P.lam / P.l * r ** P.l))
+        row["sdp_gap_rel"] = (P.value(X) - F_sdp) / f0
+        row["dist_sdp"] = relative_error(X @ X.T, Z_sdp)
+    else:
+        row["sdp_gap_rel"] = row["dist_sdp"] = np.nan
+    return row
 
 
 @dataclass
@@ -49,9 +93,11 @@ class LocalSearchParams:
     runs: int = 20
 
 
-def local_search(p: LocalSearchParams, r: int, lam: float, rng: np.random.Generator) -> pd.DataFrame:
+def local_search(p: LocalSearchParams, r: int, lam: float, rng: np.random.Generator,
+                 Z_sdp: np.ndarray | None = None) -> pd.DataFrame:
     """``p.runs`` GD runs of rank ``r`` on :math:`f^4_\\lambda` from :math:`X_0 = s G`
-    (:math:`G` standard Gaussian, :math:`s` = ``init_scale``)."""
+    (:math:`G` standard Gaussian, :math:`s` = ``init_scale``); each final point gets its
+    certificate (:func:`certify_run`; ``Z_sdp`` for the gap and distance columns)."""
     P = yalcin_instance(p.n, p.eps, lam)
     nrm = float(np.linalg.norm(P.M_star))
     rows = []
@@ -59,8 +105,11 @@ def local_search(p: LocalSearchParams, r: int, lam: float, rng: np.random.Genera
         X0 = p.init_scale * rng.standard_normal((p.n, r))
         res = gradient_descent(P.grad, X0, step=p.step, max_iter=p.max_iter, tol=1e-12)
         D = P.distance(res.x) if res.status != "diverged" else np.inf
-        rows.append({"r": r, "lam": lam, "run": k, "status": res.status, "D": D,
-                     "success": bool(D <= p.success_tol * nrm)})
+        row = {"r": r, "lam": lam, "run": k, "status": res.status, "D": D,
+               "success": bool(D <= p.success_tol * nrm)}
+        if res.status != "diverged":
+            row.update(certify_run(P, res.x, Z_sdp))
+        rows.append(row)
     return pd.DataFrame(rows)
 
 
@@ -162,12 +211,15 @@ class Result:
 def run(params: Params, rng_factory) -> Result:
     """``rng_factory(key)`` seeds the starts: the same generator state for every λ at a rank."""
     p = params
-    sdp = sdp_table(p.sdp_ns, p.eps)
+    sdp, Zs = sdp_solutions(sorted(set(p.sdp_ns) | {p.n}), p.eps)
+    sdp_z, Zz = sdp_solutions((p.n,), p.eps_zhang)
+    sdp = pd.concat([sdp[sdp.n.isin(p.sdp_ns)], sdp_z], ignore_index=True)
+    Z_ls, Z_zh = Zs[(p.n, "least_squares")], Zz[(p.n, "least_squares")]
     lp, lo = p.local(p.eps), p.local(p.eps, p.runs_over)
-    frames = [local_search(lp if r == 1 else lo, r, 0.0, rng_factory(r)) for r in p.ranks]
-    frames += [local_search(lp, 1, lam, rng_factory(1)) for lam in p.lams if lam > 0]
+    frames = [local_search(lp if r == 1 else lo, r, 0.0, rng_factory(r), Z_ls) for r in p.ranks]
+    frames += [local_search(lp, 1, lam, rng_factory(1), Z_ls) for lam in p.lams if lam > 0]
     zh = local_search(p.local(p.eps_zhang, p.runs_over), p.r_zhang, 0.0,
-                      rng_factory(100 + p.r_zhang))
+                      rng_factory(100 + p.r_zhang), Z_zh)
     return Result(p, sdp, pd.concat(frames, ignore_index=True), zh)
 
 
@@ -181,10 +233,12 @@ def claims(result: Result) -> list[Claim]:
     ok = bool((sdp.status == "optimal").all() and (sdp["rank"] == 1).all())
     s0, s5 = result.paired(0.0), result.paired(p.lam_compare)
     nz = int(zh.success.sum())
-    return [
+    extra = certificate_claims(result) if "verdict" in result.ls.columns else []
+    return extra + [
         claim("hol.baselines.sdp_recovers",
               f"Both convex forms (least squares, min-trace; Clarabel) return M* on the weighted "
-              f"instances n = {', '.join(map(str, p.sdp_ns))}: status optimal, rank 1, relative "
+              f"instances n = {', '.join(map(str, p.sdp_ns))} (and n = {p.n}, ε = "
+              f"{p.eps_zhang:g}, when the table has it): status optimal, rank 1, relative "
               "error ≤ 1e-6. With one measurement per entry and positive weights the operator "
               "is injective, so M* is the only feasible point: a solver check, not a test of "
               "the paper",
@@ -215,6 +269,74 @@ def claims(result: Result) -> list[Claim]:
     ]
 
 
+def all_runs(result: Result) -> pd.DataFrame:
+    """Every local-search run (the ε = ``eps`` instance and Zhang's), with an ``instance``
+    column."""
+    p = result.params
+    return pd.concat([result.ls.assign(instance=f"ε = {p.eps:g}"),
+                      result.zhang.assign(instance=f"ε = {p.eps_zhang:g} (Zhang's r)")],
+                     ignore_index=True)
+
+
+def certificate_table(result: Result) -> pd.DataFrame:
+    """Per instance, rank and λ: verdict counts of the final points' certificates, the most
+    negative λmin(S) and the largest ‖SX‖/‖X‖ (both over the certificate's scale), and, for the
+    certified points, the largest SDP objective gap and distance to the SDP solution; for the
+    refuted ones, the smallest distance."""
+    rows = []
+    for (inst, r, lam), g in all_runs(result).groupby(["instance", "r", "lam"], sort=False):
+        g = g[g.verdict.notna()] if "verdict" in g else g.iloc[:0]
+        cert, ref = g[g.verdict == "certified"], g[g.verdict == "refuted"]
+        rows.append({"instance": inst, "r": int(r), "λ": float(lam), "runs": len(g),
+                     "successes": int(g.success.sum()), "certified": len(cert),
+                     "refuted": len(ref), "inconclusive": int((g.verdict == "inconclusive").sum()),
+                     "min λmin(S)/scale": float((g.lambda_min_S / g.cert_scale).min()),
+                     "max ‖SX‖/‖X‖/scale": float((g.residual_SX / g.cert_scale).max()),
+                     "certified: max SDP gap": float(cert.sdp_gap_rel.max()) if len(cert) else np.nan,
+                     "certified: max ‖XXᵀ−Z_sdp‖/‖Z_sdp‖": float(cert.dist_sdp.max()) if len(cert) else np.nan,
+                     "refuted: min ‖XXᵀ−Z_sdp‖/‖Z_sdp‖": float(ref.dist_sdp.min()) if len(ref) else np.nan})
+    return pd.DataFrame(rows)
+
+
+CERT_PROTOCOL = ("plain GD, fixed budget; certificate of the final point against the lifted "
+                 "convex problem of its own loss (bmlab.sdp.certificate, tol 1e-6); SDP: "
+                 "Clarabel, least-squares form")
+
+
+def certificate_claims(result: Result) -> list[Claim]:
+    """Certificates of every factorized solution against the SDP (issue 14); tolerances fixed
+    in code (:data:`SDP_DIST_TOL`, :data:`SDP_GAP_TOL`)."""
+    runs = all_runs(result)
+    runs = runs[runs.verdict.notna()]
+    cert = runs[runs.verdict == "certified"]
+    failed = runs[~runs.success]
+    n_ref = int((failed.verdict == "refuted").sum())
+    n_c = len(cert)
+    return [
+        claim("hol.baselines.certified_match_sdp",
+              f"Every factorized solution that the dual certificate certifies ({n_c} of "
+              f"{len(runs)} final points, at least 6 needed) lies within "
+              f"‖XXᵀ − Z_sdp‖_F/‖Z_sdp‖_F ≤ {SDP_DIST_TOL:g} of the SDP solution of its instance "
+              f"and its objective exceeds the SDP solution's by at most {SDP_GAP_TOL:g} times "
+              "the objective at X = 0 (the convex problem has the unique minimiser M*: the "
+              "operator is injective)",
+              all_of(at_most(cert.dist_sdp.to_numpy() if n_c else [np.inf], SDP_DIST_TOL,
+                             scale=SDP_DIST_TOL),
+                     at_most(cert.sdp_gap_rel.to_numpy() if n_c else [np.inf], SDP_GAP_TOL,
+                             scale=SDP_GAP_TOL),
+                     qualitative(n_c >= 6, ours=n_c, samples=n_c, min_samples=6,
+                                 relation="enough certified points")),
+              kind="check", protocol=CERT_PROTOCOL),
+        claim("hol.baselines.failed_refuted",
+              f"Every run that failed (ended farther than {result.params.success_tol:g}‖M*‖_F "
+              f"from M*) is refuted by its certificate: λmin(S) < −1e-6·scale, a descent "
+              f"direction of the convex problem exists (ours: {n_ref}/{len(failed)}, at "
+              "least 6 needed; diverged runs have no final point and are left out)",
+              fraction(n_ref, max(len(failed), 1), at_least=1.0, min_samples=6),
+              kind="check", protocol=CERT_PROTOCOL),
+    ]
+
+
 def glue_values(result: Result) -> dict:
     p = result.params
     s = result.rates().set_index(["r", "lam"]).success
@@ -227,4 +349,25 @@ def glue_values(result: Result) -> dict:
             "r_max": max(p.ranks), "s_zhang": float(result.zhang.success.mean()),
             "s_l5": float(s[(1, p.lam_compare)]), "lam_compare": p.lam_compare,
             "n_div": int(((ls.lam > 0) & (ls.status == "diverged")).sum()),
-            "n_div0": int(((ls.lam == 0) & (ls.status == "diverged")).sum())}
+            "n_div0": int(((ls.lam == 0) & (ls.status == "diverged")).sum()),
+            **(certificate_glue(result) if "verdict" in ls.columns else {})}
+
+
+def certificate_glue(result: Result) -> dict:
+    runs = all_runs(result)
+    runs = runs[runs.verdict.notna()]
+    cert = runs[runs.verdict == "certified"]
+    over = runs[(runs.r > 1) & runs.success]
+    sp = runs[~runs.success]
+    rel = runs.lambda_min_S / runs.cert_scale
+    return {"n_runs_cert": len(runs), "n_certified": len(cert),
+            "n_refuted": int((runs.verdict == "refuted").sum()),
+            "n_inconclusive": int((runs.verdict == "inconclusive").sum()),
+            "cert_dist_max": float(cert.dist_sdp.max()) if len(cert) else float("nan"),
+            "n_over_success": len(over),
+            "n_over_refuted": int((over.verdict == "refuted").sum()),
+            "over_lmin_min": float(rel[over.index].min()) if len(over) else float("nan"),
+            "over_lmin_max": float(rel[over.index].max()) if len(over) else float("nan"),
+            "over_dist_max": float(over.dist_sdp.max()) if len(over) else float("nan"),
+            "sp_lmin_max": float(rel[sp.index].max()) if len(sp) else float("nan"),
+            "n_failed": len(sp)}
