@@ -38,6 +38,15 @@ def _same(ref, got, bm=False):
     assert got.fun == pytest.approx(ref.fun, rel=RTOL)
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _one_torch_thread():
+    """Tiny instances: torch's intra-op threads only add spin-waiting on a shared machine."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture(scope="module")
 def inst():
     rng = np.random.default_rng(12)
@@ -46,25 +55,35 @@ def inst():
 
 
 @pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("method", ["gather", "csr"])
 @pytest.mark.parametrize("seed", [0, 1])
 @pytest.mark.parametrize("r", [1, 5, 24])
-def test_udu_matches_numpy_reference(seed, r, device):
+def test_udu_matches_numpy_reference(seed, r, method, device):
     rng = np.random.default_rng(seed)
     P = make_completion(20, 2, rng=rng, noise=0.01 * seed)
     U0 = scaled_init(20, r, 0.3 + 0.2 * seed, rng)
     d0 = rng.uniform(0.5, 1.5, r)
     kw = dict(eta=0.1, max_iter=60, alpha=0.8, record=np.arange(0, 61, 7))
-    got = run_udu_batch(P, U0, d0, backend="torch", device=device, **kw)[0]
+    got = run_udu_batch_torch(P, U0, d0, device=device, method=method, **kw)[0]
     _same(run_udu(P, U0, d0, **kw), got)
 
 
-def test_projection_and_clipping_are_active(inst):
+def test_default_backend_call_matches_numpy_reference(inst):
     P, rng = inst
+    U0 = scaled_init(P.n, 4, 0.5, rng)
+    kw = dict(eta=0.1, max_iter=30, alpha=0.9, record=np.arange(0, 31, 3))
+    _same(run_udu(P, U0, **kw), run_udu_batch(P, U0, backend="torch", **kw)[0])
+
+
+@pytest.mark.parametrize("method", ["gather", "csr"])
+def test_projection_and_clipping_are_active(inst, method):
+    P, _ = inst
+    rng = np.random.default_rng(0)                  # own stream: independent of test order
     U0 = scaled_init(P.n, 6, 2.0, rng)              # outside the ball: the projection binds
     d0 = np.array([1.0, 0.5, 0.02, 0.01, 1.0, 0.003])
     kw = dict(eta=0.2, max_iter=40, alpha=0.7, record=np.arange(41))
     ref = run_udu(P, U0, d0, **kw)
-    got = run_udu_batch_torch(P, U0, d0, **kw)[0]
+    got = run_udu_batch_torch(P, U0, d0, method=method, **kw)[0]
     _same(ref, got)
     assert np.linalg.norm(got.x[0]) == pytest.approx(0.7, rel=1e-12)
     assert np.any(got.x[1] == 0.0) and np.array_equal(got.x[1] == 0.0, ref.x[1] == 0.0)
@@ -77,17 +96,18 @@ def test_bm_matches_numpy_reference(inst):
     _same(run_bm(P, U0, **kw), run_udu_batch_torch(P, U0, bm=True, **kw)[0], bm=True)
 
 
-def test_divergence_stops_each_run_at_the_reference_iteration(inst):
+@pytest.mark.parametrize("method", ["gather", "csr"])
+def test_divergence_stops_each_run_at_the_reference_iteration(inst, method):
     """A batch where runs diverge at different iterations (and one does not): each stops
     where the numpy reference stops, the others go on."""
     P, rng = inst
     U0 = np.stack([scaled_init(P.n, 4, 3.0, rng) for _ in range(3)])
     etas = np.array([50.0, 1e4, 1e-3])
     rec = np.arange(201)
-    got = run_udu_batch_torch(P, U0, eta=etas, max_iter=200, record=rec, bm=True)
+    got = run_udu_batch_torch(P, U0, eta=etas, max_iter=60, record=rec, bm=True, method=method)
     statuses = []
     for q in range(3):
-        ref = run_bm(P, U0[q], eta=etas[q], max_iter=200, record=rec)
+        ref = run_bm(P, U0[q], eta=etas[q], max_iter=60, record=rec)
         statuses.append(ref.status)
         g = got[q]
         assert g.status == ref.status and g.n_iter == ref.n_iter and g.message == ref.message
@@ -100,14 +120,16 @@ def test_divergence_stops_each_run_at_the_reference_iteration(inst):
     assert statuses.count("diverged") == 2 and got[0].n_iter != got[2].n_iter
 
 
-def test_batch_grid_and_per_run_problems():
+@pytest.mark.parametrize("method", ["gather", "csr"])
+def test_batch_grid_and_per_run_problems(method):
     rng = np.random.default_rng(5)
     probs = [make_completion(16, 2, rng=rng) for _ in range(3)]
     U0 = np.stack([scaled_init(16, 4, rho, rng) for rho in (0.2, 0.6, 1.5)])
     etas, alphas = np.array([0.02, 0.1, 0.3]), np.array([1.0, 0.5, 2.0])
     rec = np.array([0, 3, 10, 29])
-    got = run_udu_batch_torch(probs, U0, eta=etas, alpha=alphas, max_iter=30, record=rec)
-    shared = run_udu_batch_torch(probs[0], U0, eta=etas, alpha=alphas, max_iter=30, record=rec)
+    kw = dict(eta=etas, alpha=alphas, max_iter=30, record=rec, method=method)
+    got = run_udu_batch_torch(probs, U0, **kw)
+    shared = run_udu_batch_torch(probs[0], U0, **kw)
     for q in range(3):
         _same(run_udu(probs[q], U0[q], eta=etas[q], alpha=alphas[q], max_iter=30, record=rec), got[q])
         _same(run_udu(probs[0], U0[q], eta=etas[q], alpha=alphas[q], max_iter=30, record=rec),
@@ -153,6 +175,8 @@ def test_backend_and_device_errors(inst):
         run_udu_batch_torch(P, U0 + 0j, eta=0.1, max_iter=3)
     with pytest.raises(TypeError, match="MatrixCompletion"):
         run_udu_batch_torch(object(), U0, eta=0.1, max_iter=3)
+    with pytest.raises(ValueError, match="method"):
+        run_udu_batch_torch(P, U0, eta=0.1, max_iter=3, method="dense")
 
 
 def test_overflow_stop_matches_numba_kernel(inst):

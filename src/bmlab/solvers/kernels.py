@@ -374,7 +374,7 @@ def _per_run(name, v, B, **kw):
 
 def run_udu_batch(problems, U0, d0=None, *, eta, max_iter: int, alpha=1.0, record=None,
                   bm: bool = False, blowup: float = 1e100, backend: str = "numba",
-                  device=None) -> list[SolverResult]:
+                  device=None, _torch_method=None) -> list[SolverResult]:
     r"""Several runs of update (3) (``bm=False``) or of BM gradient descent (``bm=True``) on
     matrix completion, compiled, in one call.
 
@@ -457,7 +457,8 @@ def run_udu_batch(problems, U0, d0=None, *, eta, max_iter: int, alpha=1.0, recor
         rows, cols, b, pptr = completion_arrays(probs)
         t0 = time.perf_counter()
         mc_batch_torch(rows, cols, b, pptr, prob, U, d, eta, alpha, max_iter, slot, blowup,
-                       bool(bm), res_out, out_int, out_real, device=device)
+                       bool(bm), res_out, out_int, out_real, device=device,
+                       method=_torch_method)
     else:
         rptr, cols, b, cptr, crows, cperm = _completion_index(probs)
         t0 = time.perf_counter()

@@ -1,0 +1,86 @@
+"""Benchmark: the batched completion kernel on the CPU and on a GPU, side by side (issue 12,
+item 5) — the numba kernel (:func:`bmlab.solvers.kernels.run_udu_batch`), the same iteration
+in torch on the CPU and in torch on CUDA (``backend="torch", device=...``,
+:mod:`bmlab.solvers.kernels_torch`), per run per iteration, in the same run. Where torch sees
+no CUDA device the GPU column says so (nothing falls back silently). Prints a table; never
+asserts.
+
+    .venv/bin/python benchmarks/bench_gpu.py [--quick]
+
+CPU columns are CPU time of this process (one thread; :mod:`_timing`); the CUDA column is
+wall time with the device synchronised (the kernel copies its results back to the host at the
+end of every call, which synchronises).
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+import _timing
+import numpy as np
+
+from bmlab.factorizations.udu import scaled_init
+from bmlab.problems.completion import make_completion
+from bmlab.solvers.kernels import run_udu_batch
+from bmlab.solvers.kernels_torch import cuda_available
+
+
+def _wall(fn, repeats):
+    fn()
+    ts = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        ts.append(time.perf_counter() - t0)
+    return statistics.median(ts)
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="fewer iterations and sizes")
+    a = ap.parse_args(argv)
+    import torch
+
+    torch.set_num_threads(1)
+    rng = np.random.default_rng(0)
+    cuda = cuda_available()
+    gpu_name = torch.cuda.get_device_name(0) if cuda else None
+    cases = [(100, 100, 900, 20), (1000, 30, None, 8)]
+    if not a.quick:
+        cases.append((10_000, 30, None, 4))
+    rows = []
+    rec = np.array([0])
+    for n, r, m, B in cases:
+        m = m or int(round(8.3 * n * np.log(n) * (1 if n < 10_000 else 1.087)))
+        P = make_completion(n, 3, min(m, n * n), rng=rng)
+        U0 = np.stack([scaled_init(n, r, 0.5, rng) for _ in range(B)])
+        grid = dict(eta=np.linspace(0.001, 0.01, B), alpha=np.linspace(0.5, 2.0, B))
+        T = max(3, min(200 if not a.quick else 40, int(3e7 / (P.m * r * B))))
+        run_udu_batch(P, U0[:1], max_iter=2, eta=0.01)              # compile / load the cache
+        reps = 3 if a.quick else 5
+        t_nb = _timing.median_time(lambda: run_udu_batch(P, U0, max_iter=T, record=rec, **grid),
+                                   repeats=reps)
+        t_tc = _timing.median_time(lambda: run_udu_batch(P, U0, max_iter=T, record=rec,
+                                                         backend="torch", device="cpu", **grid),
+                                   repeats=reps)
+        per = lambda t: t / (T * B)  # noqa: E731
+        row = {"n": n, "r": r, "m": P.m, "runs": B,
+               "numba CPU µs/iter/run": f"{per(t_nb) * 1e6:.1f}",
+               "torch CPU µs/iter/run": f"{per(t_tc) * 1e6:.1f}"}
+        if cuda:
+            Tg = T * 10
+            t_gpu = _wall(lambda: run_udu_batch(P, U0, max_iter=Tg, record=rec, backend="torch",
+                                                device="cuda", **grid), reps)
+            row["torch CUDA µs/iter/run"] = f"{t_gpu / (Tg * B) * 1e6:.2f}"
+            row["CUDA vs numba"] = f"{per(t_nb) / (t_gpu / (Tg * B)):.1f}×"
+        else:
+            row["torch CUDA µs/iter/run"] = "no CUDA on this machine"
+        rows.append(row)
+    title = ("UDU completion, batched (η, ρ) grid, per run per iteration — CPU vs GPU"
+             + (f" ({gpu_name})" if cuda else " (torch sees no CUDA device here)"))
+    _timing.table(rows, title)
+
+
+if __name__ == "__main__":
+    main()
