@@ -23,7 +23,7 @@ __all__ = [
     "blocks", "named_matrices", "residual_split", "balance_step_drift", "p_update_eq12",
     "BlockTracker", "stage_times", "SeedSweepParams", "seed_sweep", "ScalingParams",
     "scaling_grid", "WarmupClock", "slope_table", "linear_rate", "eta_sweep", "fit_r2", "tracked_runs", "SPLIT_TERMS", "BalanceTracker", "balance_drift_runs", "MOD_METHODS", "modifications_compare",
-    "principal_series", "batched_stage_times",
+    "principal_series", "batched_stage_times", "scaling_grid_batch",
 ]
 
 
@@ -712,3 +712,62 @@ def batched_stage_times(insts, x0s, *, eta: float, max_iter: int, group: int = 8
             out.append({**st, "T2": st["T0"] - T1, "P_T1": P_T1, "status": r.status})
             r.snapshots = None
     return out
+
+
+def _warmup_T1(inst: Instance, snaps: np.ndarray, snap_iter: np.ndarray) -> float:
+    """First snapshot iteration with sigma_d(A_t) >= sqrt(sigma_d/2) (NaN if none)."""
+    up = principal_series(inst, snaps)["sd_A"] >= np.sqrt(inst.sigmas[-1] / 2)
+    return float(snap_iter[np.argmax(up)]) if up.any() else np.nan
+
+
+def scaling_grid_batch(p: ScalingParams, knob: str, values, seeds, rng_for,
+                       warmup: bool = False) -> pd.DataFrame:
+    r""":func:`scaling_grid` through the compiled batched kernel
+    :func:`bmlab.solvers.kernels_gd.run_asym_gd_batch`: for each value of ``knob`` the seeds run
+    in one call (same instances, starts and stopping rule :math:`f \le \delta` as
+    :func:`scaling_grid`, which stays as the oracle). With ``warmup`` the iterate is
+    snapshotted at every step up to twice :math:`T_0` of Theorem 3.1 (constant 1) and
+    :math:`T_1` read from the snapshots (:class:`WarmupClock`'s definition); a run whose
+    warm-up is longer is rerun with a window twice as long."""
+    from ...bounds.gd_asymmetric import t0_stage_one, t_total
+    from ...solvers.kernels_gd import run_asym_gd_batch
+
+    seeds = list(seeds)
+    rows = {}
+    for iv, v in enumerate(values):
+        c = _config(p, knob, v)
+        sig = geometric_sigmas(c["d"], c["sigma_d"], c["kappa"])
+        insts, U0, V0 = [], [], []
+        for s in seeds:
+            rng = rng_for(s, c["m"], c["n"], c["d"])
+            insts.append(make_instance(c["m"], c["n"], sig, rng))
+            x0 = gaussian_init(c["m"], c["n"], c["d"], c["eps"], rng)
+            U0.append(x0[0])
+            V0.append(x0[1])
+        S, U0, V0 = np.stack([i.Sigma for i in insts]), np.stack(U0), np.stack(V0)
+        T1 = np.full(len(seeds), np.nan)
+        window = int(np.ceil(2 * float(t0_stage_one(c["eta"], c["eps"], c["sigma_d"], c["d"]))))
+        todo = np.arange(len(seeds)) if warmup else np.zeros(0, dtype=int)
+        res = None
+        while True:
+            w = min(window, p.max_iter)
+            out = run_asym_gd_batch(S, U0, V0, eta=c["eta"], max_iter=p.max_iter, delta=c["delta"],
+                                    relative=False, record_every=p.max_iter,
+                                    snapshot=np.arange(w + 1) if todo.size else None)
+            res = res or out
+            for q in todo:
+                T1[q] = _warmup_T1(insts[q], out[q].snapshots, out[q].history["snap_iter"])
+                out[q].snapshots = None
+            todo = np.array([q for q in todo
+                             if np.isnan(T1[q]) and w < min(p.max_iter, out[q].n_iter)], dtype=int)
+            if not todo.size:
+                break
+            window *= 2             # rerun the batch (it shares one snapshot schedule)
+        T_pred = float(t_total(c["eta"], c["eps"], c["sigma_d"], c["delta"], c["d"]))
+        for q, (s, r) in enumerate(zip(seeds, res)):
+            rows[q, iv] = {"knob": knob, "value": float(v), "seed": s,
+                           "T": float(r.n_iter) if r.status == "converged" else np.nan,
+                           "T1": T1[q], "status": r.status, "T_pred": T_pred,
+                           **{k: c[k] for k in ("eta", "eps", "sigma_d", "delta", "d")},
+                           "m+n": c["m"] + c["n"], "time_s": r.wall_time}
+    return pd.DataFrame([rows[k] for k in sorted(rows)])     # seed-major, as scaling_grid

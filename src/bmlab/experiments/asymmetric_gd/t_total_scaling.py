@@ -18,7 +18,7 @@ import pandas as pd
 from ...claims import Claim, all_of, at_least, at_most, between, claim, close, fraction
 from ...validation import check_int, check_real
 from ..base import ExperimentParams
-from .common import (ScalingParams, check_grid, fit_r2, rng_family, scaling_grid,
+from .common import (ScalingParams, check_grid, fit_r2, rng_family, scaling_grid_batch,
                      slope_table)
 
 __all__ = ["Params", "Result", "run", "claims", "glue_values", "KNOBS"]
@@ -105,9 +105,12 @@ class Result:
 
 
 def run(params: Params, rng: np.random.Generator) -> Result:
-    """Run GD over every knob's grid and seed (common random numbers within a seed)."""
+    """Run GD over every knob's grid and seed (common random numbers within a seed); the seeds
+    of a grid point run together in the compiled batched kernel
+    (:func:`.common.scaling_grid_batch`; its oracle, the shared loop
+    :func:`.common.scaling_grid`, gives identical iteration counts)."""
     rng_for = rng_family(rng)
-    df = pd.concat([scaling_grid(params.base, knob, vals, range(params.n_seeds), rng_for,
+    df = pd.concat([scaling_grid_batch(params.base, knob, vals, range(params.n_seeds), rng_for,
                                  warmup=knob == "eps")
                     for knob, vals in params.grids.items()], ignore_index=True)
     df = df.drop(columns="time_s")
@@ -244,7 +247,7 @@ def glue_values(result: Result) -> dict:
         for col, pre in (("fitted", "fit"), ("predicted", "pred"), ("ci_low", "lo"),
                          ("ci_high", "hi")):
             out[f"{pre}_{key}"] = float(S.loc[k, col])
-    out.update(m=p.m, n=p.n, d=p.d, kappa=p.kappa, sigma_d=p.sigma_d, eps=p.eps, eta=p.eta,
+    out.update(max_iter=p.base.max_iter, m=p.m, n=p.n, d=p.d, kappa=p.kappa, sigma_d=p.sigma_d, eps=p.eps, eta=p.eta,
                delta=p.delta, n_seeds=p.n_seeds, n_runs=len(df),
                n_conv=int(df["status"].eq("converged").sum()), C=float(ratio.median()),
                ratio_min=float(ratio.min()), ratio_max=float(ratio.max()),
