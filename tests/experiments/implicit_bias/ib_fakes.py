@@ -30,3 +30,16 @@ def run(method, eta, rho, s, residual=1e-3):
 
 def sweep(runs, problem=None):
     return CompletionSweep(params=None, problem=problem, runs=list(runs))
+
+
+def attach_factors(runs, problem, *, optimal: bool = True):
+    """Give fake runs a factor on ``problem`` (for the certificates): the exact factor of the
+    noiseless ground truth (a global minimiser of PSD least squares: certified) or a zero
+    factor (S = −A*(b), not PSD: refuted)."""
+    w, V = np.linalg.eigh(problem.X_true)
+    k = int(np.sum(w > 1e-12 * w.max()))
+    F = V[:, -k:] * np.sqrt(w[-k:]) if optimal else np.zeros((problem.n, k))
+    for r in runs:
+        r.x = F.copy() if r.method == "BM" else (F.copy(), np.ones(k))
+        r.X = F @ F.T
+    return runs

@@ -1,9 +1,12 @@
 import numpy as np
 import pytest
 
-from ib_fakes import run, spectrum, sweep
+from types import SimpleNamespace
+
+from ib_fakes import attach_factors, run, spectrum, sweep
 
 from bmlab.experiments.implicit_bias import completion_noisy as exp
+from bmlab.problems.completion import make_completion
 
 
 def test_presets_and_validation():
@@ -18,7 +21,7 @@ def test_presets_and_validation():
 
 
 def fake(*, udu_tail=1e-20, bm_tail_by_rho=None, udu_rank=4, small_eta=False,
-         udu_residual=1e-3):
+         udu_residual=1e-3, optimal=True):
     rhos = (1.0, 1e-1, 1e-2, 1e-3, 1e-4)
     bm_tail_by_rho = bm_tail_by_rho or {r: 0.9 - 0.1 * i for i, r in enumerate(rhos)}
 
@@ -29,10 +32,13 @@ def fake(*, udu_tail=1e-20, bm_tail_by_rho=None, udu_rank=4, small_eta=False,
         return [run("UDU", eta, rho, u, residual=udu_residual), run("BM", eta, rho, b)]
 
     etas = (0.1, 0.01, 0.001) if small_eta else (0.1, 0.01)
-    step = sweep([x for e in etas for x in pair(e, 1e-2)])
+    P = make_completion(12, 3, rng=np.random.default_rng(0))    # factors for the certificates
+    step = sweep([x for e in etas for x in pair(e, 1e-2)], P)
     init = sweep([x for r in rhos if r != 1e-2 for x in pair(0.01, r)]
-                 + [x for x in step.runs if x.eta == 0.01])
-    return exp.Result(exp.Params(), step, init, 1.0, 10, 0.1, {})
+                 + [x for x in step.runs if x.eta == 0.01], P)
+    attach_factors(step.runs + init.runs, P, optimal=optimal)
+    sdp = SimpleNamespace(ok=True, status="optimal", Z=P.X_true.copy())
+    return exp.Result(exp.Params(), step, init, 1.0, 10, 0.1, {}, sdp=sdp)
 
 
 def test_claims_as_pre_registered():
@@ -51,6 +57,16 @@ def test_claims_as_pre_registered():
     assert c["ib.mc.noisy.bm_decay_init"].expected == "fails"
     assert c["ib.mc.noisy.bm_rank_init"].exploratory and c["ib.mc.noisy.udu_low_rank"].exploratory
     assert "ib.mc.noisy.udu_rank_small_eta" not in c
+    for k in ("udu_certified", "udu_fit_is_sdp"):      # exact factors: both hold
+        assert c[f"ib.mc.noisy.{k}"].holds and not c[f"ib.mc.noisy.{k}"].fragile
+        assert c[f"ib.mc.noisy.{k}"].kind == "extension" and c[f"ib.mc.noisy.{k}"].expected == "fails"
+
+
+def test_certificate_claims_fail_at_a_non_optimal_point():
+    c = {x.id: x for x in exp.claims(fake(optimal=False))}
+    for k in ("udu_certified", "udu_fit_is_sdp"):
+        assert not c[f"ib.mc.noisy.{k}"].holds and c[f"ib.mc.noisy.{k}"].margin < -1e-6
+    assert set(exp.certificate_table(fake(optimal=False)).verdict) == {"refuted"}
 
 
 def test_claims_fail_when_the_experiment_comes_out_otherwise():

@@ -22,7 +22,8 @@ from ...sdp.core import numerical_rank
 __all__ = ["CompletionParams", "CompletionRun", "CompletionSweep", "run_completion_sweep",
            "numerical_rank_from_spectrum", "blas_single_thread", "rank_equals", "rank_above",
            "no_values_in_gap", "log_monotone", "budget_line", "sign_test", "QUOTE_STEP",
-           "QUOTE_INIT", "QUOTE_NOISY", "QUOTE_BM_APPROX"]
+           "QUOTE_INIT", "QUOTE_NOISY", "QUOTE_BM_APPROX", "BACKENDS", "run_kernel_batch",
+           "certificate_rows", "cert_margin", "sdp_status"]
 
 METHODS = ("BM", "UDU")
 
@@ -62,11 +63,14 @@ class CompletionParams:
     record_points: int = 120
     track_columns: bool = False     # column norms of U and d over the iterations (A.3)
     rank_rtol: float = 1e-6
+    backend: str = "numba"          # "numba": batched compiled kernel; "numpy": the oracle loop
 
     def __post_init__(self) -> None:
         bad = [m for m in self.methods if m not in METHODS]
         if bad:
             raise ValueError(f"methods must be among {METHODS}, got {bad}")
+        if self.backend not in BACKENDS:
+            raise ValueError(f"backend must be one of {BACKENDS}, got {self.backend!r}")
         if any(not e > 0 for e in self.etas) or any(not r > 0 for r in self.rhos):
             raise ValueError("etas and rhos must be positive")
         if self.max_iter < 1:
@@ -142,6 +146,9 @@ def run_completion_sweep(params: CompletionParams, rng: np.random.Generator, *,
         direction = rng.standard_normal((n, r))
         direction /= np.linalg.norm(direction)
     record = log_schedule(p.max_iter, p.record_points)
+    if p.backend == "numba":
+        runs = _batched_sweep(p, problem, direction, record, progress)
+        return CompletionSweep(params=p, problem=problem, runs=runs, direction=direction)
     runs = []
     with blas_single_thread():
         for rho in p.rhos:
@@ -174,6 +181,52 @@ def run_completion_sweep(params: CompletionParams, rng: np.random.Generator, *,
                         run.rel_error = problem.relative_error(run.X)
                     runs.append(run)
     return CompletionSweep(params=p, problem=problem, runs=runs, direction=direction)
+
+
+def _batched_sweep(p: CompletionParams, problem, direction, record, progress) -> list:
+    """Every (η, ρ) cell of one method in one call of the compiled kernel; runs returned in the
+    order of the loop path (ρ, then η, then method)."""
+    from ...solvers.kernels import run_udu_batch
+
+    cells = [(rho, eta) for rho in p.rhos for eta in p.etas]
+    got = {}
+    for method in p.methods:
+        if progress is not None:
+            progress(f"{method}: {len(cells)} runs (η, ρ) batched")
+        bm = method == "BM"
+        tracked = [dict(iter=[], col_norms=[], d=[]) for _ in cells]
+
+        def on_stop(k, q, x, tracked=tracked, bm=bm):
+            U = x if bm else x[0]
+            tracked[q]["iter"].append(k)
+            tracked[q]["col_norms"].append(np.linalg.norm(U, axis=0))
+            if not bm:
+                tracked[q]["d"].append(np.array(x[1]))
+
+        U0 = np.stack([rho * direction for rho, _ in cells])
+        with blas_single_thread():
+            out = run_kernel_batch(run_udu_batch, problem, U0, eta=[e for _, e in cells],
+                                   alpha=p.alpha, bm=bm, max_iter=p.max_iter, record=record,
+                                   stops=record if p.track_columns else (),
+                                   on_stop=on_stop if p.track_columns else None)
+        for q, ((rho, eta), res) in enumerate(zip(cells, out)):
+            hist = dict(res.history)
+            if p.track_columns:
+                at = {k: i for i, k in enumerate(tracked[q]["iter"])}
+                rows = [at[int(k)] for k in hist["iter"]]
+                hist["col_norms"] = np.asarray(tracked[q]["col_norms"])[rows]
+                if not bm:
+                    hist["d"] = np.asarray(tracked[q]["d"])[rows]
+            spec = spectrum(res.x) if bm else spectrum(*res.x)
+            run = CompletionRun(
+                method=method, eta=eta, rho=rho, status=res.status, n_iter=res.n_iter,
+                seconds=res.wall_time, iters=hist["iter"], residual=hist["residual"],
+                spectrum=spec, rel_error=float("nan"),
+                rank=numerical_rank_from_spectrum(spec, p.rank_rtol), x=res.x, history=hist)
+            if problem.X_true is not None:
+                run.rel_error = problem.relative_error(run.X)
+            got[(method, rho, eta)] = run
+    return [got[(m, rho, eta)] for rho, eta in cells for m in p.methods]
 
 
 def check_rank(Z: np.ndarray, rtol: float = 1e-6) -> int:
@@ -326,3 +379,127 @@ def budget_line(max_iter: int, etas=(), paper: str | None = None) -> str:
         if paper is None:
             txt += " (paper: " + ", ".join(f"{e * PAPER_ITERATIONS:g}" for e in etas) + ")"
     return txt
+
+
+# ----------------------------------------------------------------------------- batched kernels
+BACKENDS = ("numba", "numpy")
+"""``numba``: the compiled batched kernels (:func:`bmlab.solvers.kernels.run_udu_batch`,
+:func:`bmlab.solvers.kernels_pr.run_pr_batch`); ``numpy``: the reference loop
+(:func:`~bmlab.solvers.udu.run_udu` / ``run_bm``), the oracle the chapters are tested against."""
+
+
+def run_kernel_batch(kernel, problem, U0: np.ndarray, *, eta, alpha, bm: bool, max_iter: int,
+                     record, stops=(), on_stop: Callable | None = None) -> list:
+    r"""``B`` runs of a batched kernel (``kernel(problem, U0, d0, eta=, alpha=, max_iter=,
+    record=, bm=)``) from ``U0`` (B × n × r), with per-run ``eta``/``alpha`` (arrays of B).
+
+    The compiled kernels have no per-step Python hook; quantities of the iterate at given
+    iterations (column norms, the recovered signal) are obtained by running the kernel in
+    segments ending at ``stops`` and calling ``on_stop(k, q, x)`` for every run ``q`` still
+    active at iteration ``k`` (``k = 0`` included; ``x = U`` or ``(U, d)``). The state of
+    the iteration is the iterate alone, so the segmented run equals the single one (the
+    test checks it). Returns one :class:`~bmlab.solvers.base.SolverResult` per run, whose
+    history holds the iterations of ``record`` (plus 0 and the last)."""
+    from ...solvers.base import SolverResult
+
+    U0 = np.asarray(U0)
+    B = U0.shape[0]
+    eta = np.broadcast_to(np.asarray(eta, dtype=float), (B,)).copy()
+    alpha = np.broadcast_to(np.asarray(alpha, dtype=float), (B,)).copy()
+    record = np.asarray(record, dtype=np.int64)
+    keep_rec = set(int(k) for k in record) | {0}
+    ends = sorted({int(k) for k in stops if 0 < int(k) < max_iter} | {int(max_iter)})
+    U = np.array(U0, copy=True)
+    d = np.ones((B, U0.shape[2]))
+    its = [[0] for _ in range(B)]
+    res = [[np.nan] for _ in range(B)]
+    done: dict[int, SolverResult] = {}
+    if on_stop is not None:
+        for q in range(B):
+            on_stop(0, q, U[q].copy() if bm else (U[q].copy(), d[q].copy()))
+    wall, k0 = 0.0, 0
+    active = list(range(B))
+    for k1 in ends:
+        if not active:
+            break
+        rec = np.array([k - k0 for k in sorted(keep_rec) if k0 <= k <= k1], dtype=np.int64)
+        out = kernel(problem, U[active], None if bm else d[active], eta=eta[active],
+                     alpha=alpha[active], max_iter=k1 - k0, record=rec, bm=bm)
+        wall += sum(o.wall_time for o in out)
+        still = []
+        for q, o in zip(active, out):
+            h_it = np.asarray(o.history["iter"]) + k0
+            h_res = np.asarray(o.history["residual"])
+            if k0 == 0:
+                res[q][0] = h_res[0]
+            last = k0 + o.n_iter
+            for k, v in zip(h_it[1:], h_res[1:]):
+                if int(k) in keep_rec or int(k) == last:
+                    its[q].append(int(k))
+                    res[q].append(float(v))
+            if bm:
+                U[q] = o.x
+            else:
+                U[q], d[q] = o.x
+            if o.status == "diverged" or k1 == max_iter:
+                done[q] = SolverResult(
+                    x=o.x, history={"iter": np.asarray(its[q]), "residual": np.asarray(res[q]),
+                                    "grad_norm_final": o.history["grad_norm_final"]},
+                    status=o.status, message=o.message, n_iter=last, fun=0.5 * res[q][-1],
+                    wall_time=0.0)
+                if on_stop is not None:
+                    on_stop(last, q, o.x)
+            else:
+                still.append(q)
+                if on_stop is not None:
+                    on_stop(k1, q, U[q].copy() if bm else (U[q].copy(), d[q].copy()))
+        active = still
+        k0 = k1
+    results = [done[q] for q in range(B)]
+    for r in results:
+        r.wall_time = wall / B
+    return results
+
+
+# ----------------------------------------------------------------------------- certificates
+def certificate_rows(problem, runs, *, sdp=None, objective: str = "trace",
+                     fstar: float | None = None, tol: float = 1e-6) -> list[dict]:
+    r"""One row per factorized run: the dual certificate of :func:`bmlab.sdp.certificate`
+    (PSD least squares :math:`\min_{Z\succeq0}\tfrac12\|P_\Omega(Z)-b\|^2`: λ_min(S),
+    ‖SX‖/‖X‖, verdict), the SDP objective gap and :math:`\|X - Z_{\rm sdp}\|_F/\|Z_{\rm
+    sdp}\|_F`. ``objective``: ``"trace"`` (the gap is :math:`(\operatorname{tr}X -
+    \operatorname{tr}Z_{\rm sdp})/\operatorname{tr}Z_{\rm sdp}`, trace minimisation) or
+    ``"residual"`` (:math:`(\|\mathcal A(X)-b\|^2 - f^\star)/f^\star`, PSD least squares)."""
+    from ...sdp import certificate
+    from ...sdp.core import relative_error
+
+    ok = sdp is not None and bool(sdp.ok)
+    rows = []
+    for run in runs:
+        c = certificate(problem, run.x, tol=tol)
+        X = run.X
+        if objective == "trace":
+            gap = (float(np.trace(X)) - float(np.trace(sdp.Z))) / float(np.trace(sdp.Z)) \
+                if ok else float("nan")
+        else:
+            gap = (float(run.residual[-1]) - fstar) / fstar if fstar else float("nan")
+        rows.append({"method": run.method, "η": run.eta, "ρ": run.rho,
+                     "λ_min(S)": c.lambda_min, "‖SX‖/‖X‖": c.residual, "scale": c.scale,
+                     "verdict": c.verdict, "objective gap": gap,
+                     "‖X−Z_sdp‖/‖Z_sdp‖": relative_error(X, sdp.Z) if ok else float("nan")})
+    return rows
+
+
+def sdp_status(sdp) -> str:
+    """The SDP status as shown in tables: ``optimal (inaccurate)`` for ``optimal_inaccurate``
+    (never as plain "optimal")."""
+    return getattr(sdp, "status_label", None) or str(sdp.status).replace("_", " ")
+
+
+def cert_margin(rows, tol: float = 1e-6) -> float:
+    """Margin of a set of certificates (rows of :func:`certificate_rows`): the smallest
+    ``log10(tol·scale / max(−λ_min, ‖SX‖/‖X‖))`` over the rows, in decades (> 0 iff every row
+    passes both tests of the verdict "certified")."""
+    worst = np.maximum(np.maximum(-np.asarray(rows["λ_min(S)"], dtype=float),
+                                  np.asarray(rows["‖SX‖/‖X‖"], dtype=float)), 1e-300)
+    return float(np.min(np.log10(tol * np.asarray(rows["scale"], dtype=float) / worst)))

@@ -51,16 +51,25 @@ class PRRun:
 def run_pr_pair(problem, *, r: int, max_iter: int, rng: np.random.Generator,
                 eta: float | None = None, alpha: float | None = None,
                 snapshots: tuple[int, ...] = (), record_points: int = 60,
-                complex_: bool = False, rank_rtol: float = 1e-6) -> dict[str, PRRun]:
+                complex_: bool = False, rank_rtol: float = 1e-6,
+                backend: str = "numpy") -> dict[str, PRRun]:
     r"""Run BM and UDU on ``problem`` from the same start; ``eta`` defaults to
     :math:`1/L` (``problem.lipschitz()``) and ``alpha`` to :math:`\tfrac12\|\sqrt y\|_2`
-    (FOUND-code for A.2.1)."""
+    (FOUND-code for A.2.1). ``backend="numba"`` runs the batched kernel
+    :func:`bmlab.solvers.kernels_pr.run_pr_batch` (problems with a dense sensing matrix ``A``)
+    in segments ending at the recorded iterations, where the error and the snapshots are
+    read (the numpy loop is its oracle)."""
     x = problem.x_true
     eta = 1.0 / problem.lipschitz() if eta is None else float(eta)
     alpha = 0.5 * float(np.linalg.norm(np.sqrt(np.maximum(problem.b, 0)))) if alpha is None else alpha
     U0 = scaled_init(problem.n, r, 1.0, rng, complex_=complex_)
     record = np.union1d(log_schedule(max_iter, record_points), np.asarray(snapshots, dtype=int))
     record = record[record <= max_iter]
+    if backend == "numba":
+        return _pr_pair_batched(problem, U0, eta=eta, alpha=alpha, max_iter=max_iter,
+                                record=record, snapshots=snapshots, rank_rtol=rank_rtol)
+    if backend != "numpy":
+        raise ValueError(f"backend must be 'numba' or 'numpy', got {backend!r}")
     out = {}
     with blas_single_thread():
         for method in ("BM", "UDU"):
@@ -89,5 +98,38 @@ def run_pr_pair(problem, *, r: int, max_iter: int, rng: np.random.Generator,
                                 residual=res.history["residual"], error=res.history["error"],
                                 snapshots=snaps, spectrum=spec,
                                 rank=numerical_rank_from_spectrum(spec, rank_rtol), x=res.x)
+    out["eta"], out["alpha"] = eta, alpha
+    return out
+
+
+def _pr_pair_batched(problem, U0, *, eta, alpha, max_iter, record, snapshots, rank_rtol):
+    """:func:`run_pr_pair` on the batched kernel (one run per method)."""
+    from ...solvers.kernels_pr import run_pr_batch
+    from .common import run_kernel_batch
+
+    x = problem.x_true
+    out = {}
+    for method in ("BM", "UDU"):
+        bm = method == "BM"
+        errs: dict[int, float] = {}
+        snaps: dict[int, np.ndarray] = {}
+
+        def on_stop(k, q, z, bm=bm, errs=errs, snaps=snaps):
+            v = recover_signal(z, None, x) if bm else recover_signal(z[0], z[1], x)
+            errs[k] = signal_error(v, x)
+            if k in snapshots:
+                snaps[k] = v
+
+        with blas_single_thread():
+            res = run_kernel_batch(run_pr_batch, problem, U0[None], eta=eta, alpha=alpha, bm=bm,
+                                   max_iter=max_iter, record=record, stops=record,
+                                   on_stop=on_stop)[0]
+        spec = spectrum(res.x) if bm else spectrum(*res.x)
+        it = res.history["iter"]
+        out[method] = PRRun(method=method, status=res.status, n_iter=res.n_iter,
+                            seconds=res.wall_time, iters=it, residual=res.history["residual"],
+                            error=np.array([errs[int(k)] for k in it]), snapshots=snaps,
+                            spectrum=spec, rank=numerical_rank_from_spectrum(spec, rank_rtol),
+                            x=res.x)
     out["eta"], out["alpha"] = eta, alpha
     return out
