@@ -217,7 +217,7 @@ def variants_result(ranks: dict, relu: dict):
     runs["diabetes"].update({m: summary(m, metric=1.0, ranks=k) for m, k in relu.items()})
     runs["digits"] = {m: summary(m, metric=90.0, ranks=k + 20, width=43, task="classification")
                       for m, k in {**relu, "udv": ranks["udv"], "uv": 9}.items()}
-    return variants.Result(p, {"diabetes": 9, "digits": 43}, runs)
+    return variants.Result(p, {"diabetes": 9, "digits": 43}, runs, authors=runs)
 
 
 def test_variants_claims_and_falsifiability():
@@ -330,7 +330,9 @@ def test_variants_parity_and_strict_similarity():
     relu = {"uv-relu": 9, "relu-constrained": 6, "udv-relu": 2, "udv-relu-s": 3}
     res = variants_result(ranks, relu)
     c = by_id(variants.claims(res))
-    assert c["udv.relu.low_rank_at_parity"].holds and c["udv.relu.low_rank_at_parity"].exploratory
+    assert c["udv.relu.low_rank_at_parity"].holds and not c["udv.relu.low_rank_at_parity"].exploratory
+    assert c["udv.relu.tuned.low_rank_at_parity"].exploratory      # post hoc under 'tuned'
+    assert c["udv.relu.low_rank_at_parity"].protocol == "authors"
     # one neuron above UDV is a difference, not "similar"
     assert not c["udv.relu.udv_relu_s_similar_to_udv"].holds
     # UDV-ReLU low-rank by not fitting: 4 points less accuracy than UV-ReLU on digits
@@ -339,6 +341,19 @@ def test_variants_parity_and_strict_similarity():
     assert c["udv.relu.low_rank"].holds and not c["udv.relu.low_rank_at_parity"].holds
     assert "diabetes" in c["udv.variants.udv_v2_low_rank"].statement
     assert_sane(c)
+
+
+def test_variants_protocols():
+    res = variants_result({"udv": 2, "udv-s": 4, "udv-v1": 4, "udv-v2": 5, "uv": 9},
+                          {"uv-relu": 9, "relu-constrained": 6, "udv-relu": 2, "udv-relu-s": 2})
+    c = by_id(variants.claims(res))
+    for k, x in c.items():
+        assert x.protocol == ("tuned" if ".tuned." in k else "authors"), k
+        assert x.kind == ("extension" if ".tuned." in k else "paper"), k
+        if ".tuned." not in k:
+            assert x.expected == "holds" and not x.exploratory, k
+    res.authors = {}
+    assert all(".tuned." in k for k in by_id(variants.claims(res)))
 
 
 def test_bias_nothing_selected_counts_as_above():
@@ -359,3 +374,19 @@ def test_lora_direction_claim_is_exploratory():
     assert "protocol" in c["udv.lora.finetune_comparable"].reason
     assert "shared" in c["udv.lora.more_compressible"].statement or \
         "share one pretrained base" in c["udv.lora.more_compressible"].statement
+
+
+def test_lora_every4_claim():
+    p = lora_udv.Params.for_profile("quick", taus=(1.0, 0.5))
+    runs = {"lora": lora_run("lora", np.full(S, 97.0), 0.5),
+            "lora-udv": lora_run("lora-udv", np.full(S, 96.0), 0.2),
+            "lora-udv-every4": lora_run("lora-udv-every4", np.full(S, 96.0), 0.2)}
+    c = by_id(lora_udv.claims(lora_udv.Result(p, 0.99, 0.1, runs)))
+    e4 = c["udv.lora.every4.more_compressible"]
+    assert e4.holds and e4.kind == "extension" and e4.expected == "holds"
+    runs["lora-udv-every4"] = lora_run("lora-udv-every4", np.full(S, 96.0), 0.5)
+    assert not by_id(lora_udv.claims(lora_udv.Result(p, 0.99, 0.1, runs)))[
+        "udv.lora.every4.more_compressible"].holds
+    assert lora_udv.METHODS["lora-udv-every4"][1] == 4
+    with pytest.raises(ValueError, match="methods"):
+        lora_udv.Params(methods=("lora",))

@@ -80,8 +80,12 @@ def test_bias_and_variants_drivers_tiny():
     d = res.datasets["diabetes"]
     assert d.run("uv", 1e-3).weight_decay == 1e-3 and "uv" in d.selected
     v = variants.run(variants.Params(datasets=("digits",), models={"digits": ("udv-relu",)},
-                                     n_seeds=1, epochs={"digits": 1}))
+                                     n_seeds=1, epochs={"digits": 1},
+                                     authors_datasets=("digits",), authors_seeds={"digits": 2},
+                                     authors_relu_epochs=1))
     assert v.widths["digits"] == 43 and v.runs["digits"]["udv-relu"].metric.shape == (1,)
+    a = v.authors["digits"]["udv-relu"]
+    assert a.lr == 1e-3 and a.metric.shape == (2,) and a.curves.shape == (2, 2)
     assert variants.width_for(load_dataset("diabetes")) == 9
 
 

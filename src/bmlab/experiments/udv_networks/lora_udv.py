@@ -51,11 +51,18 @@ def mlp(generator: torch.Generator, hidden: int = 128) -> nn.Sequential:
     return net
 
 
-PROTOCOL = "adam-pilot-lr"
-"""Adam (batch 32, cosine, no weight decay) at LRs from pilot runs, instead of the paper's
-MBGD; the authors' own protocol is not yet run here."""
+PROTOCOL = "tuned"
+"""The book's protocol here: Adam (batch 32, cosine, no weight decay) at LRs from pilot runs,
+instead of the authors' SGD at 1e-3 (batch 8 x accumulation 4, cosine, fp16 on a GPU). The
+one piece of the authors' protocol that this chapter runs is their projection schedule
+(every 4th optimizer step, method ``lora-udv-every4``)."""
 SLIGHT = 2.0          # "slightly lower": LoRA-UDV at most 2 accuracy points below LoRA (ours)
-NAMES = {"lora": "LoRA", "lora-udv": "LoRA-UDV"}
+NAMES = {"lora": "LoRA", "lora-udv": "LoRA-UDV", "lora-udv-every4": "LoRA-UDV, every 4th step"}
+#: Method -> (UDV adapter, project after every k-th optimizer step, key of ``Params.lr``).
+#: ``lora-udv-every4`` is the authors' schedule: their projection callback runs in
+#: ``on_step_end`` under ``global_step % 4 == 0`` (FOUND-code, ``UDV_LORA.ipynb``).
+METHODS = {"lora": (False, 1, "lora"), "lora-udv": (True, 1, "lora-udv"),
+           "lora-udv-every4": (True, 4, "lora-udv")}
 QUOTES = {
     "finetune": "Since the hard constraints slower the convergence, and its fine-tuning "
                 "performance is slightly lower than that of the original LoRA structure "
@@ -78,6 +85,7 @@ class Params(ExperimentParams):
     n_seeds: int = 8
     taus: tuple = TAUS
     seed: int = 0
+    methods: tuple = ("lora", "lora-udv", "lora-udv-every4")
     PRESETS: ClassVar[dict[str, dict[str, Any]]] = {
         "quick": {"n_seeds": 6, "epochs": 30, "pretrain_epochs": 30},
         "paper": {"n_seeds": 8, "epochs": 30, "pretrain_epochs": 30},
@@ -90,6 +98,10 @@ class Params(ExperimentParams):
         check_choice("optimizer", self.optimizer, ("adam", "nadam", "sgd", "sgd-momentum"))
         if set(self.lr) != {"lora", "lora-udv"}:
             raise ValueError(f"lr needs exactly the keys 'lora' and 'lora-udv', got {self.lr!r}")
+        bad = [m for m in self.methods if m not in METHODS]
+        if bad or not {"lora", "lora-udv"} <= set(self.methods):
+            raise ValueError(f"methods must include 'lora' and 'lora-udv' and be among "
+                             f"{sorted(METHODS)}, got {self.methods!r}")
         if not self.taus or self.taus[0] != 1.0:
             raise ValueError("taus must start at 1.0 (no energy dropped: the reference)")
 
@@ -133,7 +145,8 @@ def run(params: Params, rng: np.random.Generator | None = None, progress=None) -
         source_acc = float(res.history["test_acc"][-1])
         zero_shot = evaluate(base, *tgt_te, "classification")[1]
         runs = {}
-        for method in ("lora", "lora-udv"):
+        for method in p.methods:
+            udv, every, lr_key = METHODS[method]
             S, T = p.n_seeds, len(p.taus)
             acc, curves = np.zeros(S), np.zeros((p.epochs + 1, S))
             ratios, pacc = np.zeros((S, T)), np.zeros((S, T))
@@ -142,11 +155,12 @@ def run(params: Params, rng: np.random.Generator | None = None, progress=None) -
                 if progress:
                     progress(f"{method} seed {i}")
                 model = copy.deepcopy(base)
-                apply_lora(model, p.rank, udv=(method == "lora-udv"),
+                apply_lora(model, p.rank, udv=udv,
                            generator=make_generator(seed_for(p.seed, 22, i)))
                 r = train(model, tgt_tr, tgt_te, task="classification", optimizer=p.optimizer,
-                          lr=p.lr[method], epochs=p.epochs, batch_size=p.batch_size,
-                          device="cpu", generator=make_generator(seed_for(p.seed, 23, i)))
+                          lr=p.lr[lr_key], epochs=p.epochs, batch_size=p.batch_size,
+                          device="cpu", generator=make_generator(seed_for(p.seed, 23, i)),
+                          project_every=every, project_init=(every == 1))
                 curves[:, i] = 100 * r.history["test_acc"]
                 acc[i] = np.mean(curves[-3:, i])
                 spectra.append([a.spectrum() for a in adapters(model)])
@@ -189,9 +203,13 @@ def glue_values(result: Result) -> dict[str, Any]:
     acc = {m: float(np.nanmean(r.acc)) for m, r in result.runs.items()}
     mr = {m: float(np.nanmean(min_ratio_within(r))) for m, r in result.runs.items()}
     gap, ucb, _ = upper_gap_bound(result.runs["lora"].acc, result.runs["lora-udv"].acc)
-    return {"source-acc": 100 * result.source_acc, "zero-shot": 100 * result.zero_shot_acc,
-            "acc-lora": acc["lora"], "acc-lora-udv": acc["lora-udv"], "acc-gap": gap,
-            "acc-gap-ucb": ucb, "ratio-lora": mr["lora"], "ratio-lora-udv": mr["lora-udv"]}
+    out = {"source-acc": 100 * result.source_acc, "zero-shot": 100 * result.zero_shot_acc,
+           "acc-lora": acc["lora"], "acc-lora-udv": acc["lora-udv"], "acc-gap": gap,
+           "acc-gap-ucb": ucb, "ratio-lora": mr["lora"], "ratio-lora-udv": mr["lora-udv"]}
+    if "lora-udv-every4" in result.runs:
+        out["acc-lora-udv-every4"] = acc["lora-udv-every4"]
+        out["ratio-lora-udv-every4"] = mr["lora-udv-every4"]
+    return out
 
 
 def claims(result: Result) -> list[Claim]:
@@ -232,4 +250,18 @@ def claims(result: Result) -> list[Claim]:
         reason="our protocol, not the scale: Adam instead of the paper's MBGD, and LRs (3e-2 "
                "for LoRA-UDV, 1e-2 for LoRA) picked from a 3-point pilot; under it LoRA-UDV "
                "trails LoRA by 2-3 points after 30 epochs, with an upper bound above 2"))
+    e4 = result.runs.get("lora-udv-every4")
+    if e4 is not None:
+        acc_e4 = float(np.nanmean(e4.acc))
+        out.append(claim(
+            "udv.lora.every4.more_compressible",
+            "With the authors' projection schedule (LoRA-UDV projected after every 4th "
+            "optimizer step only, their on_step_end callback; otherwise the same settings), "
+            "LoRA-UDV keeps its accuracy (within 1%, relative, of its own unpruned accuracy) "
+            "down to a smaller compression ratio than LoRA: per seed, the smallest ratio "
+            "within 1%; one-sided sign test over seeds (ties dropped), alpha = 0.05. "
+            f"Unpruned accuracy {acc_e4:.1f}% vs LoRA's {acc_lo:.1f}%; all seeds share one "
+            "pretrained base. Pre-registered with the every-step claim's relation",
+            compare(min_ratio_within(e4), min_ratio_within(lo), better="lower", min_samples=5),
+            kind="extension", quote=QUOTES["prune"], protocol=PROTOCOL))
     return out

@@ -242,6 +242,11 @@ def glue_values(result: Result) -> dict[str, Any]:
         out[f"prune-k-{ds}"] = pc.k
         out[f"prune-udv-{ds}"] = 100 * pc.udv_change
         out[f"prune-uv-{ds}"] = 100 * pc.uv_change
+    for ds, r in result.authors.items():
+        u, v = r.runs[("udv", "adam")], r.runs[("uv", "adam")]
+        out[f"auth-ratio-{ds}"] = u.mean / v.mean
+        out[f"auth-rank-udv-{ds}"] = u.mean_rank
+        out[f"auth-rank-uv-{ds}"] = v.mean_rank
     if "diabetes" in result.datasets:
         out["rank-udv-diabetes"] = result.datasets["diabetes"].best("udv").mean_rank
     if "digits-completion" in result.datasets:
