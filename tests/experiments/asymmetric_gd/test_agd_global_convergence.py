@@ -67,3 +67,21 @@ def test_small_run_end_to_end():
     assert set(r.runs["status"]) == {"converged"}
     assert "linear_rate" in r.runs and {"eta_all_ok", "it_med"} <= set(gc.glue_values(r))
     assert len(gc.claims(r)) == 6
+
+
+def test_sweep_tasks_equal_the_loops_they_replace():
+    """run() goes through bmlab.sweep (one task per seed and per (seed, eta)), each task with
+    its seed's generator: the result equals the former loops over seed_sweep/eta_sweep."""
+    from bmlab.experiments.asymmetric_gd.common import eta_sweep, rng_family, seed_sweep
+
+    p = gc.Params.for_profile("quick", n_seeds=3, n_sweep_seeds=2, etas=(0.03, 0.4), m=8, n=6)
+    r = gc.run(p, np.random.default_rng(5), client="serial")
+    rng_for = rng_family(np.random.default_rng(5))
+    runs, curves = seed_sweep(p.sweep, range(p.n_seeds), rng_for)
+    sweep = eta_sweep(p.sweep, p.etas, range(p.n_sweep_seeds), rng_for, horizon=p.sweep_horizon)
+    pd.testing.assert_frame_equal(r.runs.drop(columns="linear_rate"),
+                                  runs.drop(columns="time_s"), check_exact=True)
+    pd.testing.assert_frame_equal(r.sweep, sweep, check_exact=True)
+    for (i1, f1), (i2, f2) in zip(r.curves, curves):
+        assert i1.tobytes() == i2.tobytes() and f1.tobytes() == f2.tobytes()
+    assert len(gc.seed_tasks(p, rng_for)) == 3 and len(gc.eta_tasks(p, rng_for)) == 4

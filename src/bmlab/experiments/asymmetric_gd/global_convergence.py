@@ -13,12 +13,13 @@ import pandas as pd
 
 from ...bounds.gd_asymmetric import t_total, theory_init_scale, theory_step
 from ...claims import Claim, at_least, claim, close, fraction
+from ...sweep import sweep
 from ...validation import check_int, check_real
 from ..base import ExperimentParams
 from .common import (SeedSweepParams, check_grid, check_sigmas, eta_sweep, linear_rate,
                      rng_family, seed_sweep)
 
-__all__ = ["Params", "Result", "run", "claims", "glue_values"]
+__all__ = ["Params", "Result", "run", "claims", "glue_values", "seed_tasks", "eta_tasks"]
 
 THEOREM_QUOTE = ("Theorem 1.1: \"... with high probability over the initialization, when "
                  "t > T_total(δ, η), f(U_t, V_t) ≤ δ\"")
@@ -90,17 +91,50 @@ class Result:
         return self.params.sigmas[-1]
 
 
-def run(params: Params, rng: np.random.Generator) -> Result:
-    """Run GD on ``params.n_seeds`` random instances, then the step-size sweep."""
+def _seed_task(task):
+    """One seed of the seed sweep (a :func:`bmlab.sweep.sweep` task): ``(SeedSweepParams,
+    seed, its generator)`` -> (row, loss curve), exactly :func:`seed_sweep` on that seed."""
+    sp, s, rng = task
+    runs, curves = seed_sweep(sp, [s], lambda *_: rng)
+    return runs.to_dict("records")[0], curves[0]
+
+
+def _eta_task(task):
+    """One (seed, step size) run of the step-size sweep: ``(SeedSweepParams, seed, eta, the
+    seed's generator, horizon)`` -> row, exactly :func:`eta_sweep` on that pair."""
+    sp, s, eta, rng, horizon = task
+    return eta_sweep(sp, [eta], [s], lambda *_: rng, horizon=horizon).to_dict("records")[0]
+
+
+def seed_tasks(params: Params, rng_for) -> list:
+    """The tasks of the seed sweep; each carries its seed's generator ``rng_for(seed)`` (the
+    chapter's seeding, per task: identical results serially or on a Dask cluster)."""
+    return [(params.sweep, s, rng_for(s)) for s in range(params.n_seeds)]
+
+
+def eta_tasks(params: Params, rng_for) -> list:
+    """The tasks of the step-size sweep, seed-major; each gets a fresh ``rng_for(seed)``, so
+    every step size of a seed starts from the same instance and initialization."""
+    return [(params.sweep, s, float(eta), rng_for(s), params.sweep_horizon)
+            for s in range(params.n_sweep_seeds) for eta in params.etas]
+
+
+def run(params: Params, rng: np.random.Generator, *, client=None) -> Result:
+    """Run GD on ``params.n_seeds`` random instances, then the step-size sweep. The runs are
+    independent tasks of :func:`bmlab.sweep.sweep` (``client``: see there; by default the
+    Dask cluster of ``bmlab reproduce --jobs/--scheduler`` if any, else serial); each task
+    carries its own generator, so the result does not depend on where the runs ran."""
     p = params
     rng_for = rng_family(rng)
-    runs, curves = seed_sweep(p.sweep, range(p.n_seeds), rng_for)
+    out = sweep(_seed_task, seed_tasks(p, rng_for), client=client, desc="seeds")
+    runs, curves = pd.DataFrame([row for row, _ in out]), [curve for _, curve in out]
     runs["linear_rate"] = [linear_rate(it, f, lo=100 * p.delta, hi=1e-5) for it, f in curves]
-    sweep = eta_sweep(p.sweep, p.etas, range(p.n_sweep_seeds), rng_for, horizon=p.sweep_horizon)
+    sweep_df = pd.DataFrame(sweep(_eta_task, eta_tasks(p, rng_for), client=client,
+                                  desc="step sizes"))
     s1, sd, d = p.sigmas[0], p.sigmas[-1], len(p.sigmas)
     eta_thy = float(theory_step(p.eps, s1, sd, d))
     f0 = 0.5 * float(np.sum(np.square(p.sigmas)))
-    return Result(p, runs.drop(columns="time_s"), curves, sweep, eta_thy,
+    return Result(p, runs.drop(columns="time_s"), curves, sweep_df, eta_thy,
                   float(theory_init_scale(s1, sd, d, p.m, p.n)),
                   float(t_total(eta_thy, p.eps, sd, p.delta * f0, d)))
 
@@ -206,6 +240,8 @@ def glue_values(result: Result) -> dict:
         "limit_ratio": float(1.0 / (result.sigma_1 * result.eta_thy)),
         "limit_orders": float(np.log10(1.0 / (result.sigma_1 * result.eta_thy))),
         "rate_lin": float(-4 * np.log1p(-p.eta * result.sigma_d)),
+        "flow_time": p.flow_time, "max_iter": p.sweep.max_iter,
+        "sweep_horizon": p.sweep_horizon,
     }
 
 
