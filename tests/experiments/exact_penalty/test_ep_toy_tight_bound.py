@@ -62,3 +62,27 @@ def test_falsifiable_threshold_and_grid(result):
     cs = by_id(exp.claims(dataclasses.replace(result, thresholds=th, sweeps=sw)))
     assert not cs["toy41.threshold_ratio"].holds and cs["toy41.threshold_ratio"].margin < 0
     assert not cs["toy41.grid_iff"].holds
+
+
+def test_certificates(result):
+    """Issue 14: negative at the known spurious pair (u, -u) below the bound; above it the AM
+    limits approach the rank-0 optimum z* = 0, where the certificate's relative measures cannot
+    certify (expected failure) and the absolute KKT check holds; the claims flip with the data."""
+    s = result.sdp
+    assert s["certificate"].iloc[2] == "refuted"
+    assert (s["certificate"].iloc[:2] != "certified").all()
+    cs = by_id(exp.claims(result))
+    assert cs["ttb.certificate_refutes_spurious_pair"].holds
+    assert cs["ttb.kkt_above_bound"].holds and cs["ttb.kkt_above_bound"].kind == "check"
+    assert not cs["ttb.certificate_above_bound"].holds
+    assert cs["ttb.certificate_above_bound"].expected == "fails"
+    # the known optimum itself, z = 0 exactly, is certified
+    from bmlab.problems.scalar_toys import LinearToy, as_factor
+    from bmlab.sdp import certificate
+    assert certificate(LinearToy(1.0), as_factor(0.0), Y=as_factor(0.0)).certified
+    bad = s.copy()
+    bad.loc[0, ["lambda_min(S)", "x y"]] = [-0.5, 0.3]
+    bad.loc[2, ["cert infeasibility", "certificate"]] = [0.0, "certified"]
+    cs = by_id(exp.claims(dataclasses.replace(result, sdp=bad)))
+    for cid in ("ttb.kkt_above_bound", "ttb.certificate_refutes_spurious_pair"):
+        assert not cs[cid].holds and cs[cid].margin < 0
