@@ -171,7 +171,7 @@ def _serial(fn, tasks: list, desc, show: bool) -> list:
 
 
 def _distributed(fn, tasks: list, client, desc, show: bool) -> list:
-    from distributed import as_completed
+    import time
 
     if not tasks:
         return []
@@ -181,19 +181,24 @@ def _distributed(fn, tasks: list, client, desc, show: bool) -> list:
     token = os.urandom(6).hex()
     futures = client.map(fn, tasks, pure=False,
                          key=[f"bmlab-sweep-{name}-{token}-{i}" for i in range(len(tasks))])
-    index = {f.key: i for i, f in enumerate(futures)}
     bar = _progress_bar(len(tasks), desc, show)
     try:
-        for fut in as_completed(futures):
-            if fut.status == "error":
-                i = index[fut.key]
-                exc = fut.exception()
-                raise SweepError(i, len(tasks), exc, desc) from exc
-            if fut.status == "cancelled":
-                raise SweepError(index[fut.key], len(tasks),
-                                 RuntimeError("the task was cancelled on the cluster"), desc)
-            if bar is not None:
-                bar.update()
+        pending, done = set(range(len(futures))), 0
+        while pending:
+            finished = [i for i in pending if futures[i].done()]
+            for i in sorted(finished):
+                fut = futures[i]
+                if fut.status == "error":
+                    exc = fut.exception()
+                    raise SweepError(i, len(tasks), exc, desc) from exc
+                if fut.status == "cancelled":
+                    raise SweepError(i, len(tasks),
+                                     RuntimeError("the task was cancelled on the cluster"), desc)
+                pending.discard(i)
+            if finished and bar is not None:
+                bar.update(len(finished))
+            if pending and not finished:
+                time.sleep(0.05)  # polling keeps the calling thread free for signals
         return client.gather(futures)
     finally:
         if bar is not None:
