@@ -66,3 +66,25 @@ def test_claims_fail_otherwise():
     assert not by_id(fake(plus=report(n_zero=0)))["ib.fp.case_d"].holds
     assert not by_id(fake(minus_weight=0.0))["ib.fp.case_d_excludes"].holds
     assert not by_id(fake(minus_drop=0.9))["ib.fp.case_d_excludes"].holds
+
+
+def test_certificate_claims_on_known_points():
+    """The exact factor of the noiseless ground truth is certified; the top-2 part of it (rank
+    below the truth, S = A*(A(X₂) − b) with a negative eigenvalue) is refuted; swapping them
+    flips both claims."""
+    from types import SimpleNamespace
+
+    from bmlab.problems.completion import make_completion
+
+    P = make_completion(12, 3, rng=np.random.default_rng(0))
+    w, V = np.linalg.eigh(P.X_true)
+    F = V[:, -3:] * np.sqrt(w[-3:])
+    good = SimpleNamespace(problem=P, points={"full": (F, np.ones(3)), "deficient": F[:, 1:]})
+    c = {x.id: x for x in exp._certificate_claims(good)}
+    assert c["ib.fp.full_certified"].holds and not c["ib.fp.full_certified"].fragile
+    assert c["ib.fp.deficient_refuted"].holds and c["ib.fp.deficient_refuted"].kind == "check"
+    bad = SimpleNamespace(problem=P, points={"full": (F[:, 1:], np.ones(2)), "deficient": F})
+    c = {x.id: x for x in exp._certificate_claims(bad)}
+    assert not c["ib.fp.full_certified"].holds and c["ib.fp.full_certified"].margin < -1e-6
+    assert not c["ib.fp.deficient_refuted"].holds
+    assert list(exp.certificate_table(bad).verdict) == ["refuted", "certified"]

@@ -9,8 +9,8 @@ from bmlab.experiments.implicit_bias import phase_retrieval_synthetic as exp
 def test_presets_and_validation():
     q, p = exp.Params.for_profile("quick"), exp.Params.for_profile("paper")
     assert (q.downsample, p.downsample) == (2, 1)
-    assert q.seeds == p.seeds and (q.seed_max_iter, p.seed_max_iter) == (3_000, 30_000)
-    assert p.max_iter == 30_000          # the paper's 10^6 does not fit (~7 ms per iteration)
+    assert q.seeds == p.seeds and (q.seed_max_iter, p.seed_max_iter) == (3_000, 100_000)
+    assert p.max_iter == 30_000          # the paper's 10^6 does not fit (~7.6 ms per iteration)
     with pytest.raises(ValueError, match="backend"):
         exp.Params(backend="torch")
     with pytest.raises(ValueError, match="seeds"):

@@ -266,8 +266,9 @@ def claims(result: Result) -> list[Claim]:
         kind="extension", expected="fails",
         reason="expected to fail in both profiles for different, stated reasons: in the quick "
                "profile UDU is not converged (relative error to X♮ 0.27 after ηT = 100); at "
-               "n = 100, m = 9n the trace-minimisation optimum itself misses X♮ by ~1e-2 "
-               "(issue 14's measurement, known before this claim was written), while UDU's "
-               "bias is toward low rank, not low trace"))
+               "n ≥ 100, m = 9n issue 14 measured the trace-minimisation optimum missing X♮ by "
+               "1.3e-2 (known before this claim was written), while UDU's bias is toward low "
+               "rank, not low trace; on an instance where the SDP does recover X♮ and UDU "
+               "converges, the claim would hold"))
     return out
 
