@@ -144,7 +144,7 @@ def glue_values(result: Result) -> dict:
     """The numbers the chapter's prose cites."""
     p, sl, prac = result.params, result.slopes(), result.practical
     err_max = float(result.runs["formula_err_max"].max())
-    return {"flow_time": p.flow_time, "flow_max": float(result.flow_dist.max()),
+    return {"n_etas": len(p.etas), "flow_time": p.flow_time, "flow_max": float(result.flow_dist.max()),
             "flow_loss": result.flow_loss, "err_max": err_max, "err_rel": err_max / result.S2,
             "slope_step": sl["step"], "slope_small": sl["total_small"],
             "slope_all": sl["total_all"], "eta_prac": p.eta_practical,

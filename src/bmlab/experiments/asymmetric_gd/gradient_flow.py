@@ -261,7 +261,7 @@ def glue_values(result: Result) -> dict:
     p, S = result.params, result.summary
     gd_slopes = S["GD error slope in eta (3 smallest)"].to_numpy(float)
     one_bad = S["sigma_1 t where one-shot error > 1e-6"].to_numpy(float)
-    return {"x0_scale": p.x0_scale, "x0_scale_over": p.x0_scale_over,
+    return {"n_etas": len(p.etas), "x0_scale": p.x0_scale, "x0_scale_over": p.x0_scale_over,
             "e_cf": float(S["max |closed - ivp|"].max()), "t_end": p.t_end,
             "one_bad_min": float(np.nanmin(one_bad)) if np.isfinite(one_bad).any() else np.nan,
             "gd_slope_a": float(gd_slopes[0]), "gd_slope_b": float(gd_slopes[1]),

@@ -188,7 +188,8 @@ def glue_values(result: Result) -> dict:
               for st in PRACTICAL}
     conv = result.runs[result.runs["status"] == "converged"]
     return {"eta": p.eta, "balance": p.balance, "pert_threshold": p.pert_threshold,
-            "pert_std": p.pert_std, "n_seeds": p.n_seeds,
+            "pert_std": p.pert_std, "n_seeds": p.n_seeds, "flow_time": p.flow_time,
+            "max_iter": p.max_iter,
             "bal_ratio": med(STARTS[0], "GD + balancing", "balance_end")
             / med(STARTS[0], "GD", "balance_end"),
             "dist_max": float(conv["dist_to_svd"].max()),
