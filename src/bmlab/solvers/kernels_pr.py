@@ -88,18 +88,28 @@ def run_pr_batch(problem, U0, d0=None, *, eta, max_iter: int, alpha=1.0, record=
     Zabs = np.empty((m, B, r))
     res = np.empty((m, B))
     U2, Z2, W2, GU2 = (x.reshape(x.shape[0], B * r) for x in (U, Z, W, GU))
+    # every n × B × r temporary is preallocated: above the allocator's mmap threshold a fresh
+    # array costs page faults on every iteration (more than the elementwise work itself)
+    gU = np.empty_like(GU)
+    Un = np.empty_like(U)
+    cplx = np.iscomplexobj(Z)
 
     def evaluate():
         """res, GU = G_s U, gd, and per-run ||res||², ||grad||² at the current (U, d)."""
         np.matmul(AH, U2, out=Z2)
-        np.abs(Z, out=Zabs)
-        np.square(Zabs, out=Zabs)
+        if cplx:
+            np.abs(Z, out=Zabs)
+            np.square(Zabs, out=Zabs)
+        else:
+            np.square(Z, out=Zabs)                     # |z|² = z², exactly, for real z
         np.einsum("mbr,br->mb", Zabs, d, out=res)
         np.subtract(res, b[:, None], out=res)
         np.multiply(res[:, :, None], Z, out=W)
         np.matmul(A, W2, out=GU2)
         gd = np.einsum("nbr,nbr->br", U.conj(), GU).real
-        gU = 2.0 * GU if bm else 2.0 * GU * d
+        np.multiply(GU, 2.0, out=gU)
+        if not bm:
+            np.multiply(gU, d[None], out=gU)
         g2 = np.einsum("nbr,nbr->b", gU.conj(), gU).real
         if not bm:
             g2 = g2 + np.einsum("br,br->b", gd, gd)
@@ -132,24 +142,32 @@ def run_pr_batch(problem, U0, d0=None, *, eta, max_iter: int, alpha=1.0, record=
         for k in range(1, max_iter + 1):
             if not active.any():
                 break
-            Un = U - eta[None, :, None] * gU
+            np.multiply(gU, eta[None, :, None], out=Un)
+            np.subtract(U, Un, out=Un)                 # Un = U - η ∇U
             dn = d if bm else d - eta[:, None] * gd
             s2 = np.einsum("nbr,nbr->b", Un.conj(), Un).real
             if not bm:
                 nrm = np.sqrt(s2)
-                f = np.where(nrm > alpha, alpha / np.where(nrm > 0, nrm, 1.0), 1.0)
                 shrink = nrm > alpha
-                Un[:, shrink] = Un[:, shrink] * f[shrink][None, :, None]
+                if shrink.any():                       # the other lanes are scaled by 1.0 (exact)
+                    f = np.where(shrink, alpha / np.where(nrm > 0, nrm, 1.0), 1.0)
+                    np.multiply(Un, f[None, :, None], out=Un)
                 dn = np.maximum(dn, 0.0)
                 s2 = np.einsum("nbr,nbr->b", Un.conj(), Un).real + np.einsum("br,br->b", dn, dn)
-            fin = np.isfinite(Un).all(axis=(0, 2)) & np.isfinite(dn).all(axis=1)
+            # a NaN/Inf entry makes s2 non-finite: only then is the entry-wise test needed
+            fin = np.ones(B, dtype=bool)
+            if not np.isfinite(s2).all():
+                fin = np.isfinite(Un).all(axis=(0, 2)) & np.isfinite(dn).all(axis=1)
             bad = active & (~fin | (np.sqrt(s2) > blowup))
             for q in np.flatnonzero(bad):
                 x = U[:, q].copy() if bm else (U[:, q].copy(), d[q].copy())
                 finish(q, k - 1, "diverged",
                        f"iterate overflowed or became non-finite at iteration {k}", x, rr[q], g0[q])
             keep = active
-            U[:, keep] = Un[:, keep]
+            if keep.all():
+                np.copyto(U, Un)
+            else:
+                U[:, keep] = Un[:, keep]
             if not bm:
                 d[keep] = dn[keep]
             rr, gU, gd, g2 = evaluate()
