@@ -49,3 +49,40 @@ def test_figure(result):
     matplotlib.use("Agg")
     from bmlab.experiments.exact_penalty.plots import plot_clustering
     plot_clustering(result.runs, result.M, result.labels, result.best_X)
+
+
+def test_certificates_on_result_and_falsifiable(result):
+    """Issue 14: every factorized solution of the chapter carries its certificate; the claims
+    flip when the certificate or the distance come out the other way."""
+    assert result.sdp["certificate"] in ("certified", "refuted", "inconclusive")
+    assert result.full_certificate["n"] == len(result.labels)
+    t = exp.tables(result)["tab-app-sdp"]
+    assert list(t["graph"]) == ["subsample (SDP solved)", "full (SDP solved)"]
+    cs = {c.id: c for c in exp.claims(result)}
+    assert cs["app.certificate_loose"].kind == "check"
+    fc = dict(result.full_certificate, **{"lambda_min(S)": 0.0, "certificate": "certified"})
+    sd = dict(result.sdp, **{"lambda_min(S)": 0.0, "certificate": "certified",
+                             "||XY^T - Z_sdp|| / ||Z_sdp||": 1e-4})
+    cs = {c.id: c for c in exp.claims(dataclasses.replace(result, full_certificate=fc, sdp=sd))}
+    assert not cs["app.full_certificate_not_certified"].holds
+    assert not cs["app.certificate_loose"].holds
+
+
+def test_certificate_known_optimum_and_spurious_point():
+    """Through the chapter's helper: M = U U^T with U >= 0 of rank r is certified at X = U; the
+    critical point X = 0 is refuted; beyond sdp_full_max_n the SDP is skipped."""
+    from bmlab.experiments.exact_penalty.common import sdp_certificate_row
+    from bmlab.problems.snmf import SymmetricNMF
+    U = np.random.default_rng(1).uniform(size=(12, 3))
+    prob = SymmetricNMF(U @ U.T, 3)
+    assert sdp_certificate_row(prob, U, U, None)["certificate"] == "certified"
+    Z0 = np.zeros_like(U)
+    assert sdp_certificate_row(prob, Z0, Z0, None)["certificate"] == "refuted"
+    p = exp.Params.for_profile("quick", per_class=3, k_nn=3, n_starts=1, sdp_per_class=2,
+                               max_iter=100, sdp_full_max_n=10)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        r = exp.run(p, np.random.default_rng(2))
+    assert r.full_certificate["SDP status"] == "not run"
+    assert exp.tables(r)["tab-app-sdp"]["graph"].iloc[1] == "full (certificate alone)"
+    assert "app.full.certificate_loose" not in {c.id for c in exp.claims(r)}
