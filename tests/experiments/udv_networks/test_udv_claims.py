@@ -189,24 +189,40 @@ def classification_result(*, udv_acc=96.0, uv_acc=97.0, uv_drop_images=0, udv_ra
                                     prune=lambda k, m: m - uv_drop_images * pts)
     runs[("udv", "adam")].metric = runs[("udv", "adam")].metric + np.linspace(-0.2, 0.2, S)
     params = classification.Params.for_profile("quick")
-    return classification.Result(params, None, 64, 0.99, runs, pd.DataFrame())
+    authors = {"udv": runs[("udv", "adam")], "uv": runs[("uv", "adam")]}
+    return classification.Result(params, None, 64, 0.99, runs, pd.DataFrame(), {}, authors)
+
+
+def test_classification_authors_claims():
+    c = by_id(classification.claims(classification_result(udv_acc=96.9, uv_drop_images=10)))
+    auth = {k: x for k, x in c.items() if x.protocol == "authors"}
+    assert set(auth) == {"udv.classification.authors.accuracy_within_1pt",
+                         "udv.classification.authors.rank_below_uv",
+                         "udv.classification.authors.prune_uv_loses_more_below_classes"}
+    assert all(x.holds for x in auth.values())
+    assert all(x.kind in ("extension", "check") for k, x in c.items() if ".tuned." in k)
+    bad = by_id(classification.claims(classification_result(udv_acc=90.0, udv_rank=64)))
+    assert not bad["udv.classification.authors.rank_below_uv"].holds
+    assert not bad["udv.classification.authors.accuracy_within_1pt"].holds
+    assert not bad["udv.classification.authors.prune_uv_loses_more_below_classes"].holds
+    assert_sane(bad)
 
 
 def test_classification_claims():
     c = by_id(classification.claims(classification_result(udv_acc=96.9, uv_drop_images=10)))
-    assert c["udv.classification.accuracy_within_1pt"].holds
-    assert c["udv.classification.rank_below_uv"].holds
-    assert c["udv.classification.prune_uv_loses_more"].holds
-    assert c["udv.classification.prune_udv_within_1pct"].kind == "check"
+    assert c["udv.classification.tuned.accuracy_within_1pt"].holds
+    assert c["udv.classification.tuned.rank_below_uv"].holds
+    assert c["udv.classification.tuned.prune_uv_loses_more"].holds
+    assert c["udv.classification.tuned.prune_udv_within_1pct"].kind == "check"
     assert_sane(c)
 
 
 def test_classification_claims_falsifiable():
     c = by_id(classification.claims(classification_result(udv_acc=95.7, uv_drop_images=1)))
-    acc = c["udv.classification.accuracy_within_1pt"]
+    acc = c["udv.classification.tuned.accuracy_within_1pt"]
     assert not acc.holds and acc.expected == "fails" and acc.as_expected
     # one test image more lost by UV is not "outperforms": the stated margin is 3 images
-    pr = c["udv.classification.prune_uv_loses_more"]
+    pr = c["udv.classification.tuned.prune_uv_loses_more"]
     assert not pr.holds and pr.margin <= -1 and pr.samples == S
     assert_sane(c)
 
@@ -313,16 +329,16 @@ def test_regression_comparable_names_the_epochs():
 
 def test_classification_referee_claims():
     c = by_id(classification.claims(classification_result(udv_acc=96.5, uv_drop_images=10)))
-    assert c["udv.classification.accuracy_within_1pt"].kind == "extension"
-    low = c["udv.classification.prune_uv_loses_more_below_classes"]
+    assert c["udv.classification.tuned.accuracy_within_1pt"].kind == "extension"
+    low = c["udv.classification.tuned.prune_uv_loses_more_below_classes"]
     assert low.holds and low.exploratory and "k in [9, 8" in low.statement
-    assert "adam" in c["udv.classification.rank_below_uv"].statement
+    assert "adam" in c["udv.classification.tuned.rank_below_uv"].statement
     c = by_id(classification.claims(classification_result(udv_acc=94.0, uv_drop_images=3)))
     # exactly 3 images more per width is the bar itself: integer sums, half-integer bar
-    low = c["udv.classification.prune_uv_loses_more_below_classes"]
+    low = c["udv.classification.tuned.prune_uv_loses_more_below_classes"]
     assert low.holds and abs(low.margin) > 1e-6
     c = by_id(classification.claims(classification_result(uv_drop_images=2)))
-    assert not c["udv.classification.prune_uv_loses_more_below_classes"].holds
+    assert not c["udv.classification.tuned.prune_uv_loses_more_below_classes"].holds
     assert_sane(c)
 
 

@@ -92,8 +92,9 @@ def test_bias_and_variants_drivers_tiny():
 def test_classification_driver_tiny():
     res = classification.run(classification.Params(
         optimizers=("adam",), lrs={"uv/adam": 0.01, "udv/adam": 0.01}, pretrain_epochs=1,
-        n_seeds=2, epochs=2, feat_dim=16, frozen_seeds=1))
+        n_seeds=2, epochs=2, feat_dim=16, frozen_seeds=1, authors_seeds=2, authors_epochs=2))
     assert res.width == 16 and 0 <= res.pretrain_acc <= 1
+    assert res.authors["udv"].lr == 1e-6 and res.authors["uv"].metric.shape == (2,)
     run = res.runs[("udv", "adam")]
     assert run.spectra.shape == (2, 16) and run.widths[0] == 16 and run.widths[-1] == 1
     assert np.all((run.metric >= 0) & (run.metric <= 100))
