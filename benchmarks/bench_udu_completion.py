@@ -85,9 +85,13 @@ def main(argv=None) -> None:
         P = make_completion(n, 3, min(m, n * n), rng=rng)
         m = P.m
         U = scaled_init(n, r, 0.5, rng)[None]
-        T1 = max(2, min(T, int(2e7 / (m * r))))
-        per_iter = lambda f: (_timing.median_time(lambda: f(2 * T1), repeats=5)  # noqa: E731
-                              - _timing.median_time(lambda: f(T1), repeats=5)) / T1
+        T1 = max(4, min(T, int(2e7 / (m * r))))
+
+        def per_iter(f, T1=T1):
+            # the two run lengths interleaved (a change of load hits both alike)
+            t = _timing.median_times({"2T": lambda: f(2 * T1), "T": lambda: f(T1)}, repeats=5)
+            return (t["2T"] - t["T"]) / T1
+
         t_k = per_iter(lambda t: run_udu_batch(P, U, eta=0.01, max_iter=t, record=rec))
         t_r = per_iter(lambda t: run_udu(P, U[0], eta=0.01, max_iter=t, record=rec))
         rows.append({"n": n, "m": m, "r": r, "numpy ref ns/(m·r)": f"{t_r / (m * r) * 1e9:.2f}",
