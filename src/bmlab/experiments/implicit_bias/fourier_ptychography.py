@@ -23,7 +23,7 @@ from .common import budget_line, sign_test
 from .pr_common import QUOTE_FP, run_pr_pair
 
 __all__ = ["Params", "Result", "run", "claims", "table", "seed_table", "glue_values",
-           "snapshots"]
+           "certificate_table", "snapshots"]
 
 CONSTRUCT_TOL = 0.1
 """'Successfully constructs': error of the top singular vector at most 10 %."""
@@ -122,6 +122,21 @@ def seed_table(result: Result) -> pd.DataFrame:
                           "UDU σ₂/σ₁": _q(r["UDU"])} for k, r in enumerate(result.seed_runs)])
 
 
+def certificate_table(result: Result) -> pd.DataFrame:
+    r"""Dual certificate of the main run's BM and UDU points (:func:`bmlab.sdp.certificate`,
+    complex PhaseLift least squares :math:`\min_{Z\succeq0}\tfrac12\|\mathcal A(Z)-b\|^2` over
+    Hermitian :math:`Z`, tol 1e-6). No SDP is solved in this chapter (CVXPY is not practical at
+    these sizes); the certificate alone."""
+    from ...sdp import certificate
+
+    rows = []
+    for m in ("BM", "UDU"):
+        c = certificate(result.problem, result.runs[m].x)
+        rows.append({"method": m, "λ_min(S)": c.lambda_min, "‖SX‖/‖X‖": c.residual,
+                     "scale": c.scale, "verdict": c.verdict})
+    return pd.DataFrame(rows)
+
+
 def glue_values(result: Result) -> dict:
     p, P, r = result.params, result.problem, result.runs
     st = seed_table(result)
@@ -132,7 +147,9 @@ def glue_values(result: Result) -> dict:
             "seed_max_iter": f"{p.seed_max_iter:,}",
             "seed_wins": int(np.sum(st["UDU error"] < st["BM error"])),
             "seed_q_udu": float(st["UDU σ₂/σ₁"].median()),
-            "seed_q_bm": float(st["BM σ₂/σ₁"].median())}
+            "seed_q_bm": float(st["BM σ₂/σ₁"].median()),
+            "cert_verdicts": ", ".join(f"{m} {v}" for m, v in certificate_table(result)
+                                       [["method", "verdict"]].itertuples(index=False, name=None))}
 
 
 def claims(result: Result) -> list[Claim]:
