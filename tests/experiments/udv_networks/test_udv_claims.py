@@ -200,6 +200,7 @@ def test_classification_authors_claims():
                          "udv.classification.authors.rank_below_uv",
                          "udv.classification.authors.prune_uv_loses_more_below_classes"}
     assert all(x.holds for x in auth.values())
+    assert auth["udv.classification.authors.rank_below_uv"].expected == "fails"
     assert all(x.kind in ("extension", "check") for k, x in c.items() if ".tuned." in k)
     bad = by_id(classification.claims(classification_result(udv_acc=90.0, udv_rank=64)))
     assert not bad["udv.classification.authors.rank_below_uv"].holds
