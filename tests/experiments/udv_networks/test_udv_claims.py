@@ -271,17 +271,17 @@ def bias_result(*, wd_rank=6, unc_rank=9):
                                                                    ranks=wd_rank, wd=wd)
     d = bias.DatasetResult("diabetes", "adam", lrs, p.wd_models, p.wd_grid, 9, runs,
                            {m: 1e-2 for m in p.wd_models})
-    return bias.Result(p, {"diabetes": d})
+    return bias.Result(p, {"diabetes": d}, {"diabetes": d})
 
 
 def test_bias_claims_and_falsifiability():
     c = by_id(bias.claims(bias_result()))
-    assert c["udv.bias.depth_not_enough"].holds
-    assert c["udv.bias.weight_decay_uv_less_decay"].holds   # expected fails: would be noticed
+    assert c["udv.bias.tuned.depth_not_enough"].holds
+    assert c["udv.bias.tuned.weight_decay_uv_less_decay"].holds   # expected fails: would be noticed
     assert_sane(c)
     c = by_id(bias.claims(bias_result(wd_rank=3, unc_rank=3)))
-    assert not c["udv.bias.depth_not_enough"].holds
-    assert not c["udv.bias.weight_decay_ufv_less_decay"].holds
+    assert not c["udv.bias.tuned.depth_not_enough"].holds
+    assert not c["udv.bias.tuned.weight_decay_ufv_less_decay"].holds
     assert_sane(c)
 
 
@@ -375,12 +375,20 @@ def test_variants_protocols():
     assert all(".tuned." in k for k in by_id(variants.claims(res)))
 
 
+def test_bias_protocols():
+    c = by_id(bias.claims(bias_result()))
+    for k, x in c.items():
+        assert x.protocol == ("tuned" if ".tuned." in k else "authors"), k
+        assert x.kind == ("extension" if ".tuned." in k else "paper"), k
+    assert "udv.bias.authors.depth_not_enough" in c
+
+
 def test_bias_nothing_selected_counts_as_above():
     res = bias_result(wd_rank=3)
     res.datasets["diabetes"].selected = {m: float("nan") for m in res.params.wd_models}
     c = by_id(bias.claims(res))
-    assert c["udv.bias.weight_decay_uv_less_decay"].holds
-    assert "one-output" in c["udv.bias.weight_decay_uv_less_decay"].reason
+    assert c["udv.bias.tuned.weight_decay_uv_less_decay"].holds
+    assert "one-output" in c["udv.bias.tuned.weight_decay_uv_less_decay"].reason
     assert_sane(c)
 
 

@@ -76,7 +76,10 @@ def test_weight_decay_selection_rule():
 
 def test_bias_and_variants_drivers_tiny():
     res = bias.run(bias.Params(datasets=("diabetes",), n_seeds=1, epochs={"diabetes": 2},
-                               wd_grid=(1e-3,), wd_models=("uv",)))
+                               wd_grid=(1e-3,), wd_models=("uv",), authors_seeds=2,
+                               authors_epochs=2))
+    a = res.authors["diabetes"]
+    assert a.run("ufv").lr == 1e-4 and a.run("uv", 1e-3).metric.shape == (2,)
     d = res.datasets["diabetes"]
     assert d.run("uv", 1e-3).weight_decay == 1e-3 and "uv" in d.selected
     v = variants.run(variants.Params(datasets=("digits",), models={"digits": ("udv-relu",)},
