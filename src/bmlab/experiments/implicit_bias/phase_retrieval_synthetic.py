@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from ...claims import Claim, at_most, claim, qualitative
+from ...sweep import sweep
 from ...validation import check_int
 from ..base import ExperimentParams
 from .common import budget_line, cert_margin, sdp_status, sign_test
@@ -94,17 +95,27 @@ def run(params: Params, rng: np.random.Generator) -> Result:
     timings = {"main": time.perf_counter() - t0}
     xs = image_signal(img, p.seed_downsample)
     t0 = time.perf_counter()
-    seed_runs, seed_problems = [], []
-    for k in range(p.seeds):
-        Ps = GaussianPR.make(xs, rng=streams[2 + 2 * k])
-        seed_problems.append(Ps)
-        seed_runs.append(run_pr_pair(Ps, r=Ps.n, max_iter=p.seed_max_iter,
-                                     rng=streams[3 + 2 * k], backend=p.backend))
+    # independent instances: one task each, carrying its own streams (identical results
+    # serially or on a Dask cluster, bmlab.sweep)
+    tasks = [(xs, streams[2 + 2 * k], streams[3 + 2 * k], p.seed_max_iter, p.backend)
+             for k in range(p.seeds)]
+    out = sweep(_seed_task, tasks, desc="PR seed study", progress=False)
+    seed_problems, seed_runs = [o[0] for o in out], [o[1] for o in out]
     timings["seeds"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     sdp = phaselift_ls(seed_problems[0], solver="SCS", eps=p.sdp_eps, max_iters=p.sdp_max_iters)
     timings["phaselift"] = time.perf_counter() - t0
     return Result(p, x, P, runs, seed_runs, seed_problems, sdp, timings)
+
+
+def _seed_task(task):
+    """One instance of the seed study: (signal, problem stream, start stream, budget, backend)
+    -> (problem, run_pr_pair output)."""
+    from ...problems.phase_retrieval import GaussianPR
+
+    xs, rng_problem, rng_start, max_iter, backend = task
+    P = GaussianPR.make(xs, rng=rng_problem)
+    return P, run_pr_pair(P, r=P.n, max_iter=max_iter, rng=rng_start, backend=backend)
 
 
 def table(result: Result) -> pd.DataFrame:
