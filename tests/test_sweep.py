@@ -41,7 +41,7 @@ def client():
 
     cloudpickle.register_pickle_by_value(sys.modules[__name__])  # tests/ is not importable
     cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                           dashboard_address=None)
+                           dashboard_address=":0")
     cl = Client(cluster, set_as_default=False)  # as in a chapter: never the default
     try:
         yield cl

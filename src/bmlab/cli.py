@@ -33,7 +33,13 @@ def _parser() -> argparse.ArgumentParser:
 
     rp = sub.add_parser("reproduce", help="run every chapter of the table of contents")
     rp.add_argument("--profile", choices=PROFILES, default="paper")
-    rp.add_argument("--jobs", type=int, default=1, help="chapters run at once (processes)")
+    rp.add_argument("--jobs", type=int, default=1,
+                    help="chapters run at once: N > 1 starts a local Dask cluster of N worker "
+                         "processes (1 thread each) that also runs the chapters' sweeps")
+    rp.add_argument("--scheduler", metavar="ADDRESS", default=None,
+                    help="run the chapters (and their sweeps) on the Dask cluster of this "
+                         "scheduler, e.g. tcp://host:8786 (workers must share the checkout "
+                         "and data/; see README, 'Running on a cluster'); --jobs is ignored")
     rp.add_argument("--force", action="store_true", help="re-run even if the cache is fresh")
     rp.add_argument("--no-progress", action="store_true", help="no progress bars")
 
@@ -85,11 +91,14 @@ def cmd_reproduce(args) -> int:
     if args.jobs < 1:
         from .runner import UsageError
         raise UsageError(f"--jobs must be at least 1, got {args.jobs}")
+    if args.scheduler is not None and not args.scheduler.strip():
+        from .runner import UsageError
+        raise UsageError("--scheduler needs an address, e.g. tcp://host:8786")
     chapters = discover()
     specs = [chapters[c] for c in toc_chapters()]
     params = {s.id: effective_parameters(s, {}, args.profile) for s in specs}
     records = run_many(specs, params, force=args.force, jobs=args.jobs,
-                       progress=not args.no_progress)
+                       progress=not args.no_progress, scheduler=args.scheduler)
     print(summary_table(records))
     return 1 if any(r.status == "failed" for r in records) else 0
 

@@ -139,8 +139,7 @@ def _signals_blocked():
     if _HOLD["depth"] == 0:
         for sig in (signal.SIGINT, signal.SIGTERM):
             current = signal.getsignal(sig)
-            if current in (signal.default_int_handler, signal.SIG_DFL, _raise_interrupted,
-                           _worker_signal):
+            if current in (signal.default_int_handler, signal.SIG_DFL, _raise_interrupted):
                 saved[sig] = signal.signal(sig, _defer_signal)
     _HOLD["depth"] += 1
     try:
@@ -779,7 +778,15 @@ def _hide_injected(nb) -> None:
 
 LOCK_FILE = ".publish.lock"
 TMP_DIR = ".tmp"
-_TMP_PID = re.compile(r"-pid(\d+)-")
+_TMP_PID = re.compile(r"-pid(\d+)-(?:h([0-9a-f]{8})-)?")
+# Which machine made a temporary folder: with results on a shared file system (a Dask
+# cluster), a run never removes the folder of a live process on another machine.
+HOST_TAG = hashlib.sha256(platform.node().encode()).hexdigest()[:8]
+
+
+def _tmp_prefix(name: str) -> str:
+    """``<name>-pid<pid>-h<host>-``: the owner of a temporary folder under ``.tmp``."""
+    return f"{name}-pid{os.getpid()}-h{HOST_TAG}-"
 LEGACY_TMP_AGE = 2 * 24 * 3600  # seconds: temp folders of older runners (no pid recorded)
 
 
@@ -803,7 +810,7 @@ def publish_lock(shared: bool = False):
             fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
 
 
-_CANCEL = None  # a multiprocessing Event in pool workers: set when the main process stops
+_CANCEL = None  # in chapter processes of a Dask run: a flag set when the run is cancelled
 
 
 def _swap_into_place(tmp: Path, final: Path, cancel=None) -> None:
@@ -816,7 +823,7 @@ def _swap_into_place(tmp: Path, final: Path, cancel=None) -> None:
         final.parent.mkdir(parents=True, exist_ok=True)
         old = None
         if final.exists():
-            old = tmp.parent / f"old-pid{os.getpid()}-{uuid.uuid4().hex}"
+            old = tmp.parent / (_tmp_prefix("old") + uuid.uuid4().hex)
             os.replace(final, old)
         try:
             os.replace(tmp, final)
@@ -850,7 +857,10 @@ def clean_stale_tmp() -> list[Path]:
     for entry in tmp_root.iterdir():
         m = _TMP_PID.search(entry.name)
         try:
-            if m:
+            if m and m.group(2) not in (None, HOST_TAG):  # another machine's folder
+                if now - entry.stat().st_mtime < LEGACY_TMP_AGE:
+                    continue
+            elif m:
                 pid = int(m.group(1))
                 if pid == os.getpid() or _pid_alive(pid):
                     continue
@@ -993,8 +1003,8 @@ def run_chapter(spec: ChapterSpec, params: dict[str, Any], *, force: bool = Fals
     tmp_root = paths.results_root() / TMP_DIR
     tmp_root.mkdir(parents=True, exist_ok=True)
     with _signals_blocked():  # a folder exists only with its owner's pid in its name
-        work = Path(tempfile.mkdtemp(
-            prefix=f"{spec.id.replace('/', '__')}-pid{os.getpid()}-", dir=tmp_root))
+        work = Path(tempfile.mkdtemp(prefix=_tmp_prefix(spec.id.replace('/', '__')),
+                                     dir=tmp_root))
     try:
         return _run_in(work, spec, params, key, src, inputs, final, timeout, progress)
     finally:
@@ -1146,42 +1156,143 @@ def _keep_failed(work: Path, chapter_id: str) -> Path | None:
 
 
 # --------------------------------------------------------------------------- many chapters
-_WORKER_BUSY = False
-_WORKER_STOPPING = False
+# ``jobs > 1`` or a scheduler address: the chapters run on a Dask cluster (a LocalCluster of
+# ``jobs`` worker processes x 1 thread, or the cluster of ``scheduler``). Each chapter is a
+# task that runs :func:`run_chapter` in a child process of its worker (``_chapter_main``), so
+# signals, temporary folders, the publish lock and the kernel work exactly as for
+# ``bmlab run``. The coordinating process (this one) never publishes; it cancels through a
+# file that every child checks under the publish lock, as the process pool did with an
+# Event (see :func:`_cancel_run`). The folder of a run, ``<results>/.tmp/dask-pid...``, holds
+# the cancel file, one "started" marker per chapter (a task that runs a second time -- its
+# worker died -- is reported failed, never re-run) and the children's records and logs.
+
+# What a chapter process takes from the coordinator, wherever it runs: the bmlab settings
+# and the numerics of the BLAS / torch kernels (Dask's nanny sets OMP_NUM_THREADS=1 and its
+# kin in workers; the chapters get the coordinator's values, set or unset, so a Dask run
+# equals a serial one).
+NUMERICS_ENV = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+                "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS", "NUMBA_NUM_THREADS",
+                "OPENBLAS_CORETYPE", "ATEN_CPU_CAPABILITY", "MKL_CBWR", "PYTHONHASHSEED")
+SCHEDULER_ENV = "BMLAB_DASK_SCHEDULER"
+CONNECT_TIMEOUT = 20  # seconds to reach a scheduler given with --scheduler
+WORKERS_TIMEOUT = 60  # seconds to wait for the first worker of a remote scheduler
+STOP_GRACE = 60.0  # seconds the chapters get to clean up after a cancel
 
 
-def _worker_signal(signum, frame):  # pragma: no cover - runs in pool workers
-    global _WORKER_STOPPING
-    if not _WORKER_BUSY:
-        os._exit(128 + signum)
-    if not _WORKER_STOPPING:
-        _WORKER_STOPPING = True
-        raise Interrupted(signum)
+class _FileFlag:
+    """A cancel flag that is a file (seen by every process on every machine that shares the
+    results folder): set when the file exists."""
+
+    def __init__(self, path: str | os.PathLike):
+        self.path = Path(path)
+
+    def is_set(self) -> bool:
+        return self.path.exists()
+
+    def set(self) -> None:
+        self.path.touch()
 
 
-def _init_worker(cancel, env: dict[str, str]) -> None:  # pragma: no cover - in workers
-    global _CANCEL
-    _CANCEL = cancel
-    os.environ.update(env)
-    quiet_asyncio()
-    signal.signal(signal.SIGTERM, _worker_signal)
-    signal.signal(signal.SIGINT, _worker_signal)
+def _shipped_env() -> dict[str, str | None]:
+    """The environment a chapter process gets from the coordinator (``None``: unset)."""
+    env: dict[str, str | None] = {k: v for k, v in os.environ.items()
+                                  if k.startswith("BMLAB_")}
+    env.update({k: os.environ.get(k) for k in NUMERICS_ENV})
+    return env
 
 
-def _run_in_subprocess(chapter_id: str, params: dict, force: bool, root: str,
-                       env: dict[str, str]) -> RunRecord:
-    global _WORKER_BUSY
-    os.environ.update(env)
-    if _CANCEL is not None and _CANCEL.is_set():
-        return RunRecord(chapter_id, "interrupted")
-    _WORKER_BUSY = True
+def _safe_name(chapter_id: str) -> str:
+    return chapter_id.replace("/", "__")
+
+
+def _dask_chapter_task(chapter_id: str, params: dict, force: bool, root: str,
+                       env: dict[str, str | None], run_dir: str) -> RunRecord:
+    """A Dask task: run one chapter in a child process of this worker; return its record.
+
+    The task secedes from the worker's thread pool (it only waits on its child), so the
+    ``sweep`` tasks of the chapter itself can run on this worker meanwhile."""
+    with contextlib.suppress(Exception):
+        from distributed import secede
+
+        secede()
+    run = Path(run_dir)
+    name = _safe_name(chapter_id)
     try:
-        spec = load_chapter(Path(root) / f"{chapter_id}.md", Path(root))
-        return run_chapter(spec, params, force=force, progress=False)
-    except ChapterFailed as exc:
-        return RunRecord(chapter_id, "failed", 0.0, {}, str(exc))
-    finally:
-        _WORKER_BUSY = False
+        os.close(os.open(run / f"started-{name}", os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+    except FileExistsError:
+        return RunRecord(chapter_id, "failed", 0.0, {},
+                         f"chapter {chapter_id!r}: its Dask worker died while running it "
+                         "(the chapter is not run twice); previous results are unchanged")
+    if _FileFlag(run / "cancel").is_set():
+        return RunRecord(chapter_id, "interrupted")
+    child_env = dict(os.environ)
+    for k, v in env.items():
+        if v is None:
+            child_env.pop(k, None)
+        else:
+            child_env[k] = v
+    pkg_parent = str(Path(__file__).resolve().parents[1])
+    child_env["PYTHONPATH"] = os.pathsep.join(
+        [pkg_parent] + [p for p in child_env.get("PYTHONPATH", "").split(os.pathsep) if p])
+    record_path = run / f"record-{name}.json"
+    job = {"chapter": chapter_id, "params": params, "force": force, "root": root,
+           "cancel": str(run / "cancel"), "record": str(record_path)}
+    t0 = time.perf_counter()
+    with open(run / f"log-{name}.txt", "wb") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-c", "from bmlab.runner import _chapter_main; _chapter_main()",
+             json.dumps(job, default=str)],
+            env=child_env, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+            start_new_session=True)  # signals reach it through the cancel file only
+        status = proc.wait()
+    try:
+        data = json.loads(record_path.read_text(encoding="utf-8"))
+        return RunRecord(**data)
+    except (OSError, ValueError, TypeError):
+        tail = ""
+        with contextlib.suppress(OSError):
+            lines = [ln for ln in (run / f"log-{name}.txt").read_text(
+                encoding="utf-8", errors="replace").splitlines() if ln.strip()]
+            tail = ("; its last output: " + " | ".join(lines[-3:])) if lines else ""
+        return RunRecord(chapter_id, "failed", time.perf_counter() - t0, {},
+                         f"chapter {chapter_id!r}: its process exited with status {status} "
+                         f"without a result{tail}")
+
+
+def _watch(cancel: _FileFlag, parent: int) -> None:  # pragma: no cover - in chapter processes
+    """Stop this process (SIGTERM, handled like ``bmlab run``'s) when the run is cancelled
+    or the Dask worker that started it died."""
+    while True:
+        if cancel.is_set() or os.getppid() != parent:
+            os.kill(os.getpid(), signal.SIGTERM)
+            return
+        time.sleep(0.25)
+
+
+def _chapter_main() -> None:  # pragma: no cover - runs in chapter processes
+    """Entry point of a chapter process started by :func:`_dask_chapter_task`."""
+    global _CANCEL
+    job = json.loads(sys.argv[1])
+    quiet_asyncio()
+    _CANCEL = _FileFlag(job["cancel"])
+    threading.Thread(target=_watch, args=(_CANCEL, os.getppid()), daemon=True).start()
+    cid = job["chapter"]
+    with handle_signals():
+        try:
+            try:
+                spec = load_chapter(Path(job["root"]) / f"{cid}.md", Path(job["root"]))
+                record = run_chapter(spec, job["params"], force=job["force"], progress=False)
+            except ChapterFailed as exc:
+                record = RunRecord(cid, "failed", 0.0, {}, str(exc))
+            except (UsageError, LedgerError, ManifestError, OSError, RuntimeError) as exc:
+                record = RunRecord(cid, "failed", 0.0, {},
+                                   f"chapter {cid!r}: {type(exc).__name__}: "
+                                   f"{(str(exc).splitlines() or [''])[0]}")
+        except KeyboardInterrupt:
+            record = RunRecord(cid, "interrupted")
+    tmp = Path(job["record"] + ".part")
+    tmp.write_text(json.dumps(record.__dict__), encoding="utf-8")
+    os.replace(tmp, job["record"])
 
 
 def _fingerprint(chapter_id: str):
@@ -1193,84 +1304,183 @@ def _fingerprint(chapter_id: str):
 
 
 def run_many(specs: list[ChapterSpec], params: dict[str, dict], *, force: bool = False,
-             jobs: int = 1, progress: bool = True) -> list[RunRecord]:
-    """Run several chapters (``jobs`` processes at once). A failing chapter does not stop
-    the others. SIGINT/SIGTERM stops everything: workers are cancelled and never publish
-    after the signal, and :class:`Interrupted` names the chapters that were published
-    before it (every other chapter keeps its previous results)."""
+             jobs: int = 1, progress: bool = True,
+             scheduler: str | None = None) -> list[RunRecord]:
+    """Run several chapters: one after the other (``jobs=1``), on a local Dask cluster of
+    ``jobs`` worker processes, or on the Dask cluster of ``scheduler`` (an address such as
+    ``tcp://host:8786``; ``jobs`` is then ignored). The chapter kernels get
+    ``BMLAB_DASK_SCHEDULER`` so that :func:`bmlab.sweep.sweep` in a chapter uses the same
+    cluster. A failing chapter (or one whose worker died) is reported failed and does not
+    stop the others. SIGINT/SIGTERM stops everything: the chapters are cancelled and never
+    publish after the signal, and :class:`Interrupted` names the chapters that were
+    published before it (every other chapter keeps its previous results). An unreachable
+    scheduler raises ``RuntimeError`` (one line) before any work."""
     before = {s.id: _fingerprint(s.id) for s in specs}
     clean_stale_tmp()
     try:
-        return _run_many(specs, params, force=force, jobs=jobs, progress=progress)
+        if scheduler is None and jobs <= 1:
+            return _run_serial(specs, params, force=force, progress=progress)
+        return _run_dask(specs, params, force=force, jobs=jobs, progress=progress,
+                         scheduler=scheduler)
     except KeyboardInterrupt as exc:
         with _signals_blocked():
             published = [s.id for s in specs if _fingerprint(s.id) != before[s.id]]
         raise Interrupted(getattr(exc, "signum", signal.SIGINT), published) from None
 
 
-def _run_many(specs, params, *, force, jobs, progress) -> list[RunRecord]:
+def _run_serial(specs, params, *, force, progress) -> list[RunRecord]:
     records: list[RunRecord] = []
-    if jobs <= 1:
-        for spec in specs:
-            t0 = time.perf_counter()
-            try:
-                records.append(run_chapter(spec, params[spec.id], force=force, progress=progress))
-            except ChapterFailed as exc:
-                print(f"error: {exc}", file=sys.stderr)
-                records.append(RunRecord(spec.id, "failed", time.perf_counter() - t0, {},
-                                         str(exc)))
-        return records
-    from concurrent.futures import ProcessPoolExecutor
-    from concurrent.futures.process import BrokenProcessPool
-    import multiprocessing as mp
-
-    ctx = mp.get_context("spawn")
-    cancel = ctx.Event()
-    env = {k: v for k, v in os.environ.items() if k.startswith("BMLAB_")}
-    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_init_worker,
-                               initargs=(cancel, env))
-    try:
-        futures = [pool.submit(_run_in_subprocess, s.id, params[s.id], force,
-                               str(paths.book_dir()), env) for s in specs]
+    for spec in specs:
+        t0 = time.perf_counter()
         try:
-            from tqdm.auto import tqdm
-            it = tqdm(futures, desc="chapters", unit="chapter", disable=not progress)
-        except ImportError:  # pragma: no cover
-            it = futures
-        for spec, fut in zip(specs, it):
-            try:
-                rec = fut.result()
-            except BrokenProcessPool as exc:
-                rec = RunRecord(spec.id, "failed", 0.0, {},
-                                f"chapter {spec.id!r}: its worker process died ({exc})")
-            if rec.status == "failed":
-                print(f"error: {rec.error}", file=sys.stderr)
-            records.append(rec)
-    except BaseException:
-        with _signals_blocked():
-            _stop_pool(pool, cancel)
-        raise
-    pool.shutdown(wait=True)
+            records.append(run_chapter(spec, params[spec.id], force=force, progress=progress))
+        except ChapterFailed as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            records.append(RunRecord(spec.id, "failed", time.perf_counter() - t0, {},
+                                     str(exc)))
     return records
 
 
-def _stop_pool(pool, cancel, grace: float = 60.0) -> None:
-    """Cancel a pool: no worker publishes from now on; workers clean up and exit."""
+def connect(scheduler: str, timeout: float | None = None):
+    """A ``distributed.Client`` of the scheduler at ``scheduler`` with at least one worker;
+    ``RuntimeError`` (one line) when it cannot be reached or has no worker."""
+    import logging as _logging
+
+    from distributed import Client
+
+    _logging.getLogger("distributed").setLevel(_logging.CRITICAL)
+    try:
+        client = Client(scheduler, timeout=timeout or CONNECT_TIMEOUT, set_as_default=False)
+    except (OSError, TimeoutError, ValueError, TypeError) as exc:
+        why = (str(exc).splitlines() or [""])[0] or type(exc).__name__
+        raise RuntimeError(f"cannot reach the Dask scheduler {scheduler!r} ({why}); nothing "
+                           "was run, previous results are unchanged") from None
+    try:
+        client.wait_for_workers(1, timeout=WORKERS_TIMEOUT)
+    except (OSError, TimeoutError):
+        client.close()
+        raise RuntimeError(f"the Dask scheduler {scheduler!r} has no worker (waited "
+                           f"{WORKERS_TIMEOUT} s); start some with `dask worker "
+                           f"{scheduler}`; nothing was run") from None
+    return client
+
+
+def _local_cluster(jobs: int):
+    """A LocalCluster of ``jobs`` worker processes with one thread each, quiet."""
+    import logging as _logging
+
+    from distributed import LocalCluster
+
+    return LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True,
+                        dashboard_address=":0", memory_limit=0,
+                        silence_logs=_logging.CRITICAL)
+
+
+def _run_dask(specs, params, *, force, jobs, progress, scheduler) -> list[RunRecord]:
+    if not specs:
+        return []
+    cluster = client = cancel = None
+    run_dir: Path | None = None
+    saved = os.environ.get(SCHEDULER_ENV)
+    futures: dict = {}
+    try:
+        if scheduler is None:
+            cluster = _local_cluster(jobs)
+            address = cluster.scheduler_address
+            client = connect(address)
+        else:
+            client = connect(scheduler)
+            address = scheduler
+        tmp_root = paths.results_root() / TMP_DIR
+        tmp_root.mkdir(parents=True, exist_ok=True)
+        with _signals_blocked():
+            run_dir = Path(tempfile.mkdtemp(prefix=_tmp_prefix("dask"), dir=tmp_root))
+        cancel = _FileFlag(run_dir / "cancel")
+        # the chapters' kernels (and the shipped environment) name the same cluster
+        os.environ[SCHEDULER_ENV] = address
+        env = _shipped_env()
+        slots = max(1, sum(client.nthreads().values())) if cluster is None else jobs
+        return _drive(client, specs, params, force, env, run_dir, slots, progress, futures)
+    except BaseException:
+        if cancel is not None:
+            with _signals_blocked():
+                _cancel_run(client, cancel, futures)
+        raise
+    finally:
+        if saved is None:
+            os.environ.pop(SCHEDULER_ENV, None)
+        else:
+            os.environ[SCHEDULER_ENV] = saved
+        with _signals_blocked():
+            for closing in (client, cluster):
+                if closing is not None:
+                    with contextlib.suppress(Exception):
+                        closing.close()
+            if run_dir is not None:
+                shutil.rmtree(run_dir, ignore_errors=True)
+
+
+def _drive(client, specs, params, force, env, run_dir, slots, progress, futures):
+    """Submit the chapters (at most ``slots`` at once: the tasks secede, so the cluster's
+    thread count alone would not bound them) and collect their records in chapter order."""
+    root = str(paths.book_dir())
+    token = uuid.uuid4().hex[:8]
+    queue = list(specs)
+    records: dict[str, RunRecord] = {}
+    try:
+        from tqdm.auto import tqdm
+        bar = tqdm(total=len(specs), desc="chapters", unit="chapter", disable=not progress)
+    except ImportError:  # pragma: no cover
+        bar = None
+    try:
+        while queue or futures:
+            while queue and len(futures) < slots:
+                spec = queue.pop(0)
+                fut = client.submit(_dask_chapter_task, spec.id, params[spec.id], force, root,
+                                    env, str(run_dir), key=f"bmlab-chapter-{spec.id}-{token}",
+                                    pure=False, retries=0)
+                futures[fut] = spec.id
+            done = [f for f in futures if f.done()]
+            if not done:
+                time.sleep(0.2)  # polling keeps this thread free for SIGINT/SIGTERM
+            for fut in done:
+                cid = futures.pop(fut)
+                if fut.status == "finished":
+                    rec = fut.result()
+                else:
+                    exc = fut.exception() if fut.status == "error" else None
+                    why = f"{type(exc).__name__}: {(str(exc).splitlines() or [''])[0]}" \
+                        if exc is not None else fut.status
+                    rec = RunRecord(cid, "failed", 0.0, {},
+                                    f"chapter {cid!r}: its Dask task failed ({why}); previous "
+                                    "results are unchanged")
+                if rec.status == "failed":
+                    print(f"error: {rec.error}", file=sys.stderr)
+                records[cid] = rec
+                if bar is not None:
+                    bar.update()
+    finally:
+        if bar is not None:
+            bar.close()
+    return [records[s.id] for s in specs]
+
+
+def _cancel_run(client, cancel: _FileFlag, futures: dict, grace: float = STOP_GRACE) -> None:
+    """Cancel a Dask run: no chapter publishes from now on (the flag is set, then the
+    publish lock is taken once, so a publish in progress ends first and none starts after
+    it); the chapter processes see the flag, stop their kernels and remove their temporary
+    folders; wait for them (``grace`` seconds), then drop what never started."""
     cancel.set()
-    with publish_lock():  # wait for a publish in progress: none starts after this
+    with publish_lock():
         pass
-    procs = list(getattr(pool, "_processes", {}).values())
-    pool.shutdown(wait=False, cancel_futures=True)
+    if client is None:
+        return
     deadline = time.monotonic() + grace
-    for p in procs:
-        while p.is_alive() and time.monotonic() < deadline:
-            with contextlib.suppress(OSError, ValueError):
-                p.terminate()
-            p.join(0.5)
-        if p.is_alive():
-            with contextlib.suppress(OSError, ValueError):
-                p.kill()
-            p.join(5)
+    with contextlib.suppress(Exception):
+        while any(not f.done() for f in futures) and time.monotonic() < deadline:
+            time.sleep(0.2)
+    with contextlib.suppress(Exception):
+        client.cancel(list(futures))
 
 
 def summary_table(records: list[RunRecord]) -> str:
