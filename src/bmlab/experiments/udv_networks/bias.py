@@ -206,6 +206,15 @@ def glue_values(result: Result) -> dict[str, Any]:
     for m in d.wd_models:
         out[f"wd-{m}"] = d.selected[m]
         out[f"wd-rank-{m}"] = d.selected_rank(m)
+    if result.authors:
+        a = result.authors["diabetes"] if "diabetes" in result.authors \
+            else next(iter(result.authors.values()))
+        out.update({"auth-rank-udv": a.run("udv").mean_rank,
+                    "auth-rank-unc": a.run("udv-unconstrained").mean_rank,
+                    "auth-loss-udv-uv": a.run("udv").mean / a.run("uv").mean})
+        for m in a.wd_models:
+            out[f"auth-wd-{m}"] = a.selected[m]
+            out[f"auth-wd-rank-{m}"] = a.selected_rank(m)
     return out
 
 
