@@ -9,6 +9,9 @@ from bmlab.experiments.implicit_bias import completion_initial_scale as exp
 def test_presets_and_validation():
     assert exp.Params.for_profile("quick").rhos == (1.0, 1e-2, 1e-4)
     assert exp.Params.for_profile("paper").rhos == (1.0, 1e-1, 1e-2, 1e-3, 1e-4)
+    assert exp.Params.for_profile("paper").max_iter == 10 ** 6          # the paper's budget
+    with pytest.raises(ValueError, match="backend"):
+        exp.Params(backend="gpu")
     with pytest.raises(ValueError, match="rhos"):
         exp.Params(rhos=(1e-3, 1e-4))
     with pytest.raises(ValueError, match="eta"):
@@ -34,3 +37,17 @@ def test_claims_hold_and_can_fail():
     assert not bad["ib.mc.init.bm_decay_sharpens"].holds
     flat = {c.id: c for c in exp.claims(fake(bm_decays=(1e-7, 1e-7, 1e-7)))}
     assert not flat["ib.mc.init.bm_approx"].holds
+
+
+def test_certificate_table_on_known_points():
+    from ib_fakes import attach_factors
+
+    from bmlab.problems.completion import make_completion
+
+    P = make_completion(12, 3, rng=np.random.default_rng(0))
+    r = fake()
+    r.sweep.problem = P
+    attach_factors(r.sweep.runs, P)
+    assert set(exp.certificate_table(r).verdict) == {"certified"}
+    attach_factors(r.sweep.runs, P, optimal=False)
+    assert set(exp.certificate_table(r).verdict) == {"refuted"}

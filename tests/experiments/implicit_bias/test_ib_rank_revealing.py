@@ -8,6 +8,9 @@ def test_presets_and_validation():
     q, p = exp.Params.for_profile("quick"), exp.Params.for_profile("paper")
     assert q.eta == p.eta == 1e-2 and (q.n, p.n) == (50, 100)
     assert np.isclose(p.orth_tol, 0.01)
+    assert (q.max_iter, p.max_iter) == (30_000, 10 ** 6)   # the completion figures' 10^6
+    with pytest.raises(ValueError, match="backend"):
+        exp.Params(backend="gpu")
     with pytest.raises(ValueError, match="eta"):
         exp.Params(eta=-1.0)
 
