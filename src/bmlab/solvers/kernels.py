@@ -443,12 +443,7 @@ def run_udu_batch(problems, U0, d0=None, *, eta, max_iter: int, alpha=1.0, recor
         d = check_array_in("d0", d, lo=0, shape=(B, r))
     U = np.array(U0, dtype=np.float64, order="C")
     d = np.array(d, dtype=np.float64, order="C")
-    record = log_schedule(max_iter) if record is None else \
-        check_array_in("record", record, lo=0, ndim=1, dtype=None, min_size=0)
-    keep = np.unique(np.r_[0, np.asarray(record, dtype=np.int64)])
-    keep = keep[keep <= max_iter]
-    slot = np.full(max_iter + 1, -1, dtype=np.int64)
-    slot[keep] = np.arange(keep.size)
+    keep, slot = _record_slots(record, max_iter)
     res_out = np.full((B, keep.size), np.nan)
     out_int = np.zeros((B, 2), dtype=np.int64)
     out_real = np.zeros((B, 3))
@@ -466,6 +461,27 @@ def run_udu_batch(problems, U0, d0=None, *, eta, max_iter: int, alpha=1.0, recor
             _mc_batch(rptr, cols, b, cptr, crows, cperm, prob, U, d, eta, alpha, max_iter, slot,
                       blowup, bool(bm), res_out, out_int, out_real)
     wall = (time.perf_counter() - t0) / B
+    return _collect_results(U, d, keep, slot, res_out, out_int, out_real, max_iter, bm, wall)
+
+
+def _record_slots(record, max_iter):
+    """``(keep, slot)``: the recorded iterations (0 always) and ``slot[k]``, the column of
+    iteration ``k`` in the residual record (-1 where not recorded)."""
+    record = log_schedule(max_iter) if record is None else \
+        check_array_in("record", record, lo=0, ndim=1, dtype=None, min_size=0)
+    keep = np.unique(np.r_[0, np.asarray(record, dtype=np.int64)])
+    keep = keep[keep <= max_iter]
+    slot = np.full(max_iter + 1, -1, dtype=np.int64)
+    slot[keep] = np.arange(keep.size)
+    return keep, slot
+
+
+def _collect_results(U, d, keep, slot, res_out, out_int, out_real, max_iter, bm, wall):
+    """The :class:`SolverResult` of every run from a batch kernel's outputs (shared by the
+    numba and torch kernels, completion and phase retrieval): ``out_int[q] = (n_iter,
+    status)`` (0 max_iter, 1 iterate overflow, 2 non-finite gradient), ``out_real[q] =
+    (||res||² at the last evaluation, gradient norm at 0, gradient norm last)``."""
+    B = U.shape[0]
     out = []
     for q in range(B):
         k, st = int(out_int[q, 0]), int(out_int[q, 1])
@@ -481,8 +497,6 @@ def run_udu_batch(problems, U0, d0=None, *, eta, max_iter: int, alpha=1.0, recor
             status, gfin = "diverged", out_real[q, 1]
             message = (f"iterate overflowed or became non-finite at iteration {k + 1}" if st == 1
                        else f"gradient became non-finite at iteration {k}")
-            if st == 1 and k == max_iter:   # cannot happen; kept for symmetry
-                gfin = out_real[q, 2]
         x = U[q].copy() if bm else (U[q].copy(), d[q].copy())
         hist = {"iter": np.asarray(it), "residual": np.asarray(resid),
                 "grad_norm_final": np.asarray([gfin])}
