@@ -143,7 +143,13 @@ DYING = textwrap.dedent('''\
     from bmlab.claims import at_least
     ch = Chapter("NAME", profile=profile, seed=seed)
     if os.environ.get("BMLAB_TEST_KILL") == ch.name:
-        # kernel -> chapter process -> Dask worker: kill the worker
+        # once the other chapter is published (whichever worker ran it), kill this one's
+        # worker: kernel -> chapter process -> Dask worker
+        from bmlab import paths
+        other = paths.results_root() / os.environ["BMLAB_TEST_WAIT_FOR"] / "manifest.json"
+        t0 = time.monotonic()
+        while not other.exists() and time.monotonic() - t0 < 120:
+            time.sleep(0.2)
         os.kill(psutil.Process(os.getppid()).ppid(), signal.SIGKILL)
         time.sleep(60)
     ch.claim("dying.ok", "one is at least one", at_least(1, 1), kind="check");
@@ -164,6 +170,7 @@ def test_a_dead_worker_fails_its_chapter_and_publishes_nothing(tmp_path, monkeyp
     monkeypatch.setenv("BMLAB_ROOT", str(root))
     results = _point(monkeypatch, root / "data")
     monkeypatch.setenv("BMLAB_TEST_KILL", "part/dies")
+    monkeypatch.setenv("BMLAB_TEST_WAIT_FOR", "part/lives")
     address = cluster[0].scheduler_address  # its nanny starts a new worker afterwards
     assert cli.main(["reproduce", "--profile", "quick", "--scheduler", address,
                      "--no-progress"]) == 1

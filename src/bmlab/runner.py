@@ -18,7 +18,13 @@ Run protocol (what makes a failed or interrupted run lose nothing):
    moved into ``<results>/<chapter>/`` in one rename under an exclusive file lock;
    otherwise the previous results stay untouched. SIGINT and SIGTERM stop a run the same
    way; a signal that arrives while publishing is held back until the results are
-   complete. Temporary folders of dead runs (SIGKILL) are removed by the next run.
+   complete. Temporary folders of dead runs (SIGKILL) are removed by the next run (their
+   names carry the owner's pid and a tag of its machine: with the results on a file system
+   shared by several machines, a run removes only dead folders of its own machine).
+
+Several chapters (:func:`run_many`) run one after the other, or on a Dask cluster: a local
+one (``jobs > 1``) or the one of a scheduler address; see the section "many chapters" below
+and the README, "Running on a cluster".
 
 The cache key of a run hashes the chapter source, the effective parameters, the source of
 the ``bmlab`` package and every shipped input under ``data/inputs``. :func:`chapter_state`
@@ -848,7 +854,8 @@ def _pid_alive(pid: int) -> bool:
 def clean_stale_tmp() -> list[Path]:
     """Remove ``<results>/.tmp/*`` folders left by runs whose process is gone (killed by
     SIGKILL, a power cut, ...): the owning pid is in the folder name. Folders of older
-    runners (no pid) go when older than two days. Returns what was removed."""
+    runners (no pid) and of other machines (another host tag) go when older than two days.
+    Returns what was removed."""
     tmp_root = paths.results_root() / TMP_DIR
     removed = []
     if not tmp_root.is_dir():
