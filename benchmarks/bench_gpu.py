@@ -1,7 +1,9 @@
-"""Benchmark: the batched completion kernel on the CPU and on a GPU, side by side (issue 12,
-item 5) — the numba kernel (:func:`bmlab.solvers.kernels.run_udu_batch`), the same iteration
-in torch on the CPU and in torch on CUDA (``backend="torch", device=...``,
-:mod:`bmlab.solvers.kernels_torch`), per run per iteration, in the same run. Where torch sees
+"""Benchmark: the batched kernels on the CPU and on a GPU, side by side (issue 12, item 5) —
+matrix completion (the numba kernel :func:`bmlab.solvers.kernels.run_udu_batch`) and
+Gaussian phase retrieval (the batched numpy kernel :func:`bmlab.solvers.kernels_pr.run_pr_batch`),
+each against the same iteration in torch on the CPU and in torch on CUDA
+(``backend="torch", device=...``, :mod:`bmlab.solvers.kernels_torch`), per run per
+iteration, in the same run. Where torch sees
 no CUDA device the GPU column says so (nothing falls back silently). Prints a table; never
 asserts.
 
@@ -22,7 +24,9 @@ import numpy as np
 
 from bmlab.factorizations.udu import scaled_init
 from bmlab.problems.completion import make_completion
+from bmlab.problems.phase_retrieval import GaussianPR
 from bmlab.solvers.kernels import run_udu_batch
+from bmlab.solvers.kernels_pr import run_pr_batch
 from bmlab.solvers.kernels_torch import cuda_available
 
 
@@ -81,9 +85,40 @@ def main(argv=None) -> None:
         else:
             row["torch CUDA µs/iter/run"] = "no CUDA on this machine"
         rows.append(row)
-    title = ("UDU completion, batched (η, ρ) grid, per run per iteration — CPU vs GPU"
-             + (f" ({gpu_name})" if cuda else " (torch sees no CUDA device here)"))
-    _timing.table(rows, title)
+    where = f" ({gpu_name})" if cuda else " (torch sees no CUDA device here)"
+    _timing.table(rows, "UDU completion, batched (η, ρ) grid, per run per iteration — CPU vs GPU"
+                  + where)
+
+    # ---- phase retrieval (A.2.1: Gaussian, m = 2n, r = n): two products with A per iteration
+    rows = []
+    for n in ([64] if a.quick else [64, 256]):
+        x = rng.standard_normal(n)
+        P = GaussianPR.make(x / np.linalg.norm(x), rng=rng)
+        B = 8
+        U0 = np.stack([scaled_init(n, n, 1.0, rng) for _ in range(B)])
+        T = 10 if n > 100 else 50
+        reps = 3
+        kw = dict(eta=np.linspace(0.02, 0.1, B), alpha=2.0, record=rec)
+        npy = lambda t: run_pr_batch(P, U0, max_iter=t, **kw)  # noqa: E731
+        tc = lambda t: run_pr_batch(P, U0, max_iter=t, backend="torch", device="cpu",  # noqa: E731
+                                    **kw)
+        t = _timing.median_times({"np2": lambda: npy(2 * T), "np": lambda: npy(T),
+                                  "tc2": lambda: tc(2 * T), "tc": lambda: tc(T)}, repeats=reps)
+        p_np, p_tc = ((t[k + "2"] - t[k]) / (T * B) for k in ("np", "tc"))
+        row = {"n = r": n, "m": P.m, "runs": B, "numpy CPU µs/iter/run": f"{p_np * 1e6:.0f}",
+               "torch CPU µs/iter/run": f"{p_tc * 1e6:.0f}"}
+        if cuda:
+            Tg = T * 10
+            gp = lambda t: run_pr_batch(P, U0, max_iter=t, backend="torch",  # noqa: E731
+                                        device="cuda", **kw)
+            p_gpu = (_wall(lambda: gp(2 * Tg), reps) - _wall(lambda: gp(Tg), reps)) / (Tg * B)
+            row["torch CUDA µs/iter/run"] = f"{p_gpu * 1e6:.2f}"
+            row["CUDA vs numpy"] = f"{p_np / p_gpu:.1f}×"
+        else:
+            row["torch CUDA µs/iter/run"] = "no CUDA on this machine"
+        rows.append(row)
+    _timing.table(rows, "Gaussian phase retrieval, UDU, batch of 8, per run per iteration — "
+                  "CPU vs GPU" + where)
 
 
 if __name__ == "__main__":

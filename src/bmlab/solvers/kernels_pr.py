@@ -30,7 +30,8 @@ def _per_run(name, v, B, **kw):
 
 
 def run_pr_batch(problem, U0, d0=None, *, eta, max_iter: int, alpha=1.0, record=None,
-                 bm: bool = False, blowup: float = 1e100) -> list[SolverResult]:
+                 bm: bool = False, blowup: float = 1e100, backend: str = "numpy",
+                 device=None) -> list[SolverResult]:
     r"""``B`` runs of update (3) (``bm=False``) or BM gradient descent (``bm=True``) on phase
     retrieval :math:`b_i = \langle a_ia_i^{\mathsf H}, X\rangle`, batched.
 
@@ -45,12 +46,26 @@ def run_pr_batch(problem, U0, d0=None, *, eta, max_iter: int, alpha=1.0, record=
     record : array of int, optional
         Iterations at which :math:`\|\mathcal A(X_t) - b\|^2` is recorded (default
         :func:`~bmlab.solvers.base.log_schedule`); 0 and the last always.
+    backend : {"numpy", "torch"}
+        ``"numpy"`` (default): the batched numpy loop of this module. ``"torch"``: the same
+        iteration in torch (:func:`bmlab.solvers.kernels_torch.pr_batch_torch`), on
+        ``device``.
+    device : str or torch.device, optional
+        Only with ``backend="torch"``: ``"cpu"`` (default) or ``"cuda[:k]"``; CUDA where torch
+        sees none raises :class:`RuntimeError` (no silent fallback).
 
     Returns
     -------
     list of SolverResult
         As :func:`~bmlab.solvers.udu.run_udu` (``x = (U, d)``, or ``U`` with ``bm=True``).
     """
+    if backend not in ("numpy", "torch"):
+        raise ValueError(f'backend must be "numpy" or "torch", got {backend!r}')
+    if backend == "numpy" and device is not None and str(device) != "cpu":
+        raise ValueError(f'device={device!r} needs backend="torch"')
+    if backend == "torch":
+        from .kernels_torch import resolve_device
+        device = resolve_device(device)
     A = getattr(problem, "A", None)
     if A is None or not hasattr(problem, "b"):
         raise TypeError(f"the phase-retrieval kernel needs a problem with a dense sensing matrix "
@@ -79,6 +94,20 @@ def run_pr_batch(problem, U0, d0=None, *, eta, max_iter: int, alpha=1.0, record=
     record = log_schedule(max_iter) if record is None else \
         check_array_in("record", record, lo=0, ndim=1, dtype=None, min_size=0)
     rec = set(int(k) for k in record) | {0}
+    if backend == "torch":
+        from .kernels import _collect_results, _record_slots
+        from .kernels_torch import pr_batch_torch
+
+        keep, slot = _record_slots(record, max_iter)
+        Ub = np.array(U0, dtype=dtype, order="C")
+        res_out = np.full((B, keep.size), np.nan)
+        out_int = np.zeros((B, 2), dtype=np.int64)
+        out_real = np.zeros((B, 3))
+        t0 = time.perf_counter()
+        pr_batch_torch(A, b, Ub, d, eta, alpha, max_iter, slot, blowup, bool(bm), res_out,
+                       out_int, out_real, device=device)
+        return _collect_results(Ub, d, keep, slot, res_out, out_int, out_real, max_iter, bm,
+                                (time.perf_counter() - t0) / B)
 
     AH = np.ascontiguousarray(A.conj().T)                  # m × n
     U = np.ascontiguousarray(np.moveaxis(U0, 0, 1), dtype=dtype)   # n × B × r

@@ -37,7 +37,8 @@ import warnings
 
 import numpy as np
 
-__all__ = ["run_udu_batch_torch", "mc_batch_torch", "resolve_device", "cuda_available"]
+__all__ = ["run_udu_batch_torch", "mc_batch_torch", "pr_batch_torch", "resolve_device",
+           "cuda_available"]
 
 
 def cuda_available() -> bool:
@@ -218,6 +219,102 @@ def mc_batch_torch(rows, cols, b, pptr, prob, U, d, eta, alpha, max_iter, slot, 
             active = active & ~bad2
             if it in rec_at:
                 res[:, int(slot_t[it])] = torch.where(active, rr, res[:, int(slot_t[it])])
+            if (it in rec_at or it % 256 == 0) and not bool(active.any()):
+                break
+        U[...] = Ut.cpu().numpy()
+        d[...] = dt.cpu().numpy()
+        res_out[...] = res.cpu().numpy()
+        out_int[:, 0] = kk.cpu().numpy()
+        out_int[:, 1] = status.cpu().numpy()
+        out_real[:, 0] = rr_last.cpu().numpy()
+        out_real[:, 1] = gnorm0.cpu().numpy()
+        out_real[:, 2] = g_last.cpu().numpy()
+
+
+def pr_batch_torch(A, b, U, d, eta, alpha, max_iter, slot, blowup, bm, res_out, out_int,
+                   out_real, *, device="cpu"):
+    r"""Update (3) / BM gradient descent on phase retrieval with a dense sensing matrix
+    :math:`A \in \mathbb F^{n\times m}` (real or complex), B runs batched, in torch: the
+    twin of :func:`bmlab.solvers.kernels_pr.run_pr_batch` (reached as
+    ``run_pr_batch(..., backend="torch", device=...)``). Per iteration two batched products
+    with :math:`A` (:math:`Z = A^{\mathsf H}U`, :math:`G_sU = A\,(r \odot Z)`,
+    :math:`r = |Z|^2 d - b`), the step, the projection and the stopping rules per run through
+    masks, as :func:`mc_batch_torch`; same array interface (``U`` (B,n,r) and ``d`` (B,r)
+    receive the returned iterates)."""
+    import torch
+
+    dev = resolve_device(device)
+    B, n, r = U.shape
+    cplx = np.iscomplexobj(U) or np.iscomplexobj(A)
+    ct = torch.complex128 if cplx else torch.float64
+    f64 = torch.float64
+    At = torch.as_tensor(np.ascontiguousarray(A), device=dev).to(ct)
+    AH = At.conj().T.contiguous()                                  # m × n
+    bt = torch.as_tensor(b, dtype=f64, device=dev)
+    Ut = torch.as_tensor(U, device=dev).to(ct).clone()
+    dt = torch.as_tensor(d, dtype=f64, device=dev).clone()
+    et = torch.as_tensor(eta, dtype=f64, device=dev)
+    at = torch.as_tensor(alpha, dtype=f64, device=dev)
+    nrec = res_out.shape[1]
+    res = torch.full((B, nrec), float("nan"), dtype=f64, device=dev)
+
+    def sq(x):                                                     # |x|², real
+        return x.real * x.real + x.imag * x.imag if cplx else x * x
+
+    def evaluate(Uc, dc):
+        """(||res||², ∇U, ∇d, squared gradient norm) per run."""
+        Z = torch.matmul(AH, Uc)                                   # B × m × r
+        s = (sq(Z) * dc[:, None, :]).sum(dim=2) - bt               # B × m
+        GU = torch.matmul(At, s[:, :, None].to(ct) * Z)            # B × n × r
+        gd = (Uc.conj() * GU).real.sum(dim=1)                      # B × r
+        gU = 2.0 * GU if bm else 2.0 * GU * dc[:, None, :]
+        g2 = sq(gU).sum(dim=(1, 2))
+        if not bm:
+            g2 = g2 + (gd * gd).sum(dim=1)
+        return (s * s).sum(dim=1), gU, gd, g2
+
+    def step(Uc, dc, gU, gd):
+        W = Uc - et[:, None, None] * gU
+        if bm:
+            return W, dc, sq(W).sum(dim=(1, 2))
+        nrm = torch.sqrt(sq(W).sum(dim=(1, 2)))
+        over = nrm > at
+        scale = torch.where(over, at / torch.where(over, nrm, torch.ones_like(nrm)),
+                            torch.ones_like(nrm))
+        W = torch.where(over[:, None, None], W * scale[:, None, None], W)
+        w = torch.clamp(dc - et[:, None] * gd, min=0.0)
+        return W, w, sq(W).sum(dim=(1, 2)) + (w * w).sum(dim=1)
+
+    with torch.no_grad():
+        rr, gU, gd, g2 = evaluate(Ut, dt)
+        gnorm0 = torch.sqrt(g2)
+        res[:, int(slot[0])] = rr
+        active = torch.ones(B, dtype=torch.bool, device=dev)
+        status = torch.zeros(B, dtype=torch.int64, device=dev)
+        kk = torch.zeros(B, dtype=torch.int64, device=dev)
+        rr_last, g_last = rr.clone(), gnorm0.clone()
+        rec_at = set(int(k) for k in np.flatnonzero(slot >= 0))
+        for it in range(1, max_iter + 1):
+            W, w, s2 = step(Ut, dt, gU, gd)
+            finite = torch.isfinite(W).all(dim=(1, 2))
+            if not bm:
+                finite = finite & torch.isfinite(w).all(dim=1)
+            bad1 = active & (~finite | (torch.sqrt(s2) > blowup))
+            status = torch.where(bad1, torch.ones_like(status), status)
+            active = active & ~bad1
+            Ut = torch.where(active[:, None, None], W, Ut)
+            if not bm:
+                dt = torch.where(active[:, None], w, dt)
+            rr, gU, gd, g2 = evaluate(Ut, dt)
+            gnorm = torch.sqrt(g2)
+            bad2 = active & ~torch.isfinite(gnorm)
+            kk = torch.where(active, torch.full_like(kk, it), kk)
+            rr_last = torch.where(active, rr, rr_last)
+            g_last = torch.where(active, gnorm, g_last)
+            status = torch.where(bad2, torch.full_like(status, 2), status)
+            active = active & ~bad2
+            if it in rec_at:
+                res[:, int(slot[it])] = torch.where(active, rr, res[:, int(slot[it])])
             if (it in rec_at or it % 256 == 0) and not bool(active.any()):
                 break
         U[...] = Ut.cpu().numpy()
