@@ -34,12 +34,15 @@ BUDGETS = {
 }
 
 
-def _children_cpu() -> float:
-    """CPU seconds (user + system) of the finished child processes (the notebook kernels):
-    on a shared machine the wall time counts the time other processes hold the cores, this
-    does not."""
-    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return ru.ru_utime + ru.ru_stime
+def _cpu() -> float:
+    """CPU seconds (user + system) of this process (papermill, the runner) and its finished
+    children (the notebook kernels): on a shared machine the wall time counts the time other
+    processes hold the cores, this does not."""
+    total = 0.0
+    for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN):
+        ru = resource.getrusage(who)
+        total += ru.ru_utime + ru.ru_stime
+    return total
 
 
 def main(argv=None) -> int:
@@ -63,7 +66,7 @@ def main(argv=None) -> int:
     for cid in ids:
         spec = chapters[cid]
         t0 = time.perf_counter()
-        c0 = _children_cpu()
+        c0 = _cpu()
         try:
             rec = run_chapter(spec, effective_parameters(spec, {}, args.profile), force=True,
                               progress=False)
@@ -72,7 +75,7 @@ def main(argv=None) -> int:
             status = "failed"
             print(exc, file=sys.stderr)
         wall = time.perf_counter() - t0
-        cpu = _children_cpu() - c0
+        cpu = _cpu() - c0
         # the kernel is a child process: its peak RSS is the children's maximum so far
         peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
         per_part[cid.split("/")[0]] += wall
