@@ -29,7 +29,13 @@ Use it through :func:`~bmlab.solvers.kernels.run_udu_batch` with ``backend="torc
     run_udu_batch(P, U0, eta=0.01, max_iter=10**5, backend="torch", device="cuda")
 
 ``device="cuda"`` on a machine where torch sees no CUDA device raises :class:`RuntimeError`;
-there is no silent fallback to the CPU.
+there is no silent fallback to the CPU. Phase retrieval with a dense sensing matrix (real or
+complex) has its torch twin too: :func:`pr_batch_torch`, reached as
+``run_pr_batch(..., backend="torch", device=...)``.
+
+On the CPU the torch path is slower than the numba and numpy kernels (per-operation overhead;
+``benchmarks/bench_gpu.py``): it is there for CUDA. On a shared CPU, set
+``torch.set_num_threads(1)`` for small instances: idle intra-op threads spin-wait.
 """
 from __future__ import annotations
 
@@ -92,7 +98,7 @@ def run_udu_batch_torch(problems, U0, d0=None, *, eta, max_iter: int, alpha=1.0,
 
 def mc_batch_torch(rows, cols, b, pptr, prob, U, d, eta, alpha, max_iter, slot, blowup, bm,
                    res_out, out_int, out_real, *, device="cpu", method=None):
-    """The torch twin of :func:`bmlab.solvers.kernels._mc_batch`, same array interface.
+    """The torch twin of the numba kernel ``bmlab.solvers.kernels._mc_batch``, same array interface.
 
     ``rows, cols, b`` are the samples of every problem (problem ``p`` at
     ``pptr[p]:pptr[p+1]``), run ``q`` uses problem ``prob[q]``. ``U`` (B,n,r) and ``d``
