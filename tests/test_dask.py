@@ -152,7 +152,7 @@ DYING = textwrap.dedent('''\
             time.sleep(0.2)
         os.kill(psutil.Process(os.getppid()).ppid(), signal.SIGKILL)
         time.sleep(60)
-    ch.claim("dying.ok", "one is at least one", at_least(1, 1), kind="check");
+    ch.claim("dying.ok", "two is at least one", at_least(2, 1), kind="check");
     ```
     ''')
 
