@@ -462,7 +462,7 @@ def _audit_claims(result: Result) -> list[Claim]:
               "reconstructed (9) to the residual's precision; the form of (9) is reconstructed "
               "in spec 000 (DERIVED), not read from the seed",
               dataclasses.replace(at_most(u9, 1.0, scale=1.0), samples=n, min_samples=MIN_ASYM),
-              kind="paper", quote=QUOTES["ineq9"], protocol=AUDIT_PROTOCOL),
+              kind="paper", quote=QUOTES["thm1"], protocol=AUDIT_PROTOCOL),
     ]
     stat = np.maximum(hi["gap_rel"] / AUDIT_SYM_TOL, hi["sym_res"] / AUDIT_RES_TOL)
     out.append(claim(
