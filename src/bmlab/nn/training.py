@@ -371,10 +371,10 @@ class Protocol:
     Two presets (:data:`PROTOCOLS`):
 
     ``"authors"`` -- the authors' code (Titanium-H/UDV, ``UDVNetwork/``, FOUND-code): Adam at a
-    **constant** rate (:attr:`lrs`: 1e-4 for the regression tasks HPART/NYCTTD, 1e-6 for the
+    **constant** rate (``lrs``: 1e-4 for the regression tasks HPART/NYCTTD, 1e-6 for the
     MNIST/CIFAR backbones, 1e-3 for UDV-ReLU), no schedule, projection only *after* each
     optimizer step (never at initialisation), train split ``int(0.8 n)``, epoch training loss
-    = unweighted mean of the batch means; their budgets in :attr:`budgets`.
+    = unweighted mean of the batch means; their budgets in ``budgets``.
 
     ``"tuned"`` -- this book's earlier protocol: the LR tuned per (model, optimizer) on a grid,
     cosine annealing, projection also at initialisation, split ``n - round(0.2 n)``, training
@@ -412,6 +412,7 @@ AUTHORS_LRS = {"regression": 1e-4, "backbone": 1e-6, "udv-relu": 1e-3}
 AUTHORS_BUDGETS = {"house-prices": (200, 1000), "nyc-taxi": (50, 100), "udv-relu": (100, 50),
                    "mnist": (70, 1)}
 
+#: The two protocols of the UDV part, by name (see :class:`Protocol`).
 PROTOCOLS: dict[str, Protocol] = {
     "authors": Protocol("authors", cosine=False, project_init=False, loss_average="batch",
                         split="floor", lrs=AUTHORS_LRS, budgets=AUTHORS_BUDGETS,
