@@ -115,6 +115,10 @@ def test_kappa_claims_falsifiable(result):
     grown = _with_kappa(result, T2=lambda K: K["T2"] + np.log(K["kappa"]) / u)
     c = _by_id(grown)["agd3.kappa_T2_slope"]
     assert c.holds and c.margin > 0 and not c.as_expected
+    flat = _by_id(grown)["agd3.kappa_T2_flat"]
+    assert not flat.holds and flat.margin < 0
+    assert _by_id(result)["agd3.kappa_T2_slope"].kind == "extension"
+    assert _by_id(result)["agd3.kappa_T2_within_bound"].kind == "paper"
     # a T2 above the bound, a run that never reaches T0, ||P_T1|| ~ kappa sigma_d
     assert not _by_id(_with_kappa(result, T2=lambda K: K["T2_bound"] * 1.1))[
         "agd3.kappa_T2_within_bound"].holds

@@ -347,6 +347,8 @@ def claims(result: Result) -> list[Claim]:
 QUOTE_T2 = ("\"σ_1(P_{t+T_1}) ≤ (1 − ησ_d/2)^{2t} σ_1(P_{T_1}) + O(e_b^2 ε^2 (m+n) dκ). (18) "
             "Inequality (18) shows that we only need at most T_2 := O(1/(ησ_d) ln κ) iterations "
             "after T_1 to make σ_1(P_t) ≤ σ_d/4\"")
+FLAT_BAND = 0.1
+"""Half-width, in units of eq. (18)'s slope, of the band around 0 for agd3.kappa_T2_flat."""
 T2_LOGISTIC = float(np.log(3.0) / 2)
 """eta sigma_d T2 of the scalar logistic flow s' = 2 s (sigma_d - s) from s = sigma_d/2 (the end
 of the warm-up) to s = 3 sigma_d/4 (||P|| = sigma_d/4): ln(3)/2."""
@@ -366,7 +368,10 @@ def kappa_claims(result: Result) -> list[Claim]:
               "Every run of the kappa sweep reaches T0 within its budget, and on every run the "
               "stage-two time T2 = T0 - T1 is at most ln(4 kappa)/(-2 ln(1 - eta sigma_d/2)), "
               "eq. (18) with sigma_1(P_T1) <= sigma_1 = kappa sigma_d and constant 1 (the "
-              "additive O(eps^2) term dropped); samples are seeds",
+              "additive O(eps^2) term dropped); samples are seeds. This tests little: it is the "
+              "constant-1 version of an O-bound (any larger constant only loosens it), and T2 "
+              "sits far below it, so it mainly checks that T0 is reached; the dependence on "
+              "kappa is tested by agd3.kappa_T2_flat",
               all_of(fraction(int(by_seed.sum()), int(by_seed.size), at_least=1.0,
                               min_samples=2),
                      at_least((K["T2_bound"].to_numpy(float) - T2) / K["T2_bound"].to_numpy(float),
@@ -378,7 +383,7 @@ def kappa_claims(result: Result) -> list[Claim]:
               f"a factor {SLOPE_FACTOR:g} of the slope of eq. (18) with constant 1, "
               f"1/(-2 ln(1 - eta sigma_d/2)) ~ 1/(eta sigma_d) (so it is positive); kappa over "
               f"at least two decades at fixed sigma_d",
-              between(sl["ratio"], 1 / SLOPE_FACTOR, SLOPE_FACTOR), kind="paper",
+              between(sl["ratio"], 1 / SLOPE_FACTOR, SLOPE_FACTOR), kind="extension",
               quote=QUOTE_T2, protocol=proto, expected="fails",
               reason="expected before the first run from the dynamics, and measured so: from a "
               "small start the directions with larger sigma_i grow at rate ~sigma_i and are "
@@ -388,11 +393,28 @@ def kappa_claims(result: Result) -> list[Claim]:
               "bounding sigma_1(P_T1) by sigma_1 = kappa sigma_d, a worst case GD from a small "
               "Gaussian start does not reach: T2 stays below the bound "
               "(agd3.kappa_T2_within_bound), so the O-bound holds, but the dependence it "
-              "states is not seen"),
+              "states is not seen. Relabelled paper -> extension after the referee's reading: "
+              "the paper states an upper bound ('at most T2 := O(...)'), not a predicted slope; "
+              "the pre-registered test is kept as it was"),
+        claim("agd3.kappa_T2_flat",
+              f"T2 is flat in kappa from small Gaussian starts (the ln kappa of eq. (18) is a "
+              f"worst case): both ends of the 95% t-interval over seeds of the mean per-seed "
+              f"slope of T2 in ln(kappa) lie within +-{FLAT_BAND:g} of the slope of eq. (18) "
+              f"with constant 1 (a band around 0; 'the interval contains 0' alone is decided by "
+              f"rounding when every seed's slope is exactly 0)",
+              all_of(between(sl["ci_low"] / sl["predicted"], -FLAT_BAND, FLAT_BAND),
+                     between(sl["ci_high"] / sl["predicted"], -FLAT_BAND, FLAT_BAND)),
+              kind="extension", protocol=proto, exploratory=True,
+              reason="set after the slope's outcome was known (agd3.kappa_T2_slope fails with "
+              "a slope ~0), on the referee's reading that the paper's ln kappa is an upper bound; "
+              "the band 0.1 was chosen after seeing the interval (-1.5e-4, 9.2e-5) in these units "
+              "in the paper profile"),
         claim("agd3.kappa_P_T1_free",
               "At the end of the warm-up ||P_T1|| <= sigma_d on every run, for kappa up to "
-              f"{max(p.kappas):g}: the proof's bound sigma_1(P_T1) <= kappa sigma_d is not "
-              "approached",
+              f"{max(p.kappas):g}. T1 is defined by sigma_d(A) >= sqrt(sigma_d/2), so the "
+              "sigma_d-direction of P is about sigma_d/2 at T1 by definition; what this tests is "
+              "that the other directions (sigma_i up to kappa sigma_d) have been fitted first, "
+              "so that the proof's bound sigma_1(P_T1) <= kappa sigma_d is not approached",
               at_most(K["P_T1"].to_numpy(float) / sd, 1.0, scale=1.0), kind="extension",
               protocol=proto, exploratory=True,
               reason="the mechanism (the sigma_d-direction is the last to be fitted, P ~ "
