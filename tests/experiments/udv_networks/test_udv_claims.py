@@ -417,3 +417,13 @@ def test_lora_every4_claim():
     assert lora_udv.METHODS["lora-udv-every4"][1] == 4
     with pytest.raises(ValueError, match="methods"):
         lora_udv.Params(methods=("lora",))
+
+
+def test_lora_every4_verdict_text():
+    p = lora_udv.Params.for_profile("quick", taus=(1.0, 0.5))
+    runs = {"lora": lora_run("lora", np.full(S, 97.0), 0.5),
+            "lora-udv": lora_run("lora-udv", np.full(S, 96.0), 0.2),
+            "lora-udv-every4": lora_run("lora-udv-every4", np.full(S, 96.0), 0.2)}
+    assert lora_udv.every4_verdict(lora_udv.Result(p, 0.99, 0.1, runs)).startswith("both")
+    runs["lora-udv-every4"] = lora_run("lora-udv-every4", np.full(S, 96.0), 0.5)
+    assert "only the every-step" in lora_udv.every4_verdict(lora_udv.Result(p, 0.99, 0.1, runs))

@@ -209,7 +209,25 @@ def glue_values(result: Result) -> dict[str, Any]:
     if "lora-udv-every4" in result.runs:
         out["acc-lora-udv-every4"] = acc["lora-udv-every4"]
         out["ratio-lora-udv-every4"] = mr["lora-udv-every4"]
+        out["every4-verdict"] = every4_verdict(result)
     return out
+
+
+def every4_verdict(result: Result) -> str:
+    """Which projection schedule the paper's pruning result needs, read off the two
+    pre-registered claims (every step / every 4th step) of this run."""
+    c = {x.id: x.holds for x in claims(result)}
+    step, four = c["udv.lora.more_compressible"], c.get("udv.lora.every4.more_compressible")
+    if step and four:
+        return ("both claims hold: at our scale the paper's pruning result does not depend "
+                "on the schedule, and the authors' every-4th-step code suffices")
+    if four:
+        return ("only the every-4th-step claim holds: the paper's numbers need the authors' "
+                "schedule")
+    if step:
+        return ("only the every-step claim holds: the authors' own every-4th-step code would "
+                "not give the paper's pruning result at our scale")
+    return "neither claim holds at our scale"
 
 
 def claims(result: Result) -> list[Claim]:
