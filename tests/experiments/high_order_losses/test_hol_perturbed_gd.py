@@ -219,3 +219,53 @@ def test_eta_claims_can_fail():
     bad = {c.id: c for c in exp.eta_claims(
         _panel(conv_pub=5, conv_mid=8, ratio=3.0, floor=5e-4, reach_big=5, slow_err=0.01), p)}
     assert not any(c.holds for c in bad.values())
+
+
+def test_convergence_appears_scores_out_of_sample_only():
+    pan = _panel(n=60, conv_mid=30)          # all 60 scored: 30/60 would pass
+    ok = {c.id: c for c in exp.eta_claims(pan, PGDParams())}
+    c = ok["hol.pgd.eta.convergence_appears"]
+    assert not c.holds and "out of sample" in c.statement   # held out: 10/40 at η = 0.05
+    pan = _panel(n=60, conv_mid=50)
+    t = pan.table
+    t.loc[np.isclose(t.eta, 0.02) & t.instance.isin([20, 21]), "converged"] = True
+    c = {c.id: c for c in exp.eta_claims(pan, PGDParams())}["hol.pgd.eta.convergence_appears"]
+    assert c.holds and not c.fragile
+    small = {c.id: c for c in exp.eta_claims(_panel(), PGDParams())}
+    assert "in sample" in small["hol.pgd.eta.convergence_appears"].statement
+
+
+def test_noise_floor_uses_every_non_diverged_run():
+    pan = _panel()
+    t = pan.table
+    sel = np.isclose(t.eta, exp.ETA_FLOOR) & (t.instance >= 5)
+    t.loc[sel, "converged"] = False                # far above the floor: not selected away
+    t.loc[sel, "tail_rms"] = 10 * t.loc[sel, "floor_pred"]
+    c = {c.id: c for c in exp.eta_claims(pan, PGDParams())}["hol.pgd.eta.noise_floor"]
+    assert not c.holds and c.exploratory
+    t.loc[sel & (t.instance >= 8), "diverged"] = True   # diverged runs are left out
+    c = {c.id: c for c in exp.eta_claims(pan, PGDParams())}["hol.pgd.eta.noise_floor"]
+    assert c.holds and not c.fragile
+
+
+def _b_result(X):
+    p = PGDParams()
+    inst = exp.make_pgd_instance(p, np.random.default_rng(3), 7)
+    run = PGDRun(lam=0.0, status="max_iter", iters=np.arange(3), distance=np.ones(3),
+                 objective=np.ones(3), objective_plain=np.ones(3), n_perturbed=0, X=X(inst))
+    inst.runs = {0.0: run, 1.0: run}
+    return exp.Result(exp.Params.for_profile("quick"), [inst], None, inst, [7], [0.01])
+
+
+def test_panel_b_certificate_claims_can_fail():
+    # at the ground truth: certified, a critical point, so both claims fail
+    at_opt = {c.id: c for c in exp.panel_b_cert_claims(_b_result(lambda i: i.problem.Z))}
+    assert not at_opt["hol.pgd.panel_b_cert.not_global"].holds
+    assert not at_opt["hol.pgd.panel_b_cert.not_critical"].holds
+    t = exp.panel_b_cert_table(_b_result(lambda i: i.problem.Z))
+    assert (t.verdict == "certified").all() and (t["‖XXᵀ − M*‖_F"] < 1e-9).all()
+    # far from M*, off any critical point (the small start): refuted, not critical
+    far = {c.id: c for c in exp.panel_b_cert_claims(_b_result(lambda i: i.X0 + 0.5))}
+    assert far["hol.pgd.panel_b_cert.not_critical"].holds
+    assert all(c.protocol for c in far.values())
+    assert exp.panel_b_cert_claims(_result([1.0] * 30, [0.8] * 30, found=True)) == []

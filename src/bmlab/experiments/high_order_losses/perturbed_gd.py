@@ -329,6 +329,7 @@ def claims(result: Result) -> list[Claim]:
     zero_closest = result.closest(0.0)
     b_text = stall_text(result.inst_b, p)
     extra = eta_claims(result.eta, p) if result.eta is not None else []
+    extra = extra + panel_b_cert_claims(result)
     return extra + [
         claim("hol.pgd.accelerates",
               f"A fixed-budget claim: after {p.max_iter} iterations from the same start, the "
@@ -383,6 +384,9 @@ def claims(result: Result) -> list[Claim]:
     ]
 
 
+PILOT_INSTANCES = 20
+"""Instances 0..19 were the pilot of the step-size panel (hol.pgd.eta.convergence_appears)."""
+
 AUTHORS_PROTOCOL = ("authors' protocol (their script): GD with η = 0.002 for 10 000 iterations, "
                     "gradient noise (std 1e-3) when ‖∇‖ < 1e-3, X0 ~ N(0, 0.1²) shared by λ = 0 "
                     "and λ = 1; every draw seeded (theirs is not)")
@@ -398,9 +402,18 @@ def eta_claims(panel: EtaPanel, p: PGDParams) -> list[Claim]:
                                 n=panel.table.instance.nunique())
     pub, mid, big = panel.at(PUBLISHED_ETA), panel.at(ETA_MID), panel.at(ETA_FLOOR)
     n = len(pub)
+    held = panel.table[panel.table.instance >= PILOT_INSTANCES]
+    oos = len(held) > 0
+    scored = held if oos else panel.table
+    sc_mid = scored[np.isclose(scored.eta, ETA_MID)]
+    fr_sc = [float(scored[np.isclose(scored.eta, e)].converged.mean()) for e in panel.etas]
+    which = (f"the {scored.instance.nunique()} instances after the pilot's first "
+             f"{PILOT_INSTANCES} (out of sample)" if oos else
+             f"the pilot's own {scored.instance.nunique()} instances (in sample: this profile "
+             "has no instance beyond the pilot's)")
     ok_pub = int((~(pub.converged | pub.reached)).sum())
     fr = [float(panel.at(e).converged.mean()) for e in panel.etas]
-    conv = big[big.converged]
+    conv = big[~big.diverged]
     ratio = (conv.tail_rms / conv.floor_pred).to_numpy()
     med = float(np.median(ratio)) if len(ratio) else float("nan")
     n_big = len(big)
@@ -420,29 +433,37 @@ def eta_claims(panel: EtaPanel, p: PGDParams) -> list[Claim]:
               fraction(ok_pub, n, at_least=0.9, min_samples=6), kind="extension",
               protocol=proto),
         claim("hol.pgd.eta.convergence_appears",
-              f"The fraction of instances that end within {FLOOR_FACTOR:g}× their predicted "
-              "noise floor increases strictly with the step over η ∈ {"
-              + ", ".join(f"{e:g}" for e in panel.etas) + "} (ours: "
-              + ", ".join(f"{f:.2f}" for f in fr) + f"), and is at least one half at η = "
-              f"{ETA_MID:g} (ours: {int(mid.converged.sum())}/{len(mid)})",
-              all_of(monotone(fr, increasing=True),
-                     fraction(int(mid.converged.sum()), len(mid), at_least=0.5, min_samples=6)),
+              f"Scored on {which}: the fraction of instances that end within "
+              f"{FLOOR_FACTOR:g}× their predicted noise floor increases strictly with the step "
+              "over η ∈ {" + ", ".join(f"{e:g}" for e in panel.etas) + "} (ours: "
+              + ", ".join(f"{f:.2f}" for f in fr_sc) + f"), and is at least one half at η = "
+              f"{ETA_MID:g} (ours: {int(sc_mid.converged.sum())}/{len(sc_mid)})",
+              all_of(monotone(fr_sc, increasing=True),
+                     fraction(int(sc_mid.converged.sum()), len(sc_mid), at_least=0.5,
+                              min_samples=6)),
               kind="extension", exploratory=True, protocol=proto,
               reason="direction and the one-half level at η = 0.05 were chosen after a "
-                     "20-instance pilot on the quick-profile instances (converged fractions "
-                     "0, 0.10, 0.85, 1.00); the paper profile's 40 further instances are "
-                     "the out-of-sample test"),
+                     f"{PILOT_INSTANCES}-instance pilot on the quick-profile instances (converged "
+                     "fractions 0, 0.10, 0.85, 1.00); the paper profile scores only the instances "
+                     "after the pilot's (the out-of-sample test; it scored all 60, pilot's "
+                     "included, before the referee's reading); the quick profile has only the "
+                     "pilot's instances and is in sample"),
         claim("hol.pgd.eta.noise_floor",
-              f"At η = {ETA_FLOOR:g} the perturbation noise sets the floor: over the runs that "
-              f"converged ({len(conv)}/{n_big}, at least 6 needed), the median ratio of the "
+              f"At η = {ETA_FLOOR:g} the perturbation noise sets the floor: over every run "
+              f"that did not diverge ({len(conv)}/{n_big}, at least 6 needed; no selection on "
+              "the outcome), the median ratio of the "
               "RMS distance over the last quarter of the run to the floor predicted by the "
               "linearised noisy iteration (stationary covariance Σ ησ²/(μ_i(2 − ημ_i)) u_iu_iᵀ) "
               f"lies within a factor 2 of 1 (ours: {med:.3f}; margin: the distance to the "
               "nearer end of [0.5, 2])",
               all_of(between(med, 0.5, 2.0),
                      qualitative(len(conv) >= 6, ours=len(conv), samples=len(conv),
-                                 min_samples=6, relation="enough converged runs")),
-              kind="extension", protocol=proto),
+                                 margin=(len(conv) - 5.5) / 6, min_samples=6,
+                                 relation="enough non-diverged runs")),
+              kind="extension", protocol=proto, exploratory=True,
+              reason="sample changed after the results were known, on the referee's reading: "
+                     "it was the runs that ended within 3× the floor (selected on the outcome), "
+                     "now every non-diverged run; the band [0.5, 2] is the pre-registered one"),
         claim("hol.pgd.eta.floor_above_tol",
               f"At η = {ETA_FLOOR:g} the predicted noise floor exceeds the chapter's reach "
               f"tolerance {p.reach_tol:g} on every instance (smallest {fl_min:.4f}), and so at "
@@ -478,7 +499,7 @@ def eta_glue(panel: EtaPanel) -> dict:
         out[f"eta{k}_pert"] = int(t.perturbed_steps.sum())
     out["eta_n"] = int(panel.table.instance.nunique())
     big = panel.at(ETA_FLOOR)
-    conv = big[big.converged]
+    conv = big[~big.diverged]
     out["eta_floor_ratio"] = float(np.median(conv.tail_rms / conv.floor_pred)) if len(conv) else float("nan")
     s = panel.slow
     out["slow_err"] = float(np.max(np.abs(s.measured / s.linear - 1)))
@@ -537,4 +558,76 @@ def glue_values(result: Result) -> dict:
             "contr_max": float(max(result.ev_nz)) * budget,
             "n_flat_0": sum(flat_last_quarter(i.runs[0.0]) for i in result.instances),
             "n_flat_1": sum(flat_last_quarter(i.runs[1.0]) for i in result.instances),
-            **(eta_glue(result.eta) if result.eta is not None else {})}
+            **(eta_glue(result.eta) if result.eta is not None else {}),
+            **panel_b_cert_glue(result)}
+
+
+B_NOT_GLOBAL = -1e-2
+"""λmin(S)/scale at or below which the panel-(b) λ = 0 endpoint counts as clearly refuted."""
+B_NOT_CRITICAL = 1e-3
+"""(‖SX‖_F/‖X‖_F)/scale at or above which that endpoint is not a (near-)critical point."""
+B_CERT_PROTOCOL = (AUTHORS_PROTOCOL + "; certificate (bmlab.sdp.certificate) of the final "
+                   "point of each run of the panel-(b) instance against the λ = 0 lifted problem "
+                   "min_{Z⪰0} (1/2m)‖A(Z) − b‖²")
+
+
+def panel_b_cert_table(result: Result) -> pd.DataFrame:
+    """The panel-(b) instance's final points (λ = 0 and λ = 1) certified against the convex
+    problem behind the plain loss (λ = 0): λmin(S), ‖SX‖_F/‖X‖_F (also over the scale), the
+    verdict, ‖XXᵀ − M*‖_F, the gradient norm of the plain loss and the smallest Hessian
+    eigenvalue of the factorized plain loss. Empty when no panel-(b) instance was found."""
+    from ...sdp.certificate import certificate
+
+    inst = result.inst_b
+    if inst is None or inst.problem is None:   # none found, or a summary without its problem
+        return pd.DataFrame()
+    P = inst.problem.with_lam(0.0)
+    rows = []
+    for lam, r in sorted(inst.runs.items()):
+        c = certificate(P, r.X)
+        rows.append({"λ of the run": float(lam), "‖XXᵀ − M*‖_F": float(P.distance(r.X)),
+                     "λmin(S)": c.lambda_min, "‖SX‖/‖X‖": c.residual, "scale": c.scale,
+                     "λmin(S)/scale": c.lambda_min / c.scale,
+                     "‖SX‖/‖X‖/scale": c.residual / c.scale, "verdict": c.verdict,
+                     "‖∇f(X)‖_F": float(np.linalg.norm(P.grad(r.X))),
+                     "λmin(∇²f(X))": float(np.min(P.hessian_eigvals(r.X)))})
+    return pd.DataFrame(rows)
+
+
+def panel_b_cert_claims(result: Result) -> list[Claim]:
+    """Certificate of panel (b)'s stalled λ = 0 point (referee finding 10): a spurious
+    solution would be a critical point (SX ≈ 0) that is not global (λmin(S) < 0); slow
+    convergence leaves SX clearly nonzero. Thresholds fixed before the certificate was first
+    computed (:data:`B_NOT_GLOBAL`, :data:`B_NOT_CRITICAL`)."""
+    t = panel_b_cert_table(result)
+    if not len(t):
+        return []
+    z = t[t["λ of the run"] == 0.0].iloc[0]
+    return [
+        claim("hol.pgd.panel_b_cert.not_global",
+              f"The λ = 0 endpoint of panel (b) (instance {result.inst_b.key}) is refuted by "
+              f"its certificate: λmin(S) ≤ {B_NOT_GLOBAL:g}·scale (ours: "
+              f"{z['λmin(S)/scale']:.3g}; D = {z['‖XXᵀ − M*‖_F']:.2f}); a point this far from "
+              "the unique optimum M* is refuted almost by construction, hence a check",
+              at_most(float(z["λmin(S)/scale"]), B_NOT_GLOBAL, scale=abs(B_NOT_GLOBAL)),
+              kind="check", protocol=B_CERT_PROTOCOL),
+        claim("hol.pgd.panel_b_cert.not_critical",
+              "The stall of panel (b) is slow convergence, not a spurious solution: the λ = 0 "
+              f"endpoint is not a (near-)critical point, ‖SX‖_F/‖X‖_F ≥ {B_NOT_CRITICAL:g}·scale "
+              f"(ours: {z['‖SX‖/‖X‖/scale']:.3g}; gradient norm {z['‖∇f(X)‖_F']:.3g}, smallest "
+              f"Hessian eigenvalue {z['λmin(∇²f(X))']:.3g}). A spurious solution would have "
+              "SX ≈ 0 with λmin(S) < 0; this claim failing would support the paper's reading",
+              at_least(float(z["‖SX‖/‖X‖/scale"]), B_NOT_CRITICAL, scale=B_NOT_CRITICAL),
+              kind="extension", protocol=B_CERT_PROTOCOL),
+    ]
+
+
+def panel_b_cert_glue(result: Result) -> dict:
+    t = panel_b_cert_table(result)
+    if not len(t):
+        return {}
+    z = t[t["λ of the run"] == 0.0].iloc[0]
+    return {"b_cert_lmin": float(z["λmin(S)/scale"]), "b_cert_res": float(z["‖SX‖/‖X‖/scale"]),
+            "b_cert_grad": float(z["‖∇f(X)‖_F"]), "b_cert_hess": float(z["λmin(∇²f(X))"]),
+            "b_cert_verdict": str(z["verdict"]), "b_cert_nc": B_NOT_CRITICAL,
+            "b_cert_ng": B_NOT_GLOBAL}
