@@ -118,5 +118,13 @@ def test_certificate_claims_can_fail():
     assert not gap["hol.baselines.certified_match_sdp"].holds
     inc = {c.id: c for c in exp.claims(_cert_result(fail_verdict="inconclusive"))}
     assert not inc["hol.baselines.failed_refuted"].holds
+    assert ok["hol.baselines.cert_separates"].holds
+    assert not ok["hol.baselines.cert_separates"].fragile
+    near = _cert_result()
+    near.ls.loc[~near.ls.success, "lambda_min_S"] = -1e-3   # failed but barely refuted
+    assert not {c.id: c for c in exp.claims(near)}["hol.baselines.cert_separates"].holds
+    deep = _cert_result()
+    deep.ls.loc[deep.ls.success, "lambda_min_S"] = -1e-2    # a success far from optimal
+    assert not {c.id: c for c in exp.claims(deep)}["hol.baselines.cert_separates"].holds
     t = exp.certificate_table(_cert_result())
     assert {"certified", "refuted", "inconclusive"} <= set(t.columns) and len(t) == 3

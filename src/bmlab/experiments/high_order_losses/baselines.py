@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ...claims import Claim, all_of, at_most, claim, compare, fraction, qualitative
+from ...claims import Claim, all_of, at_least, at_most, claim, compare, fraction, qualitative
 from ...problems.sensing import weighted_rip_delta, yalcin_instance
 from ...sdp.certificate import certificate
 from ...sdp.core import numerical_rank, relative_error
@@ -298,6 +298,11 @@ def certificate_table(result: Result) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+SEP_FAILED = -1e-2
+"""λmin(S)/scale at or below which every failed run must lie (hol.baselines.cert_separates)."""
+SEP_SUCCESS = -1e-3
+"""λmin(S)/scale at or above which every successful run must lie."""
+
 CERT_PROTOCOL = ("plain GD, fixed budget; certificate of the final point against the lifted "
                  "convex problem of its own loss (bmlab.sdp.certificate, tol 1e-6); SDP: "
                  "Clarabel, least-squares form")
@@ -310,6 +315,8 @@ def certificate_claims(result: Result) -> list[Claim]:
     runs = runs[runs.verdict.notna()]
     cert = runs[runs.verdict == "certified"]
     failed = runs[~runs.success]
+    succ = runs[runs.success]
+    rel = runs.lambda_min_S / runs.cert_scale
     n_ref = int((failed.verdict == "refuted").sum())
     n_c = len(cert)
     return [
@@ -325,6 +332,7 @@ def certificate_claims(result: Result) -> list[Claim]:
                      at_most(cert.sdp_gap_rel.to_numpy() if n_c else [np.inf], SDP_GAP_TOL,
                              scale=SDP_GAP_TOL),
                      qualitative(n_c >= 6, ours=n_c, samples=n_c, min_samples=6,
+                                 margin=(n_c - 5.5) / 6,
                                  relation="enough certified points")),
               kind="check", protocol=CERT_PROTOCOL),
         claim("hol.baselines.failed_refuted",
@@ -333,7 +341,28 @@ def certificate_claims(result: Result) -> list[Claim]:
               f"direction of the convex problem exists (ours: {n_ref}/{len(failed)}, at "
               "least 6 needed; diverged runs have no final point and are left out)",
               fraction(n_ref, max(len(failed), 1), at_least=1.0, min_samples=6),
-              kind="check", protocol=CERT_PROTOCOL),
+              kind="check", protocol=CERT_PROTOCOL,
+              reason="does not discriminate on its own: the over-parametrised runs that "
+              "succeed are refuted too (lambda_min(S)/scale ~ -1e-5, still converging "
+              "sublinearly); hol.baselines.cert_separates tests the separation"),
+        claim("hol.baselines.cert_separates",
+              f"The certificate separates failed from successful runs: every failed run has "
+              f"λmin(S) ≤ {SEP_FAILED:g}·scale and every successful one λmin(S) ≥ "
+              f"{SEP_SUCCESS:g}·scale (ours: {len(failed)} failed, {len(succ)} successful, at "
+              "least 6 of each needed; diverged runs left out)",
+              all_of(at_most(rel[failed.index].to_numpy() if len(failed) else [np.inf],
+                             SEP_FAILED, scale=abs(SEP_FAILED)),
+                     at_least(rel[succ.index].to_numpy() if len(succ) else [-np.inf],
+                              SEP_SUCCESS, scale=abs(SEP_SUCCESS)),
+                     qualitative(min(len(failed), len(succ)) >= 6,
+                                 ours=min(len(failed), len(succ)),
+                                 margin=(min(len(failed), len(succ)) - 5.5) / 6,
+                                 samples=min(len(failed), len(succ)), min_samples=6,
+                                 relation="enough runs on each side")),
+              kind="check", protocol=CERT_PROTOCOL, exploratory=True,
+              reason="thresholds set after seeing the paper profile (failed runs at most "
+              "-0.071·scale, successes at least -4.7e-5·scale), on the referee's finding that "
+              "hol.baselines.failed_refuted does not discriminate"),
     ]
 
 

@@ -378,4 +378,5 @@ def region_glue(result: Result) -> dict:
             "cert_lam0": int(cnt[cnt["λ"] == lam0].certified_10.sum()) if len(cnt) else 0,
             "cert_lam1": int(cnt[cnt["λ"] == lam1].certified_10.sum()) if len(cnt) else 0,
             "far_lam0": int(cnt[cnt["λ"] == lam0].far_points.sum()) if len(cnt) else 0,
+            "far_lam1": int(cnt[cnt["λ"] == lam1].far_points.sum()) if len(cnt) else 0,
             "lam_survey_max": float(lam1)}
