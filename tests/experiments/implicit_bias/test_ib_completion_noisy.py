@@ -89,3 +89,18 @@ def test_small_eta_claim_only_when_run():
     c = {x.id: x for x in exp.claims(fake(small_eta=True, udu_rank=2))}
     assert not c["ib.mc.noisy.udu_rank_small_eta"].holds
     assert c["ib.mc.noisy.udu_rank_small_eta"].expected == "fails"
+
+
+def test_expectations_follow_the_budget():
+    """Cut budget: 'higher rank', the η = 1e-3 rank and the main truly-low-rank claim are
+    expected to fail; at the paper's 10^6 iterations (seen 2026-12-01) to hold."""
+    r = fake(small_eta=True, udu_rank=8)
+    r.reference = r.step.runs[:1]          # the main sweep is not the reference size
+    c = {x.id: x for x in exp.claims(r)}
+    for k in ("udu_higher_rank", "udu_rank_small_eta", "udu_truly_low_rank_main"):
+        assert c[f"ib.mc.noisy.{k}"].expected == "fails"
+    r.params = exp.Params.for_profile("paper")
+    c = {x.id: x for x in exp.claims(r)}
+    for k in ("udu_higher_rank", "udu_rank_small_eta", "udu_truly_low_rank_main"):
+        assert c[f"ib.mc.noisy.{k}"].expected == "holds" and c[f"ib.mc.noisy.{k}"].holds
+    assert c["ib.mc.noisy.bm_decay_init"].expected == "fails"
