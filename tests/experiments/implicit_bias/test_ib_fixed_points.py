@@ -79,11 +79,17 @@ def test_certificate_claims_on_known_points():
     P = make_completion(12, 3, rng=np.random.default_rng(0))
     w, V = np.linalg.eigh(P.X_true)
     F = V[:, -3:] * np.sqrt(w[-3:])
-    good = SimpleNamespace(problem=P, points={"full": (F, np.ones(3)), "deficient": F[:, 1:]})
+    good = SimpleNamespace(problem=P, points={"full": (F, np.ones(3)), "deficient": F[:, 1:]},
+                           params=exp.Params.for_profile("paper"))
     c = {x.id: x for x in exp._certificate_claims(good)}
     assert c["ib.fp.full_certified"].holds and not c["ib.fp.full_certified"].fragile
     assert c["ib.fp.deficient_refuted"].holds and c["ib.fp.deficient_refuted"].kind == "check"
-    bad = SimpleNamespace(problem=P, points={"full": (F[:, 1:], np.ones(2)), "deficient": F})
+    assert c["ib.fp.full_certified"].expected == "holds"      # paper budget: converged to 1e-19
+    good.params = exp.Params.for_profile("quick")
+    assert {x.id: x for x in exp._certificate_claims(good)}["ib.fp.full_certified"].expected \
+        == "fails"                                         # quick: stops at the 1e-5 tolerance
+    bad = SimpleNamespace(problem=P, points={"full": (F[:, 1:], np.ones(2)), "deficient": F},
+                          params=exp.Params.for_profile("paper"))
     c = {x.id: x for x in exp._certificate_claims(bad)}
     assert not c["ib.fp.full_certified"].holds and c["ib.fp.full_certified"].margin < -1e-6
     assert not c["ib.fp.deficient_refuted"].holds
