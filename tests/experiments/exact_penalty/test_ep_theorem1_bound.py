@@ -40,8 +40,10 @@ def test_newton_finds_saddles_and_refuses_constraints():
 
 def test_claims_kinds_and_tables(result):
     cs = by_id(exp.claims(result))
-    assert cs["thm1.no_asymmetric_above_bound"].kind == "paper"
-    assert cs["thm1.newton.no_asymmetric_above_bound"].kind == "paper"
+    # referee finding 3: algebraic identities at an exact critical point, so checks
+    assert cs["thm1.no_asymmetric_above_bound"].kind == "check"
+    assert cs["thm1.newton.no_asymmetric_above_bound"].kind == "check"
+    assert cs["thm1.inequality9"].kind == "check" and not cs["thm1.inequality9"].quote
     assert cs["thm1.sdp_lower_bound"].kind == "check"
     assert cs["thm1.sensing.ratio_le_1"].kind == "check"
     assert cs["thm1.rayleigh"].kind == "check"
@@ -91,10 +93,13 @@ def audit_result(result):
 
 def test_audit_claims_hold_and_kinds(audit_result):
     cs = by_id(exp.claims(audit_result))
-    assert cs["thm1.audit.bound10_at_saddles"].kind == "paper"
-    assert cs["thm1.audit.same_critical_points_above_bound"].kind == "paper"
+    assert cs["thm1.audit.bound10_at_saddles"].kind == "check"
+    assert cs["thm1.audit.inequality9_at_saddles"].kind == "check"
+    assert cs["thm1.audit.same_critical_points_above_bound"].kind == "extension"
     assert cs["thm1.audit.saddles_above_are_symmetric_saddles"].kind == "check"
-    assert cs["thm1.audit.same_critical_points_above_bound"].quote.startswith("If is a critical")
+    t1 = cs["thm1.audit.theorem1_above_bound"]
+    assert t1.kind == "paper" and t1.quote.startswith("If is a critical") and t1.exploratory
+    assert t1.holds
     a = audit_result.audit
     hi = a[(a["phase"] == "newton-above") & (a["status"] == "converged")]
     assert len(hi) >= 2 and not hi["asym"].any() and (hi["sym_res"] < 1e-8).all()
@@ -117,6 +122,26 @@ def test_audit_falsifiable(audit_result):
     for cid in ("thm1.audit.same_critical_points_above_bound", "thm1.audit.bound10_at_saddles",
                 "thm1.audit.am_misses_saddles"):
         assert not cs[cid].holds and cs[cid].margin < 0, cid
+
+
+def test_audit_theorem1_above_bound_fails_only_above_own_bound(audit_result):
+    """Referee finding 4: an asymmetric point above the bound contradicts Theorem 1 only when
+    lambda_hi > b(point); with b(point) >= lambda_hi only the extension fails."""
+    a = audit_result.audit.copy()
+    j = a.index[(a["phase"] == "newton-above") & (a["status"] == "converged")][0]
+    lam = a.loc[j, "lam"]
+    a.loc[j, ["asym", "gap_rel", "gap", "slack_tol9", "bound"]] = [True, 0.3, 0.3, 1e-12, 2 * lam]
+    cs = by_id(exp.claims(dataclasses.replace(audit_result, audit=a)))
+    assert cs["thm1.audit.theorem1_above_bound"].holds
+    assert not cs["thm1.audit.same_critical_points_above_bound"].holds
+    a.loc[j, "bound"] = 0.5 * lam                         # now above its own bound: contradiction
+    cs = by_id(exp.claims(dataclasses.replace(audit_result, audit=a)))
+    c = cs["thm1.audit.theorem1_above_bound"]
+    assert not c.holds and c.margin < -1
+    a.loc[j, "sym_res"] = 1.0                             # a symmetric point not critical for (3)
+    a.loc[j, ["asym", "gap_rel"]] = [False, 0.0]
+    cs = by_id(exp.claims(dataclasses.replace(audit_result, audit=a)))
+    assert not cs["thm1.audit.theorem1_above_bound"].holds
 
 
 # ------------------------------------------------------------------ certificates (issue 14)
@@ -145,6 +170,9 @@ def test_certificate_claims_on_result(result):
     cs = by_id(exp.claims(result))
     for cid in ("thm1.certificate_tight", "thm1.sdp_distance_tight", "thm1.certificate_loose"):
         assert cs[cid].kind == "check" and cs[cid].holds, cid
+    # referee finding 12: every SDP row certifies a symmetric limit (no asymmetric fallback)
+    assert result.sdp["symmetric limit"].all()
+    assert (result.sdp["cert infeasibility"] < 1e-6).all()
     sdp = result.sdp.copy()
     tight, _ = exp._sdp_split(sdp)
     sdp.loc[tight.index[0], "||XY^T - Z_sdp|| / ||Z_sdp||"] = 0.2     # far from the SDP solution

@@ -227,17 +227,28 @@ def _sdp_rows(p: Params, rng: np.random.Generator) -> tuple[pd.DataFrame, dict]:
         prob = make_theorem1_family(fam, seeds[2 * j], n=p.n, r=p.r, mu=p.mu)
         if rr != p.r:
             prob = QuadraticSensing(prob.A, prob.b, rr, mu=prob.reg.mu)
-        df = critical_point_runs(prob, [p.lam_sdp], p.n_starts if rr == p.r else 1, seeds[2 * j + 1],
-                                 max_iter=min(p.max_iter, 1000), keep=True)
-        c = df[(df["status"] == "converged") & ~df["asym"]]
-        c = c if len(c) else df   # no converged symmetric limit: report the best run anyway
+        # the certificate is for the symmetric problem (3): require a converged symmetric limit.
+        # (3) does not depend on lambda, so where lam_sdp leaves only asymmetric limits (below the
+        # bound), AM reruns at 4x and 16x lam_sdp; a case with none is kept, flagged, and left out
+        # of the certificate claims (referee finding 12)
+        am_time, g = 0.0, [seeds[2 * j + 1], *seeds[2 * j + 1].spawn(2)]
+        for lam, gk in zip(p.lam_sdp * np.array([1.0, 4.0, 16.0]), g):
+            df = critical_point_runs(prob, [lam], p.n_starts if rr == p.r else 1, gk,
+                                     max_iter=min(p.max_iter, 1000), keep=True)
+            am_time += float(df["time"].sum())
+            c = df[(df["status"] == "converged") & ~df["asym"]]
+            if len(c):
+                break
+        sym = bool(len(c))
+        c = c if sym else df   # no converged symmetric limit: report the best run, flagged
         best = c.loc[c["h_mid"].idxmin()]
         sdp = split_problem_sdp(prob, solver="CLARABEL")
         row = sdp_certificate_row(prob, *best["XY"], sdp)
         times[f"sdp_{fam}_r{rr}_cvxpy"] = float(row.pop("SDP time [s]"))
         row.pop("AM time [s]")
-        times[f"sdp_{fam}_r{rr}_am"] = float(c["time"].sum())
-        rows.append({"family": fam, **row, "r": rr})
+        times[f"sdp_{fam}_r{rr}_am"] = am_time
+        rows.append({"family": fam, **row, "r": rr, "AM lambda": float(lam),
+                     "symmetric limit": sym})
     return pd.DataFrame(rows), times
 
 
@@ -304,6 +315,9 @@ def glue_values(result: Result) -> dict:
                tight_dist=float(tight[SDP_DIST].max()) if len(tight) else float("nan"),
                loose_dist_min=float(loose[SDP_DIST].min()) if len(loose) else float("nan"),
                n_sdp_inacc=int((result.sdp["SDP status"] == "optimal_inaccurate").sum()))
+    if "symmetric limit" in result.sdp.columns:
+        out.update(n_sdp_rerun=int((result.sdp["AM lambda"] > p.lam_sdp).sum()),
+                   n_sdp_nosym=int((~result.sdp["symmetric limit"].astype(bool)).sum()))
     if result.audit is not None:
         out.update(audit_glue(result))
     return out
@@ -333,14 +347,18 @@ def _theorem1_claims(prefix: str, ex: pd.DataFrame, where: str) -> list[Claim]:
               f"At every asymmetric critical point {where}, lambda <= bound (10) evaluated at it up "
               "to the slack s its KKT residual allows, (lambda - b) / s <= 1 (s = 10 res (1 + "
               "||D||) / (2 ||D||^2), a first-order bound with a safety factor 10; no further "
-              "tolerance)",
-              c10, kind="paper", quote=QUOTES["thm1"]),
+              "tolerance). A check, not a test of the paper: at an exact critical point "
+              "(2 lambda + mu/2)||D||^2 = <grad f, D D^T> <= lambda_max ||D||^2, so lambda <= b "
+              "holds algebraically (the proof of Theorem 1); this verifies our critical points, "
+              "bound and residual slack against that identity",
+              c10, kind="check"),
         claim(f"{prefix}.inequality9",
               f"At every asymmetric critical point {where}, the left inequality of (9), "
               "(2 lambda + mu/2)||D||^2 + (sigma/2)||A||^2 <= <grad f(Z), D D^T>, holds up to the "
               "residual's slack alone ((lhs - mid) / slack <= 1). The form of (9) is reconstructed "
-              "in spec 000 (DERIVED), not read from the seed",
-              c9, kind="paper", quote=QUOTES["thm1"]),
+              "in spec 000 (DERIVED), not read from the seed. A check: at an exact critical point "
+              "the inequality follows algebraically from the first-order conditions",
+              c9, kind="check"),
     ]
 
 
@@ -404,8 +422,14 @@ def claims(result: Result) -> list[Claim]:
                      at_least(loose["objective gap"].to_numpy() if len(loose) else [0.0], -1e-6,
                               scale=1e-6) if len(loose) else qualitative(True, ours="no case"),
                      kind="check"))
-    out += certificate_claims("thm1", tight, loose, "Theorem 1 families (SDP cross-check)",
-                              min_tight=3)
+    sd = result.sdp
+    has_sym = sd["symmetric limit"] if "symmetric limit" in sd.columns else pd.Series(True, sd.index)
+    st, sl = _sdp_split(sd[has_sym.astype(bool)])
+    n_out = int((~has_sym.astype(bool)).sum())
+    out += certificate_claims("thm1", st, sl, "Theorem 1 families (SDP cross-check; the best "
+                              "converged symmetric AM limit of each case, AM rerun at 4x / 16x "
+                              f"lam_sdp where lam_sdp gives none; {n_out} case(s) without a "
+                              "symmetric limit left out)", min_tight=3)
     return out
 
 
@@ -452,19 +476,49 @@ def _audit_claims(result: Result) -> list[Claim]:
               kind="extension", protocol=AUDIT_PROTOCOL),
         claim("thm1.audit.bound10_at_saddles",
               f"Saddle audit: at {where}, lambda <= bound (10) at the point up to the slack s its "
-              "KKT residual allows, (lambda - b) / s <= 1 (as thm1.no_asymmetric_above_bound)",
+              "KKT residual allows, (lambda - b) / s <= 1 (as thm1.no_asymmetric_above_bound: an "
+              "algebraic identity at an exact critical point, so a check of the audit's points)",
               dataclasses.replace(at_most(u10, 1.0, scale=1.0), samples=n, min_samples=MIN_ASYM),
-              kind="paper", quote=QUOTES["thm1"], protocol=AUDIT_PROTOCOL),
+              kind="check", protocol=AUDIT_PROTOCOL),
         claim("thm1.audit.inequality9_at_saddles",
               f"Saddle audit: at {where}, the left inequality of (9) holds up to the residual's "
               "slack ((lhs - mid) / slack <= 1). On these families (sigma = 0, symmetric "
               "measurements) it is an equality at an exact critical point, so the test is of the "
               "reconstructed (9) to the residual's precision; the form of (9) is reconstructed "
-              "in spec 000 (DERIVED), not read from the seed",
+              "in spec 000 (DERIVED), not read from the seed; a check, as thm1.inequality9",
               dataclasses.replace(at_most(u9, 1.0, scale=1.0), samples=n, min_samples=MIN_ASYM),
-              kind="paper", quote=QUOTES["thm1"], protocol=AUDIT_PROTOCOL),
+              kind="check", protocol=AUDIT_PROTOCOL),
     ]
     stat = np.maximum(hi["gap_rel"] / AUDIT_SYM_TOL, hi["sym_res"] / AUDIT_RES_TOL)
+    # Theorem 1 is contradicted only by a point that is not a symmetric critical point of (3)
+    # (stat > 1) AND lies above its own bound (10) beyond the residual's slack (units10 > 1);
+    # an asymmetric point with b(point) >= lambda_hi only shows that b_max underestimates the sup
+    u_hi = pd.Series(np.inf, index=hi.index)
+    hx = _units(theorem1_excess(hi), hi) if len(hi) else None
+    if hx is not None and len(hx):
+        u_hi.loc[hx.index] = hx["units10"].fillna(np.inf)   # undefined: counts against
+    contra = np.minimum(stat, u_hi)
+    out.append(claim(
+        "thm1.audit.theorem1_above_bound",
+        f"Saddle audit: at lambda_hi = {result.params.audit_factor:g} x the largest bound (10) found "
+        "on the instance, no critical point Newton's method finds from random starts contradicts "
+        "Theorem 1: each is either symmetric (||X - Y|| / max(1, ||X||) <= 1e-6) with X a critical "
+        "point of (3) (KKT residual of (3) <= 1e-8), or asymmetric with lambda_hi <= bound (10) at "
+        "that point up to its residual's slack (which would only show that the estimated b_max is "
+        "below the supremum); statistic min(max of the two symmetric ratios, (lambda - b) / s) "
+        "<= 1, and at least half of the starts converge. The asymmetric alternative holds by the "
+        "identity behind thm1.no_asymmetric_above_bound, so the test's content is the symmetric "
+        "points' criticality for (3); thm1.audit.same_critical_points_above_bound is the stronger "
+        "extension",
+        all_of(dataclasses.replace(at_most(contra.to_numpy() if len(hi) else [np.inf], 1.0,
+                                           scale=1.0),
+                                   samples=len(hi), min_samples=MIN_ASYM),
+               fraction(len(hi), max(len(parts["all_above"]), 1), at_least=0.5)),
+        kind="paper", quote=QUOTES["same"], protocol=AUDIT_PROTOCOL, exploratory=True,
+        reason="relation set after the audit's results were known (referee finding 4): the "
+               "pre-registered thm1.audit.same_critical_points_above_bound also fails on an "
+               "asymmetric point with b(point) >= lambda_hi, which does not contradict Theorem 1; "
+               "that form is kept as the extension"))
     out.append(claim(
         "thm1.audit.same_critical_points_above_bound",
         f"Saddle audit: at lambda_hi = {result.params.audit_factor:g} x the largest bound (10) over "
@@ -472,11 +526,13 @@ def _audit_claims(result: Result) -> list[Claim]:
         "supremum over all critical points), every critical point Newton's method finds from random "
         "starts is symmetric (||X - Y|| / max(1, ||X||) <= 1e-6) and X is a critical point of (3) "
         "(KKT residual of (3) <= 1e-8): max of the two ratios to their tolerances <= 1, and at "
-        "least half of the starts converge",
+        "least half of the starts converge. Stronger than Theorem 1 (it also fails on an "
+        "asymmetric point with b(point) >= lambda_hi, i.e. when b_max underestimates the "
+        "supremum of (10)): our extension; the paper's statement is thm1.audit.theorem1_above_bound",
         all_of(dataclasses.replace(at_most(stat.to_numpy() if len(hi) else [np.inf], 1.0, scale=1.0),
                                    samples=len(hi), min_samples=MIN_ASYM),
                fraction(len(hi), max(len(parts["all_above"]), 1), at_least=0.5)),
-        kind="paper", quote=QUOTES["same"], protocol=AUDIT_PROTOCOL))
+        kind="extension", protocol=AUDIT_PROTOCOL))
     hs = hi[hi["n_neg"] > 0]
     out.append(claim(
         "thm1.audit.saddles_above_are_symmetric_saddles",
