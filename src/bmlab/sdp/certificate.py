@@ -32,7 +32,12 @@ Verdict (``tol`` relative to ``scale``):
     :math:`\mathrm{tol}\ge 10^{-12}` times a scale at least :math:`\|S\|_F` lies far above the
     rounding error of the eigenvalue (:math:`\sim n\,\epsilon\,\|S\|_2`). With ``Y``, a
     symmetric part :math:`\operatorname{sym}(XY^\top)` outside the PSD cone by more than
-    :math:`\sqrt{\mathrm{tol}}` (relative) is refuted too: it is not a feasible point.
+    :math:`\sqrt{\mathrm{tol}}` (relative) is refuted too: it is not a feasible point. (For
+    sNMF the refutation uses a direction of the DNN cone instead, see below.) "Refuted" means
+    *not optimal to this tolerance*, not *spurious*: a run stopped before it converged (e.g.
+    an over-parametrised UDU run at :math:`f \approx 10^{-8}`, where
+    :math:`\lambda_{\min}(S)/\mathrm{scale} \approx -5\cdot10^{-5}`) is refuted at
+    ``tol=1e-6``; choose ``tol`` to match the accuracy the run claims.
 ``inconclusive``
     otherwise, e.g. :math:`S \succeq 0` but the residual is too large (a point not yet
     converged: :math:`-Z` is then a descent direction, but the run may well be on its way to

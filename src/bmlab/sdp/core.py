@@ -93,7 +93,11 @@ def solve_sdp(problem, variable, *, solver: str = "CLARABEL", **solver_opts) -> 
     variable : cvxpy.Variable
         The matrix variable to report (declare it with ``PSD=True`` / ``hermitian=True``).
     solver : {"CLARABEL", "SCS"}
-        Always explicit: Clarabel for accuracy on small n, SCS for size.
+        Clarabel (interior point) by default: on the book's baselines it always returned
+        ``optimal`` and stayed practical to n = 100; SCS (first order) is faster when it
+        converges but hits its iteration cap unpredictably (``optimal_inaccurate``). The
+        measurements are in :mod:`bmlab.sdp.completion` and :mod:`bmlab.sdp.phaselift`
+        (``benchmarks/bench_sdp.py``).
     **solver_opts
         Passed to :meth:`cvxpy.Problem.solve` (e.g. ``eps=1e-8`` for SCS).
     """
