@@ -60,6 +60,10 @@ def test_certificates_on_result_and_falsifiable(result):
     assert list(t["graph"]) == ["subsample (SDP solved)", "full (SDP solved)"]
     cs = {c.id: c for c in exp.claims(result)}
     assert cs["app.certificate_loose"].kind == "check"
+    # referee finding 6: lambda_min(G - N) < 0 for a heuristic N proves nothing: a check that
+    # says "not certified (inconclusive)"
+    nc = cs["app.full_certificate_not_certified"]
+    assert nc.kind == "check" and "inconclusive" in nc.statement
     fc = dict(result.full_certificate, **{"lambda_min(S)": 0.0, "certificate": "certified"})
     sd = dict(result.sdp, **{"lambda_min(S)": 0.0, "certificate": "certified",
                              "||XY^T - Z_sdp|| / ||Z_sdp||": 1e-4})

@@ -386,8 +386,9 @@ def certificate_claims(prefix: str, tight: pd.DataFrame, loose: pd.DataFrame, wh
     if len(loose):
         lm = (loose[CERT_COLS[0]] / loose["cert scale"]).to_numpy()
         inf = loose["cert infeasibility"].to_numpy()
-        # refutation statistic: how far lambda_min(S) lies below -tol*scale, or infeasibility
-        # beyond sqrt(tol), in units of the threshold
+        # non-certification statistic: how far lambda_min(S) lies below -tol*scale, or
+        # infeasibility beyond sqrt(tol), in units of the threshold. Not a refutation where S
+        # carries a heuristic multiplier (sNMF's N): another multiplier might certify the point
         stat = np.maximum((-lm - tol) / tol, (inf - np.sqrt(tol)) / np.sqrt(tol))
         out.append(claim(
             f"{prefix}.certificate_loose",
