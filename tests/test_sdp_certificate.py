@@ -51,7 +51,10 @@ def test_completion_truth_certified_and_zero_refuted():
     _assert_consistent(z)
     assert z.verdict == "refuted" and z.lambda_min < -1e-3 * z.scale and z.residual == 0.0
     assert set(c.as_dict()) == {"lambda_min", "residual", "scale", "tol", "verdict", "certified",
-                                "convex_problem", "infeasibility"}
+                                "convex_problem", "infeasibility", "gap", "z_ref", "note"}
+    # completion: L <= 1 along -S(0) = P_Ω^*(b) (about 1), so z_ref ~ ||P_Ω^*(b)||_F
+    assert 0.5 <= c.z_ref / np.linalg.norm(P.adjoint_dense(P.b)) <= 2.0
+    assert abs(c.gap) < 1e-12 * c.scale * c.z_ref and c.note == ""
 
 
 def test_completion_rank_deficient_factor_is_refuted():
@@ -96,9 +99,12 @@ def test_completion_asymmetric_pair():
     P = _completion()
     X = _psd_factor(P.X_true, 2)
     assert certificate(P, X, Y=X).certified
-    # a pair whose symmetric part is far from PSD is not a feasible point
+    # a pair whose symmetric part is far from PSD is not a feasible point: reported as
+    # infeasible (inconclusive), not as a descent proof
     c = certificate(P, X, Y=-X)
-    assert c.verdict == "refuted" and c.infeasibility == pytest.approx(1.0)
+    assert c.verdict == "inconclusive" and c.note.startswith("infeasible")
+    assert c.infeasibility == pytest.approx(np.linalg.norm(P.X_true) / max(np.linalg.norm(P.X_true),
+                                                                            c.z_ref))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -146,7 +152,7 @@ def test_complex_dual_matrix_is_hermitian_and_rotation_invariant(seed, r):
     fp = _fp()
     rng = np.random.default_rng(seed)
     X = (rng.standard_normal((fp.n, r)) + 1j * rng.standard_normal((fp.n, r))) / np.sqrt(fp.n)
-    S, S0, _, _ = _measurement(fp, X @ X.conj().T, X, None)
+    S, S0, _, _, _ = _measurement(fp, X @ X.conj().T, X, None)
     assert np.allclose(S, S.conj().T, atol=0) and np.allclose(S0, S0.conj().T, atol=0)
     Q, _ = np.linalg.qr(rng.standard_normal((r, r)) + 1j * rng.standard_normal((r, r)))
     a, b = certificate(fp, X), certificate(fp, X @ Q)
@@ -292,7 +298,9 @@ def test_scalar_toys_both_ways():
     assert certificate(lin, 0.0).certified
     c = certificate(lin, 0.5)
     assert c.verdict == "inconclusive" and c.lambda_min == 2.0 and c.residual == 2.0
-    assert certificate(lin, 0.5, Y=-0.5).verdict == "refuted"
+    sp = certificate(lin, 0.5, Y=-0.5)           # infeasible, but no descent direction
+    assert sp.verdict == "inconclusive" and "infeasible" in sp.note
+    assert sp.infeasibility == pytest.approx(0.25)      # |xy| / max(|xy|, z_ref = 1)
     # toy 4.2, min_{x>=0} ½(x² − m)²: x = √m optimal; x = 0 a non-optimal stationary point
     t = ShiftedSquareToy(2.0, nonneg=True)
     assert certificate(t, np.sqrt(2.0)).certified
@@ -302,7 +310,8 @@ def test_scalar_toys_both_ways():
     s = ShiftedSquareToy(-1.0)
     assert certificate(s, 0.0).certified
     u = s.spurious_u(0.2)
-    assert certificate(s, u, Y=-u).verdict == "refuted"
+    cu = certificate(s, u, Y=-u)
+    assert cu.verdict == "inconclusive" and "infeasible" in cu.note and cu.lambda_min > 0
 
 
 # ---------------------------------------------------------------------------------------------
@@ -327,3 +336,68 @@ def test_bad_inputs_are_clear_errors():
         certificate(P, np.zeros((20, 2)), Y=np.zeros((20, 3)))
     with pytest.raises(ValueError, match="finite"):
         certificate(P, np.full((20, 2), np.nan))
+
+
+# ---------------------------------------------------------------------------------------------
+# referee findings (issue 14 report): rank-0 optima, UDU with d < 0, sNMF sign and gap
+# ---------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("y", [1e-10, -1e-10])
+def test_linear_toy_near_rank0_optimum_not_refuted(y):
+    """toy 4.1, f(z) = z: the AM limit (1e-10, ±1e-10), z = ±1e-20, is the optimum z* = 0 to
+    rounding; the old ||SX||/||X|| residual (= 1) and relative infeasibility (= 1) called it
+    inconclusive/refuted. The gap <S, Z_+> and ||Z_-|| against z_ref = 1 certify it."""
+    c = certificate(LinearToy(1.0), 1e-10, Y=y)
+    assert c.verdict == "certified", c
+    assert c.residual == pytest.approx(1.0) if y > 0 else c.residual == 0.0   # field kept
+    assert c.infeasibility <= 1e-20 * (1 + 1e-9) and abs(c.gap) <= 1e-20 * (1 + 1e-9)
+    assert c.z_ref == 1.0
+
+
+def test_linear_toy_far_from_optimum_still_not_certified():
+    """The gap grows with z: z = 1e-3 has gap 1e-3 > 1e-6 · max(z, 1) and is inconclusive (S = 1
+    > 0, no descent direction); z = 1e-7 is within tolerance of the optimum."""
+    assert certificate(LinearToy(1.0), np.sqrt(1e-3)).verdict == "inconclusive"
+    assert certificate(LinearToy(1.0), np.sqrt(1e-7)).certified
+    # a negative slope is refuted near 0 (the direction +1 descends): toy 4.2 at z = 1e-20
+    assert certificate(ShiftedSquareToy(2.0), 1e-10, Y=1e-10).verdict == "refuted"
+
+
+def test_udu_negative_d_is_reported_infeasible_not_clipped():
+    P = _completion()
+    X = _psd_factor(P.X_true, 2)
+    U = np.hstack([X, np.eye(P.n)[:, :1]])
+    ok = certificate(P, (U, np.array([1.0, 1.0, 0.0])))
+    assert ok.certified and ok.infeasibility == 0.0
+    bad = certificate(P, (U, np.array([1.0, 1.0, -0.5])))
+    # the clipped point U diag(d_+) U^T would be certified; the point itself is not PSD
+    assert bad.verdict == "inconclusive" and "infeasible" in bad.note
+    Z = U @ np.diag([1.0, 1.0, -0.5]) @ U.T
+    w = np.linalg.eigvalsh(Z)
+    assert bad.infeasibility == pytest.approx(np.linalg.norm(w[w < 0]) / max(
+        np.linalg.norm(Z), bad.z_ref), rel=1e-6)
+    # a negative d at rounding level is feasible to tolerance
+    assert certificate(P, (U, np.array([1.0, 1.0, -1e-30]))).certified
+    with pytest.raises(ValueError, match="Y cannot"):
+        certificate(P, (U, np.ones(3)), Y=U)
+
+
+def test_snmf_negative_factor_not_certified_and_says_why():
+    rng = np.random.default_rng(8)
+    U = rng.uniform(size=(8, 2))
+    s = SymmetricNMF(U @ U.T, 2)
+    c = certificate(s, -U)             # Z = UU^T is the DNN optimum, but X = -U is not >= 0
+    assert c.verdict == "inconclusive" and "negative entries" in c.note
+    assert certificate(s, U).certified
+
+
+def test_snmf_gap_includes_the_multiplier_term():
+    """N sits where Z is small (<= tol max Z_kk), not exactly zero: the gap counts <N, Z>."""
+    M = np.array([[1.0, -0.5], [-0.5, 1.0]])
+    X = np.array([[1.0, 0.0], [1e-8, 1.0]])          # Z_12 = 1e-8 <= tol: N_12 = ½ placed there
+    c = certificate(SymmetricNMF(M, 2), X, tol=1e-6)
+    Z = X @ X.T
+    G = Z - M
+    N = np.array([[0.0, max(G[0, 1], 0)], [max(G[1, 0], 0), 0.0]])
+    assert c.gap == pytest.approx(np.sum((G - N) * Z) + np.sum(N * Z), rel=1e-9)
+    assert c.gap == pytest.approx(np.sum(G * Z), rel=1e-9)

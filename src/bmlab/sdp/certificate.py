@@ -16,38 +16,66 @@ smallest eigenpair only) and one matrix product; no SDP is solved, so the certif
 affordable at sizes where CVXPY is not (see :mod:`bmlab.sdp.completion` for the sizes where
 each solver stops being practical).
 
-Verdict (``tol`` relative to ``scale``):
+Verdict (``tol`` relative to ``scale``; :math:`Z_+ = WW^{\mathsf H}` the PSD part of
+:math:`Z`, :math:`Z_- = Z - Z_+`):
 
 ``certified``
-    :math:`\lambda_{\min}(S) \ge -\mathrm{tol}\cdot\mathrm{scale}` and the complementarity
-    residual :math:`\|SX\|_F/\|X\|_F \le \mathrm{tol}\cdot\mathrm{scale}` (and, with ``Y``,
-    :math:`\operatorname{sym}(XY^\top)` is PSD to ``tol``): :math:`Z` is an
-    :math:`O(\mathrm{tol})`-accurate KKT point of a convex problem, hence globally optimal to
-    that accuracy.
+    :math:`\lambda_{\min}(S) \ge -\mathrm{tol}\cdot\mathrm{scale}`, the duality gap
+    :math:`|\langle S, Z_+\rangle (+\langle N, Z\rangle)| \le \mathrm{tol}\cdot\mathrm{scale}
+    \cdot\max(\operatorname{tr}Z_+, z_{\mathrm{ref}})` and the point is feasible,
+    :math:`\|Z_-\|_F \le \mathrm{tol}\cdot\max(\|Z\|_F, z_{\mathrm{ref}})` (for sNMF also
+    :math:`X \ge 0`): by convexity, :math:`F(Z') \ge F(Z_+) + \langle\nabla F(Z_+), Z'-Z_+\rangle
+    \ge F(Z_+) - \mathrm{gap} + \lambda_{\min}(S)\operatorname{tr}Z'` for every feasible
+    :math:`Z'`, so :math:`Z` is globally optimal to :math:`O(\mathrm{tol})` relative accuracy.
+    The gap is the complementarity measure because it shrinks with :math:`Z`: at a rank-0 or
+    tiny-norm optimum (:math:`X \to 0`) :math:`\|SX\|_F/\|X\|_F` stays at :math:`\|S\|`-size
+    while :math:`\langle S, Z\rangle \to 0`, and a product :math:`xy = -10^{-20}` is feasible to
+    rounding relative to :math:`z_{\mathrm{ref}}`, not "fully outside the cone".
 ``refuted``
-    :math:`\lambda_{\min}(S) < -\mathrm{tol}\cdot\mathrm{scale}`: with :math:`v` the eigenvector,
-    :math:`Z + t\,vv^{\mathsf H}` is feasible for :math:`t>0` and
-    :math:`\tfrac{d}{dt}F = v^{\mathsf H}Sv = \lambda_{\min}(S) < 0`, a descent direction, so
-    :math:`Z` is **not** a global minimiser (whatever the convexity of :math:`F`). The threshold
+    :math:`\lambda_{\min}(S) < -\mathrm{tol}\cdot\mathrm{scale}` at a feasible point
+    (infeasibility as above): with :math:`v` the eigenvector, :math:`Z + t\,vv^{\mathsf H}` is
+    feasible for :math:`t>0` and :math:`\tfrac{d}{dt}F = v^{\mathsf H}Sv = \lambda_{\min}(S) < 0`,
+    a descent direction, so :math:`Z` is **not** a global minimiser (whatever the convexity
+    of :math:`F`). This is the only way to be refuted. The threshold
     :math:`\mathrm{tol}\ge 10^{-12}` times a scale at least :math:`\|S\|_F` lies far above the
-    rounding error of the eigenvalue (:math:`\sim n\,\epsilon\,\|S\|_2`). With ``Y``, a
-    symmetric part :math:`\operatorname{sym}(XY^\top)` outside the PSD cone by more than
-    :math:`\sqrt{\mathrm{tol}}` (relative) is refuted too: it is not a feasible point. (For
-    sNMF the refutation uses a direction of the DNN cone instead, see below.) "Refuted" means
+    rounding error of the eigenvalue (:math:`\sim n\,\epsilon\,\|S\|_2`). (For sNMF the
+    refutation uses a direction of the DNN cone instead, see below.) "Refuted" means
     *not optimal to this tolerance*, not *spurious*: a run stopped before it converged (e.g.
     an over-parametrised UDU run at :math:`f \approx 10^{-8}`, where
     :math:`\lambda_{\min}(S)/\mathrm{scale} \approx -5\cdot10^{-5}`) is refuted at
     ``tol=1e-6``; choose ``tol`` to match the accuracy the run claims.
 ``inconclusive``
-    otherwise, e.g. :math:`S \succeq 0` but the residual is too large (a point not yet
+    otherwise, e.g. :math:`S \succeq 0` but the gap is too large (a point not yet
     converged: :math:`-Z` is then a descent direction, but the run may well be on its way to
-    the optimum), or a non-convex :math:`F`, for which the KKT conditions are necessary only.
+    the optimum); a non-convex :math:`F`, for which the KKT conditions are necessary only; an
+    **infeasible** point (``sym(XYᵀ)`` or :math:`UDU^\top` with :math:`d_i<0` outside the PSD
+    cone beyond the tolerance, or an sNMF factor with negative entries): such a point is no
+    solution of the convex problem, but that is not a descent proof, so it is reported as
+    ``inconclusive`` with ``note`` saying why (and the ``infeasibility`` field).
 
 The ``scale`` is :math:`\max(\|S(0)\|_F, \|S(Z)\|_F)`, the Frobenius norm of the dual matrix at
 :math:`Z = 0` (the pull of the data, e.g. :math:`\|b\|` for matrix completion) or at the point,
-whichever is larger (1 if both vanish). Under the joint scaling of a quadratic problem
-:math:`b \to \alpha b`, :math:`X \to \sqrt\alpha X`, every quantity is multiplied by
-:math:`\alpha`, so the verdict does not depend on units.
+whichever is larger (1 if both vanish). It is a **Frobenius** norm on purpose: it is cheap
+(no second eigenvalue problem) and basis free, but it can exceed the spectral norm
+:math:`\|S\|_2` by up to :math:`\sqrt n`, so ``tol`` relative to it is up to :math:`\sqrt n`
+looser than the same ``tol`` relative to :math:`\|S\|_2` (e.g. :math:`\sim10\times` at
+:math:`n = 100`); a refutation is correspondingly more conservative.
+
+The problem scale :math:`z_{\mathrm{ref}}` (field ``z_ref``) is the size of :math:`Z` at which
+the data pull is felt: :math:`z_{\mathrm{ref}} = \|S(0)\|_F / L`, with
+:math:`L = \|H(D)\|_F/\|D\|_F` the curvature of :math:`F` at :math:`0` along the steepest
+descent direction :math:`D = -S(0)` (:math:`H` the Hessian of :math:`F` at 0; for the
+quadratic problems :math:`H(D) = S(D) - S(0)`, e.g. :math:`L \approx 1`,
+:math:`z_{\mathrm{ref}} \approx \|P_\Omega^*b\|_F` for matrix completion and
+:math:`z_{\mathrm{ref}} = \|M\|_F` for sNMF). Where :math:`F` has no
+curvature or no pull (``LinearToy``, :math:`f = cz`; or :math:`S(0) = 0`)
+:math:`z_{\mathrm{ref}} = 1`, the problem's unit. Under the joint scaling of a quadratic problem
+:math:`b \to \alpha b`, :math:`X \to \sqrt\alpha X`, :math:`S`, ``scale``, :math:`Z` and
+:math:`z_{\mathrm{ref}}` are multiplied by :math:`\alpha`, so the verdict does not depend on units.
+
+The ``residual`` field keeps its meaning :math:`\|SW\|_F/\|W\|_F` (:math:`= \|SX\|_F/\|X\|_F`
+without ``Y``), reported beside the verdict but no longer deciding it; ``gap`` is the duality
+gap the verdict uses.
 
 Supported problems (:func:`certificate` raises :class:`TypeError` for any other):
 
@@ -109,7 +137,13 @@ non-optimality (another :math:`N` might do), so sNMF points are refuted only thr
 direction of the DNN cone: :math:`w = |v|` (entrywise), :math:`v` the bottom eigenvector of
 :math:`S`, with :math:`\langle\nabla f(Z), ww^\top\rangle < -\mathrm{tol}\cdot\mathrm{scale}`
 (:math:`Z + t\,ww^\top` stays doubly non-negative); otherwise the verdict is
-``inconclusive``.
+``inconclusive``. Because :math:`N` is placed where :math:`Z` is only *small*
+(:math:`\le\mathrm{tol}\max_kZ_{kk}`), not exactly 0, :math:`N\circ Z = 0` holds only
+approximately: the gap includes :math:`\langle N, Z\rangle`, so the certificate stays a valid
+bound (weak duality: :math:`F(Z)-F^\star \le \langle S,Z\rangle + \langle N,Z\rangle` when
+:math:`S \succeq 0`, :math:`N\ge0`). The factor must be non-negative, :math:`X \ge 0` (and
+:math:`Y\ge0`) to :math:`\mathrm{tol}\cdot\max|X|`: a factor with negative entries is not a
+point of the sNMF problem and is never certified (``note`` says so).
 
 *Scalar toys (paper 000).* :math:`1\times1` PSD means :math:`z \ge 0`; :math:`S` is the number
 :math:`f'(z)`. With ``Y`` (the split pair :math:`(x, y)`), :math:`z = xy`; the spurious pair
@@ -118,7 +152,14 @@ direction of the DNN cone: :math:`w = |v|` (entrywise), :math:`v` the bottom eig
 *Asymmetric pairs.* With ``Y``, :math:`Z = \operatorname{sym}(XY^\top)` (rank
 :math:`\le 2r`) is factored through a QR of :math:`[X\ Y]`; :math:`S` is evaluated at
 :math:`Z`, the residual at the factor :math:`W` of its PSD part :math:`Z_+ = WW^\top`, and
-``infeasibility`` :math:`= \|Z - Z_+\|_F/\|Z\|_F`.
+``infeasibility`` :math:`= \|Z_-\|_F/\max(\|Z\|_F, z_{\mathrm{ref}})` (in :math:`[0, 1]`;
+before issue 14's referee fix it was :math:`\|Z_-\|_F/\|Z\|_F`, which is 1 for any tiny
+negative product).
+
+*UDU points.* A tuple :math:`(U, d)` is the point :math:`Z = U\operatorname{diag}(d)U^\top`
+itself: with some :math:`d_i < 0` it is passed on as the pair :math:`X = U|D|^{1/2}`,
+:math:`Y = U\operatorname{sign}(D)|D|^{1/2}` (never clipped to :math:`UD_+U^\top`), so a
+negative :math:`d_i` shows up as ``infeasibility``.
 """
 from __future__ import annotations
 
@@ -169,7 +210,16 @@ class Certificate:
     convex_problem : str
         The convex problem certified against, in one line.
     infeasibility : float
-        :math:`\|Z - Z_+\|_F/\|Z\|_F` for :math:`Z = \operatorname{sym}(XY^\top)` (0 without ``Y``).
+        :math:`\|Z_-\|_F/\max(\|Z\|_F, z_{\mathrm{ref}})` for :math:`Z = \operatorname{sym}(XY^\top)`
+        or :math:`U\operatorname{diag}(d)U^\top` (0 for :math:`Z = XX^{\mathsf H}`).
+    gap : float
+        Duality gap :math:`\langle S, Z_+\rangle` (:math:`+\langle N, Z\rangle` for sNMF), the
+        complementarity measure of the verdict.
+    z_ref : float
+        The problem scale of :math:`Z` (module docstring).
+    note : str
+        Why a point is not certified when it is not for want of accuracy: "infeasible: ...",
+        "X has negative entries: ...", "not convex"; empty otherwise.
     """
 
     lambda_min: float
@@ -180,6 +230,9 @@ class Certificate:
     certified: bool
     convex_problem: str
     infeasibility: float = 0.0
+    gap: float = 0.0
+    z_ref: float = 1.0
+    note: str = ""
 
     def as_dict(self) -> dict:
         """The fields as a plain dict (for tables and ``claims.json``)."""
@@ -216,7 +269,7 @@ def _as_factor(name, X, n=None):
 
 
 def _point(X, Y):
-    """(Z, W, infeasibility): Z = X X^H or sym(X Y^H); Z_+ = W W^H its PSD part."""
+    """(Z, W, ||Z_-||_F): Z = X X^H or sym(X Y^H); Z_+ = W W^H its PSD part."""
     if Y is None:
         return X @ X.conj().T, X, 0.0
     n, r = X.shape
@@ -228,11 +281,10 @@ def _point(X, Y):
     ev, V = np.linalg.eigh(C)
     Z = (Q @ V * ev) @ (Q @ V).conj().T
     Z = 0.5 * (Z + Z.conj().T)
-    nz = float(np.linalg.norm(ev))
-    infeas = float(np.linalg.norm(np.minimum(ev, 0.0)) / nz) if nz > 0 else 0.0
+    zminus = float(np.linalg.norm(np.minimum(ev, 0.0)))
     pos = ev > 0
     W = (Q @ V[:, pos]) * np.sqrt(ev[pos]) if pos.any() else np.zeros((n, 1), dtype=Q.dtype)
-    return Z, W, infeas
+    return Z, W, zminus
 
 
 # ---------------------------------------------------------------------------------------------
@@ -252,6 +304,10 @@ def _measurement(problem, Z, X, Y):
     res = np.real(res) if np.isrealobj(problem.b) else res
     S = _herm(problem.adjoint_dense(res))
     S0 = _herm(problem.adjoint_dense(-np.asarray(problem.b)))
+
+    def hess(D):
+        return _herm(problem.adjoint_dense(problem.apply(D)))
+
     if isinstance(problem, MatrixCompletion):
         what = "min_{Z⪰0} ½‖P_Ω(Z) − b‖² (PSD least squares; not the trace minimisation)"
     elif isinstance(problem, GaussianPR):
@@ -260,7 +316,7 @@ def _measurement(problem, Z, X, Y):
         what = "min_{Z=Zᴴ⪰0} ½Σ_{k,p}(e_pᴴB_kZB_kᴴe_p − y_{k,p})² (complex PhaseLift least squares)"
     else:
         what = f"min_{{Z⪰0}} ½‖A(Z) − b‖² ({type(problem).__name__})"
-    return S, S0, what, True
+    return S, S0, what, True, hess
 
 
 def _high_order(problem: HighOrderLoss, Z):
@@ -270,10 +326,16 @@ def _high_order(problem: HighOrderLoss, Z):
         r = problem.op.apply(M - problem.M_star)
         return c * _herm(problem.op.adjoint(r + lam * r ** (l - 1)))
 
+    r0 = problem.op.apply(-problem.M_star)
+
+    def hess(D):        # the Hessian of F at Z = 0 (exact, not a secant)
+        return c * _herm(problem.op.adjoint((1 + (l - 1) * lam * r0 ** (l - 2))
+                                            * problem.op.apply(D)))
+
     convex = (l % 2 == 0) or lam == 0
     what = (f"min_{{Z⪰0}} c Σᵢ φ_λ(⟨Aᵢ, Z⟩ − bᵢ), φ_λ(s) = s²/2 + λ s^l/l "
             f"(c={c:g}, λ={lam:g}, l={l}{'' if convex else '; not convex: l odd, λ > 0'})")
-    return dual(Z), dual(np.zeros_like(Z)), what, convex
+    return dual(Z), dual(np.zeros_like(Z)), what, convex, hess
 
 
 def _quadratic(problem: QuadraticSensing, Z):
@@ -282,7 +344,7 @@ def _quadratic(problem: QuadraticSensing, Z):
     S = _herm(problem.grad_f(Z)) + 0.5 * mu * eye
     S0 = _herm(problem.grad_f(np.zeros_like(Z))) + 0.5 * mu * eye
     what = f"min_{{Z⪰0}} ½‖A(Z) − b‖² + (μ/2) tr Z (μ={mu:g})"
-    return S, S0, what, True
+    return S, S0, what, True, lambda D: _herm(problem.grad_f(D)) + 0.5 * mu * eye - S0
 
 
 def _toy(problem, Z):
@@ -292,7 +354,11 @@ def _toy(problem, Z):
         what = f"min_{{z≥0}} c z (c={problem.c:g})"
     else:
         what = f"min_{{z≥0}} ½(z − m)² (m={problem.m:g})"
-    return S, S0, what, True
+
+    def hess(D):
+        return np.atleast_2d(problem.grad_f(np.real(D).reshape(1, 1))).astype(float) - S0
+
+    return S, S0, what, True, hess
 
 
 def _snmf_multiplier(G, Z, tol):
@@ -301,6 +367,16 @@ def _snmf_multiplier(G, Z, tol):
     zero = np.real(Z) <= tol * zmax if zmax > 0 else np.ones(Z.shape, dtype=bool)
     np.fill_diagonal(zero, False)
     return np.where(zero, np.maximum(G, 0.0), 0.0)
+
+
+def _z_ref(S0, hess):
+    """||S(0)||_F / L, L = ||H(D)||_F / ||D||_F along D = -S(0); 1 without pull or curvature."""
+    n0 = float(np.linalg.norm(S0))
+    if not n0 > 0:
+        return 1.0
+    L = float(np.linalg.norm(hess(-S0))) / n0
+    z = n0 / L if L > 0 else math.inf
+    return z if math.isfinite(z) and z > 0 else 1.0
 
 
 # ---------------------------------------------------------------------------------------------
@@ -329,8 +405,11 @@ def certificate(problem, X, *, Y=None, tol: float = 1e-6) -> Certificate:
         A supported problem (module docstring), or a factored wrapper of one
         (``BurerMonteiro``, ``UDUFactorization``, ``SymmetricObjective``, ``PenalizedSplit``).
     X : array (n, r), real or complex; or tuple ``(U, d)``
-        The factor; a UDU point ``(U, d)`` is turned into :math:`UD^{1/2}`. A vector is one
-        column; a number is the factor of a scalar toy.
+        The factor; a UDU point ``(U, d)`` is the point :math:`U\operatorname{diag}(d)U^\top`:
+        :math:`UD^{1/2}` when :math:`d \ge 0`, otherwise the pair :math:`(U|D|^{1/2},
+        U\operatorname{sign}(D)|D|^{1/2})`, so a negative :math:`d_i` is reported as
+        infeasibility (never clipped). A vector is one column; a number is the factor of a
+        scalar toy.
     Y : array (n, r), optional
         Second factor of a split pair; then :math:`Z = \operatorname{sym}(XY^\top)`.
     tol : float
@@ -373,9 +452,15 @@ def certificate(problem, X, *, Y=None, tol: float = 1e-6) -> Certificate:
     if isinstance(X, tuple):
         if len(X) != 2:
             raise ValueError(f"a tuple X must be (U, d), got {len(X)} entries")
-        from ..factorizations.udu import udu_factor
-
-        X = udu_factor(*X)
+        if Y is not None:
+            raise ValueError("Y cannot be given with a UDU point (U, d)")
+        U, d = X
+        U = _as_factor("U", U)
+        d = check_array("d", d, shape=(U.shape[1],))
+        root = np.sqrt(np.abs(d))
+        X = U * root
+        if np.any(d < 0):           # Z = U diag(d) U^T itself, never clipped to U diag(d_+) U^T
+            Y = U * (np.sign(d) * root)
     n = int(problem.n)
     X = _as_factor("X", X, n)
     if Y is not None:
@@ -387,28 +472,42 @@ def certificate(problem, X, *, Y=None, tol: float = 1e-6) -> Certificate:
     if not complex_ok and (X.dtype.kind == "c" or (Y is not None and Y.dtype.kind == "c")):
         raise TypeError(f"{type(problem).__name__} is real: X (and Y) must be real")
 
-    Z, W, infeas = _point(X, Y)
+    Z, W, zminus = _point(X, Y)
     nonneg_dual = False
+    N = None
+    notes = []
     if isinstance(problem, MeasurementProblem):
-        S, S0, what, convex = _measurement(problem, Z, X, Y)
+        S, S0, what, convex, hess = _measurement(problem, Z, X, Y)
     elif isinstance(problem, HighOrderLoss):
-        S, S0, what, convex = _high_order(problem, Z)
+        S, S0, what, convex, hess = _high_order(problem, Z)
     elif isinstance(problem, QuadraticSensing):
-        S, S0, what, convex = _quadratic(problem, Z)
+        S, S0, what, convex, hess = _quadratic(problem, Z)
     elif isinstance(problem, SymmetricNMF):
         G = _herm(problem.grad_f(Z))
         S0 = _herm(problem.grad_f(np.zeros_like(Z)))
+
+        def hess(D):
+            return _herm(problem.grad_f(D)) - S0
+
         convex = True
         if problem.reg.is_indicator:
             nonneg_dual = True
-            S = G - _snmf_multiplier(G, Z, tol)
+            N = _snmf_multiplier(G, Z, tol)
+            S = G - N
+            for name, F in (("X", X), ("Y", Y)):
+                if F is not None and float(np.min(F)) < -tol * float(np.max(np.abs(F))):
+                    notes.append(f"{name} has negative entries (min {float(np.min(F)):.3g}): "
+                                 "not a point of the sNMF problem (X >= 0), not certified")
             what = "min_{Z⪰0, Z≥0} ½‖M − Z‖²_F (doubly non-negative relaxation of sNMF)"
         else:
             S = G
             what = "min_{Z⪰0} ½‖M − Z‖²_F (symmetric factorization, no sign constraint)"
     else:  # scalar toys
-        S, S0, what, convex = _toy(problem, Z)
+        S, S0, what, convex, hess = _toy(problem, Z)
 
+    z_ref = _z_ref(S0, hess)
+    nZ = float(np.linalg.norm(Z))
+    infeas = zminus / max(nZ, z_ref)
     scale = max(float(np.linalg.norm(S0)), float(np.linalg.norm(S)))
     if not scale > 0:
         scale = 1.0
@@ -416,19 +515,29 @@ def certificate(problem, X, *, Y=None, tol: float = 1e-6) -> Certificate:
     nW = float(np.linalg.norm(W))
     residual = float(np.linalg.norm(S @ W) / nW) if nW > 0 else 0.0
     thr = tol * scale
+    gap = float(np.real(np.vdot(W, S @ W)))                  # <S, Z_+> = tr(W^H S W)
+    if N is not None:
+        gap += float(np.sum(N * np.real(Z)))                 # + <N, Z>
+    trZ = nW ** 2
 
+    feasible = infeas <= tol
+    if not feasible:
+        notes.append(f"infeasible: Z outside the cone, ||Z_-||_F = {zminus:.3g} "
+                     f"({infeas:.3g} of max(||Z||_F, z_ref)); not a descent proof")
+    if not convex:
+        notes.append("not convex: the KKT conditions are necessary only")
     if nonneg_dual:
         w = np.abs(v)
-        refuted = float(np.real(w @ G @ w)) < -thr
+        descent = float(np.real(w @ G @ w)) < -thr
     else:
-        refuted = lam < -thr
-    refuted = refuted or infeas > math.sqrt(tol)
-    if refuted:
+        descent = lam < -thr
+    if descent and feasible:
         verdict = "refuted"
-    elif lam >= -thr and residual <= thr and infeas <= tol and convex:
+    elif (lam >= -thr and abs(gap) <= thr * max(trZ, z_ref) and feasible and convex
+          and not notes):
         verdict = "certified"
     else:
         verdict = "inconclusive"
     return Certificate(lambda_min=lam, residual=residual, scale=scale, tol=tol, verdict=verdict,
                        certified=verdict == "certified", convex_problem=what,
-                       infeasibility=infeas)
+                       infeasibility=infeas, gap=gap, z_ref=z_ref, note="; ".join(notes))
