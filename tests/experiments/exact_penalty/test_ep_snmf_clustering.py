@@ -69,6 +69,16 @@ def test_certificates_on_result_and_falsifiable(result):
                              "||XY^T - Z_sdp|| / ||Z_sdp||": 1e-4})
     cs = {c.id: c for c in exp.claims(dataclasses.replace(result, full_certificate=fc, sdp=sd))}
     assert not cs["app.full_certificate_not_certified"].holds
+    # referee finding 13: certificate_loose rests on every HAM AMour start, so one certified
+    # start close to the SDP solution makes it fail
+    assert len(result.sdp_starts) == result.params.n_starts
+    assert "each of the" in cs["app.certificate_loose"].statement
+    ss = result.sdp_starts.copy()
+    ss.loc[ss.index[-1], ["lambda_min(S)", "certificate", "||XY^T - Z_sdp|| / ||Z_sdp||"]] = \
+        [0.0, "certified", 1e-4]
+    cs = {c.id: c for c in exp.claims(dataclasses.replace(result, sdp_starts=ss))}
+    assert not cs["app.certificate_loose"].holds
+    cs = {c.id: c for c in exp.claims(dataclasses.replace(result, sdp_starts=None, sdp=sd))}
     assert not cs["app.certificate_loose"].holds
 
 
