@@ -99,10 +99,11 @@ def test_completion_asymmetric_pair():
     P = _completion()
     X = _psd_factor(P.X_true, 2)
     assert certificate(P, X, Y=X).certified
-    # a pair whose symmetric part is far from PSD is not a feasible point: reported as
-    # infeasible (inconclusive), not as a descent proof
+    # a pair whose symmetric part is far from PSD is not a feasible point: the note says so;
+    # it is refuted only because S = ∇F(-XXᵀ) has a clearly negative eigenvalue
     c = certificate(P, X, Y=-X)
-    assert c.verdict == "inconclusive" and c.note.startswith("infeasible")
+    assert c.note.startswith("infeasible") and not c.certified
+    assert (c.verdict == "refuted") == (c.lambda_min < -c.tol * c.scale)
     assert c.infeasibility == pytest.approx(np.linalg.norm(P.X_true) / max(np.linalg.norm(P.X_true),
                                                                             c.z_ref))
 

@@ -32,11 +32,14 @@ Verdict (``tol`` relative to ``scale``; :math:`Z_+ = WW^{\mathsf H}` the PSD par
     while :math:`\langle S, Z\rangle \to 0`, and a product :math:`xy = -10^{-20}` is feasible to
     rounding relative to :math:`z_{\mathrm{ref}}`, not "fully outside the cone".
 ``refuted``
-    :math:`\lambda_{\min}(S) < -\mathrm{tol}\cdot\mathrm{scale}` at a feasible point
-    (infeasibility as above): with :math:`v` the eigenvector, :math:`Z + t\,vv^{\mathsf H}` is
-    feasible for :math:`t>0` and :math:`\tfrac{d}{dt}F = v^{\mathsf H}Sv = \lambda_{\min}(S) < 0`,
-    a descent direction, so :math:`Z` is **not** a global minimiser (whatever the convexity
-    of :math:`F`). This is the only way to be refuted. The threshold
+    :math:`\lambda_{\min}(S) < -\mathrm{tol}\cdot\mathrm{scale}`: with :math:`v` the
+    eigenvector, :math:`\tfrac{d}{dt}F(Z + t\,vv^{\mathsf H}) = v^{\mathsf H}Sv =
+    \lambda_{\min}(S) < 0`, a descent direction; at a feasible point :math:`Z + t\,vv^{\mathsf H}`
+    is feasible for :math:`t>0`, so :math:`Z` is **not** a global minimiser (whatever the
+    convexity of :math:`F`). This is the only way to be refuted. At an infeasible point
+    (``note`` starts with "infeasible") :math:`vv^{\mathsf H}` still lowers :math:`F` but
+    :math:`Z + t\,vv^{\mathsf H}` is not feasible: the point is no minimiser because it is
+    infeasible, and the descent direction is then not the proof of it. The threshold
     :math:`\mathrm{tol}\ge 10^{-12}` times a scale at least :math:`\|S\|_F` lies far above the
     rounding error of the eigenvalue (:math:`\sim n\,\epsilon\,\|S\|_2`). (For sNMF the
     refutation uses a direction of the DNN cone instead, see below.) "Refuted" means
@@ -51,7 +54,9 @@ Verdict (``tol`` relative to ``scale``; :math:`Z_+ = WW^{\mathsf H}` the PSD par
     **infeasible** point (``sym(XYᵀ)`` or :math:`UDU^\top` with :math:`d_i<0` outside the PSD
     cone beyond the tolerance, or an sNMF factor with negative entries): such a point is no
     solution of the convex problem, but that is not a descent proof, so it is reported as
-    ``inconclusive`` with ``note`` saying why (and the ``infeasibility`` field).
+    ``inconclusive`` with ``note`` saying why (and the ``infeasibility`` field), unless
+    :math:`\lambda_{\min}(S) < -\mathrm{tol}\cdot\mathrm{scale}` as well (then ``refuted``,
+    with the note).
 
 The ``scale`` is :math:`\max(\|S(0)\|_F, \|S(Z)\|_F)`, the Frobenius norm of the dual matrix at
 :math:`Z = 0` (the pull of the data, e.g. :math:`\|b\|` for matrix completion) or at the point,
@@ -531,7 +536,7 @@ def certificate(problem, X, *, Y=None, tol: float = 1e-6) -> Certificate:
         descent = float(np.real(w @ G @ w)) < -thr
     else:
         descent = lam < -thr
-    if descent and feasible:
+    if descent:
         verdict = "refuted"
     elif (lam >= -thr and abs(gap) <= thr * max(trZ, z_ref) and feasible and convex
           and not notes):
