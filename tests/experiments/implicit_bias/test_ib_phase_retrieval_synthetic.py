@@ -104,3 +104,11 @@ def test_seed_task_runs_through_sweep_identically():
     np.testing.assert_array_equal(P.A, direct[0].A)
     for m in ("BM", "UDU"):
         np.testing.assert_array_equal(runs[m].residual, direct[1][m].residual)
+
+
+def test_better_image_expectation_follows_the_seed_budget():
+    r = fake([0.03] * 8, [0.4] * 8, [3] * 8, [40] * 8)
+    assert {c.id: c for c in exp.claims(r)}["ib.pr.udu_better_image"].expected == "fails"
+    r.params = exp.Params.for_profile("paper")          # 10^5 iterations per instance
+    c = {c.id: c for c in exp.claims(r)}["ib.pr.udu_better_image"]
+    assert c.expected == "holds" and c.holds and c.as_expected
