@@ -22,7 +22,13 @@ Verdict (``tol`` relative to ``scale``; :math:`Z_+ = WW^{\mathsf H}` the PSD par
 ``certified``
     :math:`\lambda_{\min}(S) \ge -\mathrm{tol}\cdot\mathrm{scale}`, the duality gap
     :math:`|\langle S, Z_+\rangle (+\langle N, Z\rangle)| \le \mathrm{tol}\cdot\mathrm{scale}
-    \cdot\max(\operatorname{tr}Z_+, z_{\mathrm{ref}})` and the point is feasible,
+    \cdot\max(\operatorname{tr}Z_+, z_{\mathrm{ref}})`, the complementarity
+    :math:`\|SW\|_F\|W\|_F \le \mathrm{tol}\cdot\mathrm{scale}\cdot
+    \max(\operatorname{tr}Z_+, z_{\mathrm{ref}})` (i.e. ``residual``
+    :math:`\le \mathrm{tol}\cdot\mathrm{scale}\cdot\max(1, z_{\mathrm{ref}}/\operatorname{tr}Z_+)`;
+    :math:`\|SW\|_F\|W\|_F` bounds both :math:`\|SZ_+\|_F` and :math:`|\langle S, Z_+\rangle|`,
+    so for :math:`\operatorname{tr}Z_+ \ge z_{\mathrm{ref}}` this is the residual test of
+    before, and it relaxes only at tiny-norm points) and the point is feasible,
     :math:`\|Z_-\|_F \le \mathrm{tol}\cdot\max(\|Z\|_F, z_{\mathrm{ref}})` (for sNMF also
     :math:`X \ge 0`): by convexity, :math:`F(Z') \ge F(Z_+) + \langle\nabla F(Z_+), Z'-Z_+\rangle
     \ge F(Z_+) - \mathrm{gap} + \lambda_{\min}(S)\operatorname{tr}Z'` for every feasible
@@ -79,8 +85,8 @@ curvature or no pull (``LinearToy``, :math:`f = cz`; or :math:`S(0) = 0`)
 :math:`z_{\mathrm{ref}}` are multiplied by :math:`\alpha`, so the verdict does not depend on units.
 
 The ``residual`` field keeps its meaning :math:`\|SW\|_F/\|W\|_F` (:math:`= \|SX\|_F/\|X\|_F`
-without ``Y``), reported beside the verdict but no longer deciding it; ``gap`` is the duality
-gap the verdict uses.
+without ``Y``); the verdict compares it with :math:`\mathrm{tol}\cdot\mathrm{scale}\cdot
+\max(1, z_{\mathrm{ref}}/\operatorname{tr}Z_+)`, and ``gap`` is the duality gap it also uses.
 
 Supported problems (:func:`certificate` raises :class:`TypeError` for any other):
 
@@ -538,8 +544,8 @@ def certificate(problem, X, *, Y=None, tol: float = 1e-6) -> Certificate:
         descent = lam < -thr
     if descent:
         verdict = "refuted"
-    elif (lam >= -thr and abs(gap) <= thr * max(trZ, z_ref) and feasible and convex
-          and not notes):
+    elif (lam >= -thr and abs(gap) <= thr * max(trZ, z_ref) and residual * trZ <= thr * max(trZ, z_ref)
+          and feasible and convex and not notes):
         verdict = "certified"
     else:
         verdict = "inconclusive"
