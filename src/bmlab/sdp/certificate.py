@@ -159,7 +159,10 @@ point of the sNMF problem and is never certified (``note`` says so).
 *Scalar toys (paper 000).* :math:`1\times1` PSD means :math:`z \ge 0`; :math:`S` is the number
 :math:`f'(z)`. With ``Y`` (the split pair :math:`(x, y)`), :math:`z = xy`; the spurious pair
 :math:`(u, -u)` has :math:`z = -u^2 < 0`: it is infeasible (``infeasibility`` and ``note``
-say so) and ``inconclusive`` unless :math:`\lambda_{\min}(S)` also refutes it.
+say so) and ``inconclusive`` unless :math:`\lambda_{\min}(S)` also refutes it. The AM limit
+:math:`(10^{-10}, \pm10^{-10})` of toy 4.1 (:math:`z = \pm10^{-20}`, the optimum
+:math:`z^\star = 0` to rounding) is feasible to :math:`\mathrm{tol}\cdot z_{\mathrm{ref}}`
+(:math:`z_{\mathrm{ref}} = 1`) with gap :math:`\le 10^{-20}`: certified.
 
 *Asymmetric pairs.* With ``Y``, :math:`Z = \operatorname{sym}(XY^\top)` (rank
 :math:`\le 2r`) is factored through a QR of :math:`[X\ Y]`; :math:`S` is evaluated at
