@@ -15,8 +15,11 @@ def test_regression_driver_tiny():
                                            lrs=lrs, n_seeds={"diabetes": 2},
                                            epochs={"diabetes": 3}, average_last=2,
                                            authors_seeds={"diabetes": 3},
-                                           authors_epochs={"diabetes": 2}))
+                                           authors_epochs={"diabetes": 2},
+                                           authors_step_epochs={"diabetes": 4}))
     a = res.authors["diabetes"].runs[("udv", "adam")]
+    st = res.authors_steps["diabetes"].runs[("udv", "adam")]
+    assert st.curves.shape == (5, 3) and st.lr == 1e-4     # step-matched: its own epochs
     assert a.lr == 1e-4 and a.metric.shape == (3,) and a.curves.shape == (3, 3)
     assert res.authors["diabetes"].runs[("uv", "adam")].n_test == 89    # int(0.8 n) split
     r = res.datasets["diabetes"]
@@ -114,3 +117,5 @@ def test_lora_driver_tiny():
     for r in res.runs.values():
         assert r.ratios.shape == (1, 2) and r.ratios[0, 0] <= 1
         assert np.isfinite(lora_udv.min_ratio_within(r)).all()
+    assert set(res.sgd_probe) == {"acc", "acc-epoch1"}        # the authors' optimizer, 1 seed
+    assert 0 <= res.sgd_probe["acc"] <= 100

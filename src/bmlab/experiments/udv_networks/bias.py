@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
-from bmlab.claims import Claim, claim
+from bmlab.claims import Claim, all_of, claim
 from bmlab.nn.data import REGRESSION_SETS, load_dataset
 from bmlab.nn.layers import huang_width
 from bmlab.validation import check_int, check_real
@@ -22,7 +22,8 @@ from bmlab.validation import check_int, check_real
 from ..base import ExperimentParams
 from bmlab.nn.training import PROTOCOLS
 
-from .common import AUTHORS, PROTOCOL, Config, RunSummary, pm, rank_gap_check, run_configs
+from .common import (AUTHORS, PROTOCOL, Config, RunSummary, fit_parity, pm, rank_gap_check,
+                     run_configs)
 
 __all__ = ["Params", "Result", "DatasetResult", "run", "run_dataset", "claims",
            "select_weight_decay", "depth_table", "wd_table", "glue_values", "WD_GRID", "LRS",
@@ -237,16 +238,37 @@ def _claims(ds: dict, params: Params, proto: str) -> list[Claim]:
            "steps only): ")
     scope = ", ".join(ds)
     others = {f"{d}/{m}": r.run(m) for d, r in ds.items() for m in MODELS[1:]}
+
+    def gate(check):
+        """Authors' protocol: the rank check only counts when UDV fits within 10% of UV."""
+        if tuned:
+            return check
+        return all_of(fit_parity({d: (r.run("udv"), r.run("uv")) for d, r in ds.items()}),
+                      check)
+
+    gate_txt = "" if tuned else (
+        "; and the networks fit alike: UDV's mean test loss at most 1.1 x UV's (the fit "
+        "precondition, ours)")
+    gkw = {} if tuned else dict(
+        expected="fails", exploratory=True,
+        reason="fit precondition added after the referee read the run (issue 14, finding 1): "
+               "the rank gaps held while UDV's test loss was about 3 x UV's, within about 600 "
+               "Adam steps at 1e-4 (3 batches x 200 epochs); the gaps come from clamping the "
+               "negative initial w_j at the first projection, and weight decay 'within 10% of "
+               "UDV's loss' then admits every strength. Not testable at the authors' epoch "
+               "count on a 4x smaller set (house prices: about 2000 steps); the regression "
+               "chapter's step-matched run (udv.regression.authors.steps.*) shows that even at "
+               "2000 steps UDV's loss stays above 1.1 x UV's on diabetes")
     out = [claim(
         f"udv.bias.{tag}.depth_not_enough",
         pre + "UDV's numerical rank is at least one neuron below that of UDV unconstrained, UFV and "
         f"UV on average over paired seeds, on every dataset of the run ({scope}; the quick "
-        "profile runs diabetes only)",
-        rank_gap_check({k: ds[k.split("/")[0]].run("udv") for k in others}, others),
-        kind=kind, quote=QUOTES["depth"], protocol=proto)]
+        "profile runs diabetes only)" + gate_txt,
+        gate(rank_gap_check({k: ds[k.split("/")[0]].run("udv") for k in others}, others)),
+        kind=kind, quote=QUOTES["depth"], protocol=proto, **gkw)]
     grid = ", ".join(f"{w:g}" for w in params.wd_grid)
     for m in params.wd_models:
-        kw = {} if not tuned else dict(
+        kw = dict(gkw) if not tuned else dict(
             expected="fails",
             reason="the paper's B.6 is contradicted under our protocol, on a task of its "
                    "shape: the paper's HPART network is also one-output (79-26-1, spec 001 "
@@ -260,8 +282,8 @@ def _claims(ds: dict, params: Params, proto: str) -> list[Claim]:
             f"udv.bias.{tag}.weight_decay_{m}_less_decay",
             pre + f"{m.upper()} with the largest weight decay (of {{{grid}}}) whose test loss is "
             "within 10% of UDV's has a numerical rank at least one neuron above UDV's on "
-            f"average over paired seeds, on every dataset of the run ({scope})",
-            rank_gap_check({d: r.run("udv") for d, r in ds.items()},
-                           {d: r.selected_ranks(m) for d, r in ds.items()}),
+            f"average over paired seeds, on every dataset of the run ({scope})" + gate_txt,
+            gate(rank_gap_check({d: r.run("udv") for d, r in ds.items()},
+                                {d: r.selected_ranks(m) for d, r in ds.items()})),
             kind=kind, quote=QUOTES["wd"], protocol=proto, **kw))
     return out

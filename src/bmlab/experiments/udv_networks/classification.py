@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from bmlab.claims import Claim, at_most, claim, compare, qualitative
+from bmlab.claims import Claim, all_of, at_least, at_most, claim, compare, qualitative
 from bmlab.nn.data import Dataset, load_dataset
 from bmlab.nn.heads import SmallCNN
 from bmlab.nn.training import OPTIMIZERS, make_generator, seed_for, torch_threads, train
@@ -248,17 +248,35 @@ def _authors_claims(result: Result) -> list[Claim]:
     pre = (f"Authors' protocol (Adam at a constant 1e-6, {p.authors_epochs} epochs, "
            f"{p.authors_seeds} seeds, projection after steps only): ")
     gap, ucb, n = upper_gap_bound(v.metric, u.metric)
+    # Precondition (referee finding 2): an accuracy comparison says nothing when both heads
+    # sit at chance; both must reach at least ABOVE_CHANCE % (chance: 10% on 10 classes).
+    trained = at_least(min(u.mean, v.mean), ABOVE_CHANCE, scale=ABOVE_CHANCE)
+    why = ("precondition (both heads at least 50% accurate; chance is 10%) added after the "
+           "referee read the run: without it this claim held with margin 0.98 while both heads "
+           "sat at chance (9.8% vs 9.7%). " + _AUTHORS_REASON)
     out = [claim(
         "udv.classification.authors.accuracy_within_1pt",
-        pre + "the UDV head's test accuracy is within 1 point of the UV head's: the one-sided "
-        "95% upper confidence bound of the per-seed gap (UV − UDV) is at most 1 point (bar "
-        "and bound ours)",
-        qualitative(bool(ucb <= ACC_GAP), ours={"udv": u.mean, "uv": v.mean, "gap": gap,
-                                                "upper_bound": ucb},
-                    margin=(ACC_GAP - ucb) / ACC_GAP if np.isfinite(ucb) else -1.0,
-                    samples=n, min_samples=6,
-                    relation="95% upper bound of mean(UV − UDV) ≤ 1 point"),
-        kind="extension", protocol=AUTHORS)]
+        pre + "both heads reach at least 50% test accuracy (well above chance; precondition, "
+        "ours) and the UDV head's test accuracy is within 1 point of the UV head's: the "
+        "one-sided 95% upper confidence bound of the per-seed gap (UV − UDV) is at most 1 "
+        "point (bar and bound ours)",
+        all_of(trained, qualitative(
+            bool(ucb <= ACC_GAP), ours={"udv": u.mean, "uv": v.mean, "gap": gap,
+                                        "upper_bound": ucb},
+            margin=(ACC_GAP - ucb) / ACC_GAP if np.isfinite(ucb) else -1.0,
+            samples=n, min_samples=6, relation="95% upper bound of mean(UV − UDV) ≤ 1 point")),
+        kind="extension", protocol=AUTHORS, expected="fails", exploratory=True, reason=why)]
+    out.append(claim(
+        "udv.classification.authors.accuracy_matches",
+        pre + "the UDV head 'matches the predictive accuracy of UV': both heads reach at least "
+        "50% test accuracy (precondition, ours) and the mean per-seed gap (UV − UDV) is at most "
+        "1 point (the paper calls a mean gap of about 1 point on CIFAR-100 'matches'; the "
+        "reading of the bar is ours)",
+        all_of(trained, at_most(gap, ACC_GAP, scale=ACC_GAP)),
+        kind="paper", quote=QUOTES["accuracy"], protocol=AUTHORS, expected="fails",
+        exploratory=True,
+        reason="recorded as a paper claim after the referee noted that no protocol carried "
+               "the paper's accuracy statement (finding 2); " + _AUTHORS_REASON))
     out.append(claim(
         "udv.classification.authors.rank_below_uv",
         pre + "the numerical rank of the UDV head's hidden layer is at least one neuron below "
@@ -279,6 +297,8 @@ def _authors_claims(result: Result) -> list[Claim]:
         reason=_AUTHORS_REASON))
     return out
 
+
+ABOVE_CHANCE = 50.0  # % test accuracy: the precondition of the accuracy claims (ours)
 
 _AUTHORS_REASON = (
     "not reproduced under the authors' protocol on our substitute (set after the first run; "

@@ -375,3 +375,38 @@ def curve_drops(run: RunSummary, ks) -> np.ndarray:
     (an integer per seed; ``nan`` for a diverged seed)."""
     full = run.prune_at(max(run.widths))
     return np.sum([np.rint((full - run.prune_at(k)) / 100.0 * run.n_test) for k in ks], axis=0)
+
+
+FIT_PARITY = 0.10
+"""Fit precondition of the authors'-protocol rank claims (issue 14, referee B finding 1): a
+rank comparison only says something about implicit bias when the networks compared fit
+alike, so each such claim is gated by UDV's mean test loss (regression) or test error in %
+(classification) being at most ``1 + FIT_PARITY`` times its reference's (UV's)."""
+
+STEP_MATCHED = "authors-steps"
+"""Protocol label of the authors' protocol run for the authors' number of Adam *steps*
+(their house-prices notebook: 200 epochs of batch 128 on int(0.8 x 1460) = 1168 samples,
+10 batches an epoch, 2000 steps; diabetes has 3 batches an epoch, so 667 epochs)."""
+
+
+def fit_parity(pairs: dict, within: float = FIT_PARITY, min_samples: int = 3):
+    """``pairs``: key -> (run, reference run). Holds when on every key the run's mean test
+    loss (regression) or test error (classification, 100 − accuracy) is at most
+    ``1 + within`` times the reference's; margin = (1 + within − worst ratio) / within;
+    samples: the fewest finite seeds of any run."""
+    from bmlab.claims import qualitative
+
+    ratios, ns = {}, []
+    for key, (r, ref) in pairs.items():
+        if r.task == "regression":
+            ratios[key] = r.mean / ref.mean
+        else:
+            ratios[key] = (100.0 - r.mean) / max(100.0 - ref.mean, 1e-9)
+        ns += [int(r.ok.sum()), int(ref.ok.sum())]
+    vals = np.array([v if np.isfinite(v) else np.inf for v in ratios.values()])
+    worst = float(np.max(vals)) if vals.size else np.inf
+    margin = float(np.clip((1 + within - worst) / within, -1e6, 1e6))
+    return qualitative(bool(margin > 0), ours={k: round(float(v), 3) for k, v in ratios.items()},
+                       margin=margin, samples=min(ns) if ns else 0, min_samples=min_samples,
+                       relation=f"fit parity: test loss (error) ≤ {1 + within:g} × the "
+                                "reference's, every setting")

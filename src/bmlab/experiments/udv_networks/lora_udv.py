@@ -55,7 +55,13 @@ PROTOCOL = "tuned"
 """The book's protocol here: Adam (batch 32, cosine, no weight decay) at LRs from pilot runs,
 instead of the authors' SGD at 1e-3 (batch 8 x accumulation 4, cosine, fp16 on a GPU). The
 one piece of the authors' protocol that this chapter runs is their projection schedule
-(every 4th optimizer step, method ``lora-udv-every4``)."""
+(every 4th optimizer step, method ``lora-udv-every4``, protocol :data:`SCHEDULE`). The
+paper's claims run this tuned optimizer: the authors' SGD at 1e-3 (fp16, batch 8 x
+accumulation 4) is not run here, because it is set for a 7B model's adapters, and its small
+constant steps from LoRA's B = 0 start are not matched to a 64-128-128-10 MLP."""
+SCHEDULE = "authors-schedule"
+"""Protocol label of the runs with the authors' projection schedule (every 4th optimizer
+step), otherwise the tuned protocol."""
 SLIGHT = 2.0          # "slightly lower": LoRA-UDV at most 2 accuracy points below LoRA (ours)
 NAMES = {"lora": "LoRA", "lora-udv": "LoRA-UDV", "lora-udv-every4": "LoRA-UDV, every 4th step"}
 #: Method -> (UDV adapter, project after every k-th optimizer step, key of ``Params.lr``).
@@ -123,6 +129,10 @@ class Result:
     source_acc: float
     zero_shot_acc: float
     runs: dict[str, LoRARun]
+    #: The authors' optimizer, probed on one seed (LoRA-UDV, SGD at a constant-peak 1e-3 with
+    #: cosine, batch 32 = their 8 x accumulation 4, projection every 4th step, fp32):
+    #: target accuracy (%) at the end and after the first epoch. Empty when not run.
+    sgd_probe: dict = field(default_factory=dict)
 
 
 def _subset(ds, classes):
@@ -173,7 +183,16 @@ def run(params: Params, rng: np.random.Generator | None = None, progress=None) -
                     pacc[i, j] = 100 * evaluate(pruned, *tgt_te, "classification")[1]
                     ranks[i, :, j] = [a.rank for a in adapters(pruned)]
             runs[method] = LoRARun(method, acc, curves, ratios, pacc, ranks, spectra)
-    return Result(p, source_acc, float(zero_shot), runs)
+        # Why the paper's claims do not run the authors' optimizer: one seed of it (cheap).
+        model = copy.deepcopy(base)
+        apply_lora(model, p.rank, udv=True, generator=make_generator(seed_for(p.seed, 22, 0)))
+        r = train(model, tgt_tr, tgt_te, task="classification", optimizer="sgd", lr=1e-3,
+                  epochs=p.epochs, batch_size=32, device="cpu",
+                  generator=make_generator(seed_for(p.seed, 23, 0)), project_every=4,
+                  project_init=False)
+        probe = {"acc": float(np.mean(100 * r.history["test_acc"][-3:])),
+                 "acc-epoch1": float(100 * r.history["test_acc"][1])}
+    return Result(p, source_acc, float(zero_shot), runs, probe)
 
 
 def min_ratio_within(run: LoRARun, rel: float = 0.01) -> np.ndarray:
@@ -206,28 +225,44 @@ def glue_values(result: Result) -> dict[str, Any]:
     out = {"source-acc": 100 * result.source_acc, "zero-shot": 100 * result.zero_shot_acc,
            "acc-lora": acc["lora"], "acc-lora-udv": acc["lora-udv"], "acc-gap": gap,
            "acc-gap-ucb": ucb, "ratio-lora": mr["lora"], "ratio-lora-udv": mr["lora-udv"]}
+    if result.sgd_probe:
+        out["sgd-acc"] = result.sgd_probe["acc"]
+        out["sgd-acc-epoch1"] = result.sgd_probe["acc-epoch1"]
     if "lora-udv-every4" in result.runs:
         out["acc-lora-udv-every4"] = acc["lora-udv-every4"]
         out["ratio-lora-udv-every4"] = mr["lora-udv-every4"]
-        out["every4-verdict"] = every4_verdict(result)
+        c = every4_compare(result)
+        out["every4-compare"] = (f"{c.relation.replace('≤ α', '')}(median area under the "
+                                 f"pruning curve {c.ours[0]:.3f} every 4th step vs "
+                                 f"{c.ours[1]:.3f} every step; "
+                                 f"{'holds' if c.holds else 'fails'} at α = 0.05)")
     return out
 
 
-def every4_verdict(result: Result) -> str:
-    """Which projection schedule the paper's pruning result needs, read off the two
-    pre-registered claims (every step / every 4th step) of this run."""
-    c = {x.id: x.holds for x in claims(result)}
-    step, four = c["udv.lora.more_compressible"], c.get("udv.lora.every4.more_compressible")
-    if step and four:
-        return ("both claims hold: at our scale the paper's pruning result does not depend "
-                "on the schedule, and the authors' every-4th-step code suffices")
-    if four:
-        return ("only the every-4th-step claim holds: the paper's numbers need the authors' "
-                "schedule")
-    if step:
-        return ("only the every-step claim holds: the authors' own every-4th-step code would "
-                "not give the paper's pruning result at our scale")
-    return "neither claim holds at our scale"
+def retained_area(run: LoRARun) -> np.ndarray:
+    """Per seed: the area under the pruning curve, ∫_0^1 a(x) dx, where a(x) is the best
+    accuracy relative to the unpruned one among the thresholds whose compression ratio is at
+    most x (0 below the smallest ratio). Higher: accuracy kept at stronger compression. A
+    continuous per-seed statistic, so paired seeds rarely tie (the smallest ratio within 1%
+    takes a few grid values and ties often)."""
+    out = np.full(run.ratios.shape[0], np.nan)
+    for i in range(out.size):
+        ref, x, a = run.pruned_acc[i, 0], run.ratios[i], run.pruned_acc[i]
+        if not (np.isfinite(ref) and ref > 0 and np.all(np.isfinite(x))):
+            continue
+        grid = np.unique(np.concatenate([x, [1.0]]))
+        best = [max([a[j] / ref for j in range(x.size) if x[j] <= g] or [0.0]) for g in grid]
+        out[i] = float(np.sum(np.diff(grid) * np.asarray(best[:-1])))
+    return out
+
+
+def every4_compare(result: Result):
+    """Direct paired comparison of the two projection schedules of LoRA-UDV: per seed, the
+    area under the pruning curve (:func:`retained_area`), every 4th step against every step
+    (seeds share the adapters' draws and batches); one-sided sign test, higher is more
+    robust to compression."""
+    return compare(retained_area(result.runs["lora-udv-every4"]),
+                   retained_area(result.runs["lora-udv"]), better="higher", min_samples=5)
 
 
 def claims(result: Result) -> list[Claim]:
@@ -281,5 +316,23 @@ def claims(result: Result) -> list[Claim]:
             f"Unpruned accuracy {acc_e4:.1f}% vs LoRA's {acc_lo:.1f}%; all seeds share one "
             "pretrained base. Pre-registered with the every-step claim's relation",
             compare(min_ratio_within(e4), min_ratio_within(lo), better="lower", min_samples=5),
-            kind="extension", quote=QUOTES["prune"], protocol=PROTOCOL))
+            kind="extension", quote=QUOTES["prune"], protocol=SCHEDULE))
+        out.append(claim(
+            "udv.lora.every4.vs_every_step",
+            "LoRA-UDV with the authors' projection schedule (every 4th optimizer step) is more "
+            "robust to compression than with projection after every step: per seed (paired: "
+            "same adapter draws and batches), the area under its pruning curve (accuracy "
+            "relative to its own unpruned accuracy against compression ratio, best at or below "
+            "each ratio) is higher; one-sided sign test over seeds (ties dropped), alpha = "
+            "0.05. Which schedule the paper's pruning result needs is read off this direct "
+            "comparison",
+            every4_compare(result), kind="extension", protocol=SCHEDULE, exploratory=True,
+            reason="added after the referee's finding 4 (the schedule question had been read "
+                   "off the difference of two sign tests); its direction was chosen after "
+                   "seeing the mean smallest ratios within 1% of one quick run (0.123 every 4th "
+                   "step vs 0.153 every step), and its statistic after a first version on "
+                   "those smallest ratios tied on 1-2 of 6 seeds (too few untied pairs); "
+                   "the area statistic was chosen after that tie, and it holds on 6 of 6 "
+                   "seeds in the quick run under both numerics settings (one flip decides; "
+                   "the paper profile's 8 seeds not yet seen)"))
     return out

@@ -14,15 +14,16 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
-from bmlab.claims import Claim, at_most, claim, compare, fraction
+from bmlab.claims import Claim, all_of, at_most, claim, compare, fraction
 from bmlab.nn.data import REGRESSION_SETS, load_dataset
 from bmlab.nn.layers import huang_width
 from bmlab.nn.training import OPTIMIZER_LABELS, OPTIMIZERS, PROTOCOLS
 from bmlab.validation import check_int
 
 from ..base import ExperimentParams
-from .common import (AUTHORS, PROTOCOL, PruneComparison, RunSummary, better, curve_changes, pm,
-                     prune_comparison, rank_gap_check, run_seeds, tune_and_run)
+from .common import (AUTHORS, PROTOCOL, STEP_MATCHED, PruneComparison, RunSummary, better,
+                     curve_changes, fit_parity, pm, prune_comparison, rank_gap_check, run_seeds,
+                     tune_and_run)
 
 __all__ = ["Params", "Result", "DatasetResult", "run", "run_dataset", "run_authors", "claims",
            "LR_GRID", "SELECTED_LRS", "QUOTES", "best_table", "glue_values", "protocol_table",
@@ -83,6 +84,11 @@ class Params(ExperimentParams):
                                                          "digits-completion": 100})
     authors_epochs: dict = field(default_factory=lambda: {"diabetes": 200,
                                                           "digits-completion": 50})
+    #: The authors' protocol for the authors' number of Adam *steps* (their house prices:
+    #: 200 epochs x 10 batches of 128 = 2000 steps; diabetes has 3 batches an epoch, so 667
+    #: epochs), same seeds as ``authors_seeds``. Datasets missing here are not step-matched
+    #: (NYC taxi's step count is not known to us).
+    authors_step_epochs: dict = field(default_factory=lambda: {"diabetes": 667})
     PRESETS: ClassVar[dict[str, dict[str, Any]]] = {
         "quick": {"lrs": SELECTED_LRS, "n_seeds": {"diabetes": 8, "digits-completion": 8},
                   "epochs": {"diabetes": 100, "digits-completion": 60},
@@ -110,6 +116,10 @@ class Params(ExperimentParams):
                     raise ValueError(f"authors_seeds and authors_epochs need an entry for {d!r}")
                 check_int(f"authors_seeds[{d!r}]", self.authors_seeds[d], lo=1)
                 check_int(f"authors_epochs[{d!r}]", self.authors_epochs[d], lo=1)
+            for d, e in self.authors_step_epochs.items():
+                if d not in self.authors_seeds:
+                    raise ValueError(f"authors_step_epochs: {d!r} needs authors_seeds")
+                check_int(f"authors_step_epochs[{d!r}]", e, lo=1)
         check_int("n_tune_seeds", self.n_tune_seeds, lo=1)
         check_int("batch_size", self.batch_size, lo=1)
         check_int("average_last", self.average_last, lo=1)
@@ -141,11 +151,13 @@ class DatasetResult:
 
 @dataclass
 class Result:
-    """``datasets``: the tuned protocol; ``authors``: the authors' protocol (Adam only)."""
+    """``datasets``: the tuned protocol; ``authors``: the authors' protocol (Adam only) at
+    their epoch count; ``authors_steps``: at their number of Adam steps."""
 
     params: Params
     datasets: dict[str, DatasetResult]
     authors: dict[str, DatasetResult] = field(default_factory=dict)
+    authors_steps: dict[str, DatasetResult] = field(default_factory=dict)
 
 
 def run_dataset(params: Params, name: str, progress=None) -> DatasetResult:
@@ -162,7 +174,7 @@ def run_dataset(params: Params, name: str, progress=None) -> DatasetResult:
     return DatasetResult(name, ds.d_in, width, ds.d_out, runs, sweeps)
 
 
-def run_authors(params: Params, name: str, progress=None) -> DatasetResult:
+def run_authors(params: Params, name: str, progress=None, epochs: int | None = None) -> DatasetResult:
     """Dataset ``name`` under the authors' protocol: UV and UDV, Adam at their constant rate,
     ``authors_seeds[name]`` stacked seeds for ``authors_epochs[name]`` epochs, split
     ``int(0.8 n)``; seed ``i`` shares its draws and batches between UV and UDV."""
@@ -175,7 +187,7 @@ def run_authors(params: Params, name: str, progress=None) -> DatasetResult:
             progress(f"{name}: authors' protocol, {model}")
         runs[(model, "adam")] = run_seeds(
             ds, model, optimizer="adam", lr=proto.lr("regression"),
-            epochs=p.authors_epochs[name], n_seeds=p.authors_seeds[name], seed=p.seed,
+            epochs=epochs or p.authors_epochs[name], n_seeds=p.authors_seeds[name], seed=p.seed,
             width=width, batch_size=p.batch_size, average_last=p.average_last, prune="all",
             protocol=AUTHORS)
     return DatasetResult(name, ds.d_in, width, ds.d_out, runs, pd.DataFrame())
@@ -186,8 +198,11 @@ def run(params: Params, rng: np.random.Generator | None = None, progress=None) -
     ``rng`` is unused)."""
     authors = {d: run_authors(params, d, progress) for d in params.datasets} \
         if params.authors else {}
+    steps = {d: run_authors(params, d, progress, epochs=e)
+             for d, e in params.authors_step_epochs.items() if d in params.datasets} \
+        if params.authors else {}
     return Result(params, {d: run_dataset(params, d, progress) for d in params.datasets},
-                  authors)
+                  authors, steps)
 
 
 def protocol_table(result: Result) -> pd.DataFrame:
@@ -197,14 +212,16 @@ def protocol_table(result: Result) -> pd.DataFrame:
     budgets = PROTOCOLS["authors"].budgets
     for ds in result.datasets:
         e, s = budgets[AUTHORS_TASK[ds]]
-        for name, res in (("authors", result.authors.get(ds)), ("tuned", result.datasets[ds])):
+        for name, res in (("authors", result.authors.get(ds)),
+                          ("authors, step-matched", result.authors_steps.get(ds)),
+                          ("tuned", result.datasets[ds])):
             if res is None:
                 continue
             u, v = res.best("udv"), res.best("uv")
             rows.append({"dataset": ds, "protocol": name,
                          "epochs x seeds": f"{len(u.curves) - 1} x {len(u.metric)}",
                          "authors' (their task)": f"{e} x {s} ({AUTHORS_TASK[ds]})",
-                         "LR": (f"{u.lr:g} const" if name == "authors"
+                         "LR": (f"{u.lr:g} const" if name.startswith("authors")
                                 else f"UDV {u.lr:g}, UV {v.lr:g} cosine"),
                          "optimizer (best)": f"{OPTIMIZER_LABELS[u.optimizer]} / "
                                              f"{OPTIMIZER_LABELS[v.optimizer]}",
@@ -247,6 +264,14 @@ def glue_values(result: Result) -> dict[str, Any]:
         out[f"auth-ratio-{ds}"] = u.mean / v.mean
         out[f"auth-rank-udv-{ds}"] = u.mean_rank
         out[f"auth-rank-uv-{ds}"] = v.mean_rank
+    for ds, r in result.authors_steps.items():
+        u, v = r.runs[("udv", "adam")], r.runs[("uv", "adam")]
+        out[f"steps-epochs-{ds}"] = len(u.curves) - 1
+        out[f"steps-mse-udv-{ds}"] = u.mean
+        out[f"steps-mse-uv-{ds}"] = v.mean
+        out[f"steps-ratio-{ds}"] = u.mean / v.mean
+        out[f"steps-rank-udv-{ds}"] = u.mean_rank
+        out[f"steps-rank-uv-{ds}"] = v.mean_rank
     if "diabetes" in result.datasets:
         out["rank-udv-diabetes"] = result.datasets["diabetes"].best("udv").mean_rank
     if "digits-completion" in result.datasets:
@@ -275,23 +300,36 @@ def _authors_claims(result: Result) -> list[Claim]:
         "udv.regression.authors.rank_below_uv",
         "Authors' protocol (Adam at a constant 1e-4, projection after every step only; "
         f"{budget}): on every dataset the numerical rank of UDV's hidden layer is at least "
-        "one neuron below UV's, on average over seeds (paired by seed)",
-        rank_gap_check({d: r.runs[("udv", "adam")] for d, r in auth.items()},
-                       {d: r.runs[("uv", "adam")] for d, r in auth.items()}),
-        kind="paper", quote=QUOTES["rank"], protocol=AUTHORS))
+        "one neuron below UV's, on average over seeds (paired by seed), *and* the networks "
+        "fit alike: UDV's mean test loss at most 1.1 x UV's on every dataset (the fit "
+        "precondition, ours: a rank gap between an unfit and a fit network says nothing "
+        "about implicit bias)",
+        all_of(fit_parity({d: (r.runs[("udv", "adam")], r.runs[("uv", "adam")])
+                           for d, r in auth.items()}),
+               rank_gap_check({d: r.runs[("udv", "adam")] for d, r in auth.items()},
+                              {d: r.runs[("uv", "adam")] for d, r in auth.items()})),
+        kind="paper", quote=QUOTES["rank"], protocol=AUTHORS, expected="fails",
+        exploratory=True,
+        reason="fit precondition added after the referee read the run (issue 14, finding 1): "
+               "the rank gap alone held while UDV's test loss was 2.4-2.8 x UV's, a gap that "
+               "comes from clamping the negative initial w_j at the first projection within "
+               "about 600 unfit Adam steps, not from training; with the precondition it fails "
+               "because UDV does not fit at the authors' epoch count on our 4x smaller set. "
+               "The step-matched run (udv.regression.authors.steps.*) decides the paper's "
+               "claims"))
     for ds, r in auth.items():
         tag = ds.replace("-", "_")
         u, v = r.runs[("udv", "adam")], r.runs[("uv", "adam")]
         kw = dict(expected="fails",
-                  reason="not reproduced under the authors' protocol on our substitute: a "
-                         "constant Adam rate of 1e-4 for their epoch count gives only about "
-                         "600 steps here (diabetes: 3 batches x 200 epochs of 353 samples; "
-                         "digits-completion: 12 x 50), and UDV, whose weights are projected "
-                         "into the unit balls after the first step, is still far from fit at "
-                         "the end (median test MSE 0.198 -> 0.142 on diabetes while UV reaches "
-                         "0.044, quick profile); house prices gives about 2000 steps in the "
-                         "same 200 epochs. Set after the first run of this claim (it was "
-                         "pre-registered as holding)")
+                  reason="not testable at the authors' epoch count on a 4x smaller set: a "
+                         "constant Adam rate of 1e-4 for their epochs gives only about 600 "
+                         "steps here (diabetes: 3 batches x 200 epochs of 353 samples; "
+                         "digits-completion: 12 x 50) against about 2000 on house prices, and "
+                         "UDV, projected into the unit balls after the first step, is still "
+                         "far from fit at the end (UDV 0.14 vs UV 0.05 test MSE on diabetes, "
+                         "quick profile). Set after the first run of this claim (it was "
+                         "pre-registered as holding); the step-matched claims "
+                         "udv.regression.authors.steps.* test it at the authors' step count")
         out.append(claim(
             f"udv.regression.authors.{tag}.comparable_loss",
             f"{ds}, authors' protocol ({p.authors_epochs[ds]} epochs, Adam 1e-4 constant): "
@@ -322,6 +360,46 @@ def _authors_claims(result: Result) -> list[Claim]:
     return out
 
 
+def _steps_claims(result: Result) -> list[Claim]:
+    """The paper's regression claims decided at the authors' number of Adam steps (added
+    after the referee's finding 3, with one measurement of the outcome seen first)."""
+    st, p = result.authors_steps, result.params
+    if not st:
+        return []
+    budget = ", ".join(f"{d}: {p.authors_seeds[d]} seeds x {p.authors_step_epochs[d]} epochs"
+                       for d in st)
+    pre = ("Authors' protocol at the authors' number of Adam steps (constant 1e-4, batch 128, "
+           f"projection after steps only; about 2000 steps as 200 epochs of house prices; "
+           f"{budget}): ")
+    why = ("added after the referee's finding 3 (the epoch-matched run gives a third of the "
+           "authors' Adam steps); a single measurement of this run (UDV 0.038 vs UV 0.032 "
+           "test MSE on diabetes, 16 seeds, ratio about 1.18) was seen before the expectation "
+           "was set: at 2000 steps UDV comes close to UV but not within 5% or 10%")
+    out = [claim(
+        "udv.regression.authors.steps.rank_below_uv",
+        pre + "UDV's mean test loss is at most 1.1 x UV's (fit precondition, ours) and the "
+        "numerical rank of UDV's hidden layer is at least one neuron below UV's on average over "
+        "paired seeds, on every dataset of the run. Decides the paper's rank claim; the "
+        "epoch-matched udv.regression.authors.rank_below_uv is reported beside it",
+        all_of(fit_parity({d: (r.runs[("udv", "adam")], r.runs[("uv", "adam")])
+                           for d, r in st.items()}),
+               rank_gap_check({d: r.runs[("udv", "adam")] for d, r in st.items()},
+                              {d: r.runs[("uv", "adam")] for d, r in st.items()})),
+        kind="paper", quote=QUOTES["rank"], protocol=STEP_MATCHED, expected="fails",
+        exploratory=True, reason=why)]
+    for ds, r in st.items():
+        tag = ds.replace("-", "_")
+        u, v = r.runs[("udv", "adam")], r.runs[("uv", "adam")]
+        out.append(claim(
+            f"udv.regression.authors.steps.{tag}.comparable_loss",
+            f"{ds}, " + pre + "UDV's mean test loss is at most 5% above UV's (the 5% bar is "
+            "ours, as in the epoch-matched and tuned claims). Decides the paper's claim",
+            at_most(u.mean / v.mean, 1 + COMPARABLE, scale=COMPARABLE), kind="paper",
+            quote=QUOTES["comparable"], protocol=STEP_MATCHED, expected="fails",
+            exploratory=True, reason=why))
+    return out
+
+
 def _curve_widths(u: RunSummary) -> list[int]:
     med = max(1, int(np.floor(np.median(u.ranks[u.ok])))) if u.ok.any() else 1
     return [k for k in u.widths if k <= med]
@@ -332,7 +410,7 @@ def claims(result: Result) -> list[Claim]:
     profiles): the paper's claims under the authors' protocol, and the same relations under
     the tuned protocol as ``extension`` claims (ids ``udv.regression.tuned.*``; the quick
     profile runs fewer seeds and epochs at LRs fixed from an earlier paper-profile sweep)."""
-    out = _authors_claims(result)
+    out = _steps_claims(result) + _authors_claims(result)
     udv_r, uv_r = {}, {}
     for ds, r in result.datasets.items():
         for opt in result.params.optimizers:

@@ -218,12 +218,13 @@ loss (regression) or test error in % (classification) of the UDV-ReLU model is a
 10% above UV-ReLU's, mean over seeds."""
 
 
-def parity_check(result: Result, models, sets) -> "Check":
-    """Every ``model`` on every dataset of ``sets`` fits within :data:`PARITY` of UV-ReLU:
-    margin = 1 + PARITY − (its loss or error) / UV-ReLU's, the smallest over settings."""
+def parity_check(result: Result, models, sets, ref_model: str = "uv-relu") -> "Check":
+    """Every ``model`` on every dataset of ``sets`` fits within :data:`PARITY` of
+    ``ref_model`` (UV-ReLU unless given): margin = 1 + PARITY − (its loss or error) /
+    the reference's, the smallest over settings."""
     ratios = {}
     for d in sets:
-        ref = result.runs[d]["uv-relu"]
+        ref = result.runs[d][ref_model]
         for m in models:
             r = result.runs[d][m]
             if r.task == "regression":
@@ -236,7 +237,8 @@ def parity_check(result: Result, models, sets) -> "Check":
     n = min(int(result.runs[d][m].ok.sum()) for d in sets for m in models)
     return qualitative(margin > 0, ours={k: round(float(v), 3) for k, v in ratios.items()},
                        margin=margin, samples=n, min_samples=3,
-                       relation=f"test loss (error) ≤ {1 + PARITY:g} × UV-ReLU's, every setting")
+                       relation=f"test loss (error) ≤ {1 + PARITY:g} × {ref_model}'s, every "
+                                "setting")
 
 
 def _scope(result: Result, sets) -> str:
@@ -253,22 +255,33 @@ _CLAMP = ("at the authors' constant rates the weights move little within their e
 #: Authors'-protocol claims that failed at their first run (pre-registered as holding):
 #: recorded as not reproduced, with the reason.
 AUTHORS_FAILS = {
-    "udv.variants.udv_s_low_rank": "not reproduced under the authors' protocol: UDV-s keeps "
+    "udv.variants.authors.udv_s_low_rank": "not reproduced under the authors' protocol: UDV-s keeps "
                                    "UV's rank on every seed; " + _CLAMP,
-    "udv.variants.udv_v2_low_rank": "not reproduced under the authors' protocol: UDV-v2 keeps "
+    "udv.variants.authors.udv_v2_low_rank": "not reproduced under the authors' protocol: UDV-v2 keeps "
                                     "UV's rank on every seed; " + _CLAMP,
-    "udv.variants.udv_strongest": "not reproduced under the authors' protocol: UDV-v1 ties "
+    "udv.variants.authors.udv_strongest": "not reproduced under the authors' protocol: UDV-v1 ties "
                                   "UDV (both clamp w), the free-sign variants do not decay; "
                                   + _CLAMP,
-    "udv.relu.low_rank": "not reproduced under the authors' protocol: UDV-ReLU is low-rank but "
+    "udv.relu.authors.low_rank": "not reproduced under the authors' protocol: UDV-ReLU is low-rank but "
                          "UDV-ReLU-s stays within a neuron of UV-ReLU; " + _CLAMP,
-    "udv.relu.low_rank_at_parity": "not reproduced under the authors' protocol: UDV-ReLU-s is "
+    "udv.relu.authors.low_rank_at_parity": "not reproduced under the authors' protocol: UDV-ReLU-s is "
                                    "not low-rank and UDV-ReLU's test loss is about twice "
                                    "UV-ReLU's; " + _CLAMP,
-    "udv.relu.udv_relu_s_similar_to_udv": "not reproduced under the authors' protocol: "
+    "udv.relu.authors.udv_relu_s_similar_to_udv": "not reproduced under the authors' protocol: "
                                           "UDV-ReLU-s keeps about two neurons more than UDV; "
                                           + _CLAMP,
+    "udv.variants.authors.udv_v1_low_rank": "UDV-v1's rank gap to UV held alone, but only "
+                                            "through the clamp of w; " + _CLAMP,
+    "udv.relu.authors.udv_relu_similar_to_udv": "UDV-ReLU's rank gap held alone, but neither "
+                                                "UDV nor UDV-ReLU fits; " + _CLAMP,
 }
+_GATE = (" Fit precondition (every model compared fits within 10% of its UV reference) added "
+         "after the referee read the run (issue 14, findings 1 and 10; ids renamed from "
+         "udv.variants.* / udv.relu.* to *.authors.*): at about 600 Adam steps (300 for ReLU) "
+         "UDV's test loss is several times UV's, so the ranks say nothing about implicit "
+         "bias; not testable at the authors' epoch count on a 4x smaller set (house prices: "
+         "about 2000 steps). Set after that run; pre-registered without the precondition as "
+         "holding")
 
 
 def _claims(result: Result, proto: str) -> list[Claim]:
@@ -277,7 +290,16 @@ def _claims(result: Result, proto: str) -> list[Claim]:
     differ by profile and each statement names those of the run)."""
     tuned = proto != AUTHORS
     reg, rel = regression_sets(result), relu_sets(result)
-    tag = "" if not tuned else "tuned."
+    tag = "authors." if not tuned else "tuned."
+
+    def gate(check, pairs):
+        """Authors' protocol: a rank check only counts when the models fit alike (each of
+        ``pairs`` = (model, reference) within PARITY on every dataset of its sets)."""
+        if tuned:
+            return check
+        return all_of(*[parity_check(result, (m,), sets, ref) for m, ref, sets in pairs],
+                      check)
+
     kind = "extension" if tuned else "paper"
     pre = ("Tuned protocol (one Adam LR 0.1 for every model, cosine): " if tuned else
            "Authors' protocol (constant Adam 1e-4, ReLU models 1e-3; projection after "
@@ -298,8 +320,9 @@ def _claims(result: Result, proto: str) -> list[Claim]:
             pre + f"{m.upper()} has a numerical rank at least one neuron below UV's on average over "
             f"paired seeds, on every regression dataset of the run ({_scope(result, reg)}; the "
             "quick profile runs diabetes only)",
-            rank_gap_check({d: result.runs[d][m] for d in reg},
-                           {d: result.runs[d]["uv"] for d in reg}),
+            gate(rank_gap_check({d: result.runs[d][m] for d in reg},
+                                {d: result.runs[d]["uv"] for d in reg}),
+                 [(m, "uv", reg), ("udv", "uv", reg)]),
             kind=kind, quote=QUOTES["variants"], protocol=proto, **kw))
     others = {f"{d}/{m}": result.runs[d][m] for d in reg for m in ("udv-s", "udv-v1", "udv-v2")}
     kw = {} if not tuned else dict(
@@ -313,7 +336,8 @@ def _claims(result: Result, proto: str) -> list[Claim]:
         "numerical rank is at least one neuron below each other variant's on average over "
         f"paired seeds, on every regression dataset of the run ({_scope(result, reg)}; the "
         "one-neuron bar is ours, the paper gives no margin)",
-        rank_gap_check({k: result.runs[k.split("/")[0]]["udv"] for k in others}, others),
+        gate(rank_gap_check({k: result.runs[k.split("/")[0]]["udv"] for k in others}, others),
+             [("udv", "uv", reg)]),
         kind=kind, quote=QUOTES["variants"], protocol=proto, **kw))
     base = {f"{d}/{m}": result.runs[d]["uv-relu"] for d in rel
             for m in ("udv-relu", "udv-relu-s")}
@@ -321,7 +345,8 @@ def _claims(result: Result, proto: str) -> list[Claim]:
         f"udv.relu.{tag}low_rank",
         pre + "UDV-ReLU and UDV-ReLU-s have a numerical rank at least one neuron below UV-ReLU's on "
         f"average over paired seeds, on every task of the run ({_scope(result, rel)})",
-        rank_gap_check(_ranks(result, rel, ("udv-relu", "udv-relu-s")), base),
+        gate(rank_gap_check(_ranks(result, rel, ("udv-relu", "udv-relu-s")), base),
+             [("udv-relu", "uv-relu", rel), ("udv-relu-s", "uv-relu", rel)]),
         kind=kind, quote=QUOTES["relu_low"], protocol=proto))
     kw = dict(exploratory=True, expected="fails",
               reason="parity clause added after the referee saw the runs (UDV-ReLU's low rank "
@@ -352,15 +377,17 @@ def _claims(result: Result, proto: str) -> list[Claim]:
             "UDV's by less than one neuron on average over paired seeds (a gap of one neuron "
             f"or more is a difference, the part's bar), on every task of the run "
             f"({_scope(result, rel)})",
-            rank_gap_check({d: result.runs[d][m] for d in rel},
-                           {d: result.runs[d]["udv"] for d in rel}, min_gap=-1, strict=True),
+            gate(rank_gap_check({d: result.runs[d][m] for d in rel},
+                                {d: result.runs[d]["udv"] for d in rel}, min_gap=-1,
+                                strict=True),
+                 [(m, "uv-relu", rel), ("udv", "uv", rel)]),
             kind=kind, quote=QUOTES["relu"], protocol=proto, **kw))
     return out
 
 
 def claims(result: Result) -> list[Claim]:
     """Pre-registered claims: the paper's, decided under the authors' protocol (ids
-    ``udv.variants.*``, ``udv.relu.*``), and the same relations under the tuned protocol as
+    ``udv.variants.authors.*``, ``udv.relu.authors.*``), and the same relations under the tuned protocol as
     extensions (ids ``udv.variants.tuned.*``, ``udv.relu.tuned.*``). Rank comparisons: a
     paired mean-rank gap of at least one neuron; the same relations and expectations in
     both profiles; the datasets covered differ by profile and each statement names them."""
@@ -368,9 +395,8 @@ def claims(result: Result) -> list[Claim]:
     if result.authors:
         import dataclasses
 
-        auth = [dataclasses.replace(c, expected="fails", reason=AUTHORS_FAILS[c.id]
-                                    + " (set after the first run; pre-registered as holding)")
-                if c.id in AUTHORS_FAILS else c
+        auth = [dataclasses.replace(c, expected="fails", exploratory=True,
+                                    reason=AUTHORS_FAILS.get(c.id, _CLAMP) + "." + _GATE)
                 for c in _claims(result.view(AUTHORS), AUTHORS)]
         out = auth + out
     return out
