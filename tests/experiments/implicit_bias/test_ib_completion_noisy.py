@@ -55,6 +55,21 @@ def test_claims_as_pre_registered():
     assert c["ib.mc.noisy.udu_higher_rank"].expected == "fails"
     assert c["ib.mc.noisy.bm_decay_init"].holds     # the fake has the decay the paper reports
     assert c["ib.mc.noisy.bm_decay_init"].expected == "fails"
+
+
+def test_paper_budget_expectations_are_exploratory_and_slightly_is_bounded():
+    """Referee finding 5: expectations set after seeing the paper run are exploratory; the upper
+    bound on 'slightly' (median ≤ 2·r*) fails when the median rank is 8 and holds at 4."""
+    r = fake(small_eta=True, udu_rank=8)
+    r.reference = r.step.runs[:1]
+    c = {x.id: x for x in exp.claims(r)}
+    for k in ("udu_higher_rank", "udu_rank_small_eta", "udu_truly_low_rank_main",
+              "udu_slightly_higher"):
+        assert c[f"ib.mc.noisy.{k}"].exploratory
+    assert not c["ib.mc.noisy.udu_slightly_higher"].holds
+    assert not c["ib.mc.noisy.udu_slightly_higher"].fragile
+    c = {x.id: x for x in exp.claims(fake(udu_rank=4))}
+    assert c["ib.mc.noisy.udu_slightly_higher"].holds
     assert c["ib.mc.noisy.bm_rank_init"].exploratory and c["ib.mc.noisy.udu_low_rank"].exploratory
     assert "ib.mc.noisy.udu_rank_small_eta" not in c
     for k in ("udu_certified", "udu_fit_is_sdp"):      # exact factors: both hold

@@ -264,11 +264,14 @@ def claims(result: Result) -> list[Claim]:
               f"rank (rtol 1e-6) over the runs with η ≥ 1e-2 above 3 (ours: median; margin: "
               "distance of the median from 3.5, in ranks). The outcome depends on the budget: "
               "it fails at the quick profile's cut budget and holds at the paper's 10⁶ "
-              "iterations (both seen)",
+              "iterations (both seen). The ranks are those of stalled points that the dual "
+              "certificate refutes (ib.mc.noisy.udu_certified): ranks of non-minimisers of the "
+              "convex problem, not of its solutions",
               at_least(float(np.median([r.rank for r in udu])), TRUE_RANK + 0.5, scale=1.0),
-              kind="paper", quote=QUOTE_NOISY,
+              kind="paper", quote=QUOTE_NOISY, exploratory=True,
               expected="holds" if result.params.max_iter >= PAPER_BUDGET else "fails",
-              reason="added after the referee's reading (the 3–10 band never tested 'higher'), "
+              reason="exploratory: the paper-profile expectation was set after that run had been "
+                     "seen (referee finding 5). Added after the referee's reading (the 3–10 band never tested 'higher'), "
                      "pre-registered as fails from the quick profile, where UDU's ranks are 5 at "
                      "η = 0.1 and 3 at every ρ at η = 1e-2 (median 3) after 2·10⁴ iterations. "
                      "At the paper's 10⁶ (paper profile, 2026-12-01) the ranks are 10 and 8 at "
@@ -279,6 +282,20 @@ def claims(result: Result) -> list[Claim]:
               f"With noise, BM's solutions are only approximately low-rank ({scope}): more than 3 "
               "singular values above 1e-6·σ₁", rank_above([r.spectrum for r in bm], TRUE_RANK),
               kind="paper", quote=QUOTE_NOISY),
+        claim("ib.mc.noisy.udu_slightly_higher",
+              "'Slightly' higher: the median numerical rank (rtol 1e-6) of UDU's runs with "
+              f"η ≥ 1e-2 is at most 2·r* = {2 * TRUE_RANK} (ours: median; margin: distance from "
+              f"{2 * TRUE_RANK}.5, in ranks) — the upper half of 'slightly higher', beside "
+              "ib.mc.noisy.udu_higher_rank. The ranks are those of stalled points that the "
+              "certificate refutes (ib.mc.noisy.udu_certified), not of minimisers",
+              at_most(float(np.median([r.rank for r in udu])), 2 * TRUE_RANK + 0.5, scale=1.0),
+              kind="paper", quote=QUOTE_NOISY, exploratory=True,
+              expected="fails" if result.params.max_iter >= PAPER_BUDGET else "holds",
+              reason="exploratory: the bound 2·r* was chosen after both profiles had been seen "
+                     "(referee finding 5): quick median 3 (holds, but then 'higher' fails), "
+                     "paper profile at 10⁶ iterations median 8 (ranks 10 at η = 0.1 and 8 at "
+                     "η = 1e-2), so it fails there: at the paper's budget UDU's rank is higher, "
+                     "but not 'slightly' by this reading"),
     ]
     pairs = [(u, b) for u in runs if u.method == "UDU" for b in runs
              if b.method == "BM" and b.eta == u.eta and b.rho == u.rho]
@@ -286,7 +303,8 @@ def claims(result: Result) -> list[Claim]:
     need = len(pairs)
     out.append(claim(
         "ib.mc.noisy.udu_below_bm",
-        "With noise, UDU's numerical rank is below BM's in every (η, ρ) cell of both sweeps. "
+        "With noise, on one instance from one start direction (samples = 1, no seeds), UDU's "
+        "numerical rank is below BM's in every (η, ρ) cell of both sweeps. "
         "Descriptive, not a statistical test: the cells share one instance and one start "
         "direction, so they are correlated and count as one sample (ours: cells where UDU's "
         "rank is lower / cells; margin: cells that would have to change, / cells)",
@@ -324,9 +342,12 @@ def claims(result: Result) -> list[Claim]:
             "The same at this profile's size: no singular value of UDU's X in (1e-12, 1e-6]·σ₁ "
             f"in every run with η ≥ 1e-2 (n = {result.params.n}, "
             f"{result.params.max_iter:,} iterations)", no_values_in_gap([r.spectrum for r in udu]),
-            kind="paper", quote=QUOTE_NOISY,
+            kind="paper", quote=QUOTE_NOISY, exploratory=True,
             expected="holds" if result.params.max_iter >= PAPER_BUDGET else "fails",
-            reason="pre-registered as fails for the cut budget (5·10⁴ iterations); at the "
+            reason="exploratory: the paper-profile expectation was set after that run had been "
+                   "seen (referee finding 5); the runs judged are stalled points the "
+                   "certificate refutes (ib.mc.noisy.udu_certified). "
+                   "Pre-registered as fails for the cut budget (5·10⁴ iterations); at the "
                    "paper's 10⁶ (2026-12-01) it holds, with no value in the band in any run, "
                    "and the expectation at that budget was set to holds after the run had been "
                    "seen. At the cut budget, as far as the stored numbers showed: at this size "
@@ -365,11 +386,15 @@ def claims(result: Result) -> list[Claim]:
         out.append(claim(
             "ib.mc.noisy.udu_rank_small_eta",
             "At η = 1e-3, UDU's solution also has at least the true rank 3 (numerical rank, rtol "
-            "1e-6) after the budget of this profile",
+            "1e-6) after the budget of this profile. Decided by one run (one instance, one "
+            "start, samples = 1) — an observation, not a test across seeds; the point is a "
+            "stalled one, not a certified minimiser",
             rank_above([r.spectrum for r in small], TRUE_RANK - 1), kind="paper",
-            quote=QUOTE_NOISY,
+            quote=QUOTE_NOISY, exploratory=True,
             expected="holds" if result.params.max_iter >= PAPER_BUDGET else "fails",
-            reason="pre-registered as fails for the cut budget (5·10⁴ iterations, ηT = 50, "
+            reason="exploratory: the paper-profile expectation was set after that run had been "
+                   "seen, and one run decides it (referee finding 5). "
+                   "Pre-registered as fails for the cut budget (5·10⁴ iterations, ηT = 50, "
                    "before UDU switches its third column on at ηT ≈ 100–400, chapter "
                    "rank-revealing); at " + budget_line(result.params.max_iter,
                                                        [r.eta for r in small]) +

@@ -243,10 +243,13 @@ def claims(result: Result) -> list[Claim]:
     cu = cert[(cert.method == "UDU") & (cert["η"] >= MIN_ETA)]
     out.append(claim(
         "ib.mc.step.udu_certified",
-        "UDU's solutions (every η ≥ 1e-2) are certified globally optimal for the convex PSD "
-        "least-squares problem min_{Z⪰0} ½‖P_Ω(Z) − b‖² by the dual certificate "
-        "(bmlab.sdp.certificate, tol 1e-6: λ_min(S) ≥ −tol·scale and ‖SX‖/‖X‖ ≤ tol·scale, "
-        f"S = ∇f(X)); {budget_line(p.max_iter, list(cu['η']))}",
+        "Interpolation certificate: UDU's solutions (every η ≥ 1e-2) are certified global "
+        "minimisers of the convex PSD least-squares problem min_{Z⪰0} ½‖P_Ω(Z) − b‖² by the "
+        "dual certificate (bmlab.sdp.certificate, tol 1e-6: λ_min(S) ≥ −tol·scale and "
+        "‖SX‖/‖X‖ ≤ tol·scale, S = ∇f(X)). With noiseless data f* = 0, so every PSD X that "
+        "interpolates the observed entries is certified: this tests that UDU interpolates, "
+        "not that it finds the trace-minimisation (nuclear-norm) solution, whose dual "
+        f"certificate is different (ib.mc.step.udu_is_sdp); {budget_line(p.max_iter, list(cu['η']))}",
         qualitative(bool((cu.verdict == "certified").all()), ours=list(cu.verdict),
                     margin=cert_margin(cu), samples=len(cu), min_samples=1),
         kind="extension", expected="fails" if p.max_iter < 10 ** 6 else "holds",
@@ -262,7 +265,12 @@ def claims(result: Result) -> list[Claim]:
         "ib.mc.step.udu_is_sdp",
         "UDU's solution at η = 1e-2 is the trace-minimisation (nuclear-norm) solution: "
         "‖UDUᵀ − Z_sdp‖_F/‖Z_sdp‖_F ≤ 1e-3 (pre-registered tolerance; Z_sdp from "
-        f"{p.sdp_solver})", at_most(dist, 1e-3, scale=1e-3),
+        f"{p.sdp_solver}). Expected to fail in both profiles: in the quick profile UDU is not "
+        "converged; at the paper's size the trace-minimisation optimum of this instance misses "
+        "X♮ (issue 14: by 1.3e-2 at m = 9n, known before this claim was written), while UDU is "
+        "biased to low rank, not low trace. Not run on an instance where the SDP recovers X♮ "
+        "(another draw, seed 0, had Clarabel within 1.2e-7 of X♮; a second SDP solve at "
+        "n = 100 is beyond this chapter's budget)", at_most(dist, 1e-3, scale=1e-3),
         kind="extension", expected="fails",
         reason="expected to fail in both profiles for different, stated reasons: in the quick "
                "profile UDU is not converged (relative error to X♮ 0.27 after ηT = 100); at "
