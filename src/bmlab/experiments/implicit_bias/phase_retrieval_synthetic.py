@@ -215,11 +215,15 @@ def claims(result: Result) -> list[Claim]:
                         min_samples=6), kind="paper", quote=QUOTE_PR_SYNTH),
         claim("ib.pr.udu_better_image",
               "UDU's phase-retrieval error (top singular vector, sign matched) is below BM's at "
-              "equal iterations: " + setting,
+              "equal iterations: " + setting + ". Decided at this profile's budget "
+              f"({p.seed_max_iter:,} iterations per instance; the paper profile runs 10⁵, not "
+              "the paper's 10⁶)",
               sign_test(st["UDU error"], st["BM error"], better="lower", min_samples=6),
-              kind="paper", quote=QUOTE_PR_SYNTH,
+              kind="paper", quote=QUOTE_PR_SYNTH, exploratory=True,
               expected="holds" if p.seed_max_iter >= 100_000 else "fails",
-              reason="budget-dependent (both outcomes seen). Inconclusive at the cut budget, not "
+              reason="exploratory: the expectation at the paper profile's budget was set after "
+                     "that run had been seen (referee finding 5/11). "
+                     "Budget-dependent (both outcomes seen). Inconclusive at the cut budget, not "
                      "a non-reproduction: this expectation "
                      "was set when the seed study ran the 8×8 image for 3000 iterations in both "
                      "profiles (the paper: the 16×16 image for 10⁶). There, over 8 instances, "
@@ -245,9 +249,13 @@ def _cert_claim(result: Result) -> Claim:
     u = t[t.method == "UDU"]
     return claim(
         "ib.pr.udu_certified",
-        "UDU's solutions (main instance and first seed's instance) are certified global minimisers "
-        "of PhaseLift least squares min_{Z⪰0} ½Σ(a_iᵀZa_i − y_i)² by the dual certificate "
-        "(bmlab.sdp.certificate, tol 1e-6; S = Σ r_i a_i a_iᵀ)",
+        "Interpolation certificate: UDU's solutions (main instance and first seed's instance) "
+        "are certified global minimisers of PhaseLift least squares "
+        "min_{Z⪰0} ½Σ(a_iᵀZa_i − y_i)² by the dual certificate (bmlab.sdp.certificate, tol "
+        "1e-6; S = Σ r_i a_i a_iᵀ). The measurements are noiseless, so f* = 0 and every PSD "
+        "Z that fits all m measurements is certified: this tests that UDU fits the data, not "
+        "that it recovers the image or PhaseLift's trace-minimal solution "
+        "(ib.pr.udu_is_phaselift)",
         qualitative(bool((u.verdict == "certified").all()), ours=list(u.verdict),
                     margin=cert_margin(u), samples=len(u), min_samples=1),
         kind="extension", expected="fails",
