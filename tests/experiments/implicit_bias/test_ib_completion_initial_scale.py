@@ -24,12 +24,25 @@ def fake(*, udu_ranks=(3, 3, 3), bm_decays=(0.9, 0.5, 0.1)):
         s = spectrum(3, decay=dec)
         s[3:] *= dec  # σ₄/σ₁ follows the decay too
         runs += [run("BM", 0.01, rho, s), run("UDU", 0.01, rho, spectrum(k))]
-    return exp.Result(exp.Params(), sweep(runs), {})
+    r = exp.Result(exp.Params(), sweep(runs), {})
+    from ib_fakes import attach_factors
+
+    from bmlab.problems.completion import make_completion
+
+    r.sweep.problem = make_completion(12, 3, rng=np.random.default_rng(0))
+    attach_factors(r.sweep.runs, r.sweep.problem)
+    return r
 
 
 def test_claims_hold_and_can_fail():
     good = {c.id: c for c in exp.claims(fake())}
-    assert all(c.holds and not c.fragile and c.kind == "paper" for c in good.values())
+    assert all(c.holds and not c.fragile for c in good.values())
+    assert all(c.kind == "paper" for k, c in good.items() if k != "ib.mc.init.udu_certified")
+    assert good["ib.mc.init.udu_certified"].exploratory
+    assert good["ib.mc.init.udu_certified"].expected == "fails"   # cut budget: not converged
+    r = fake()
+    r.params = exp.Params.for_profile("paper")
+    assert {c.id: c for c in exp.claims(r)}["ib.mc.init.udu_certified"].expected == "holds"
     assert good["ib.mc.init.udu_rank"].exploratory          # paper-profile budget set after a fail
     assert "approximately low-rank" in good["ib.mc.init.bm_approx"].quote
     bad = {c.id: c for c in exp.claims(fake(udu_ranks=(3, 4, 3), bm_decays=(0.1, 0.5, 0.9)))}
@@ -51,3 +64,5 @@ def test_certificate_table_on_known_points():
     assert set(exp.certificate_table(r).verdict) == {"certified"}
     attach_factors(r.sweep.runs, P, optimal=False)
     assert set(exp.certificate_table(r).verdict) == {"refuted"}
+    c = {x.id: x for x in exp.claims(r)}["ib.mc.init.udu_certified"]
+    assert not c.holds and c.margin < -1e-6 and not c.fragile
