@@ -39,3 +39,25 @@ def test_claims():
     assert not c["ib.fp.udu_better"].holds
     assert c["ib.fp.udu_effectively_rank_one"].holds  # rank one reached: would show as UNEXPECTED
     assert not c["ib.fp.udu_effectively_rank_one"].as_expected
+
+
+def test_certificate_claim_can_hold_and_fail(monkeypatch):
+    """ib.fp.udu_certified reads the UDU row of the certificate table: refuted → fails (as
+    expected), certified → holds (would show as UNEXPECTED); margins in decades, not fragile."""
+    import pandas as pd
+
+    r = fake(0.35, 0.46, 0.05, 0.18)
+    r.problem = object()
+
+    def table(lam, res):
+        return lambda result: pd.DataFrame([
+            {"method": "BM", "λ_min(S)": -1e-3, "‖SX‖/‖X‖": 1e-3, "scale": 1.0, "verdict": "refuted"},
+            {"method": "UDU", "λ_min(S)": lam, "‖SX‖/‖X‖": res, "scale": 1.0,
+             "verdict": "certified" if max(-lam, res) <= 1e-6 else "refuted"}])
+
+    monkeypatch.setattr(exp, "certificate_table", table(-4e-5, 4e-5))
+    c = by_id(r)["ib.fp.udu_certified"]
+    assert not c.holds and c.as_expected and c.exploratory and not c.fragile
+    monkeypatch.setattr(exp, "certificate_table", table(-1e-12, 1e-12))
+    c = by_id(r)["ib.fp.udu_certified"]
+    assert c.holds and not c.as_expected and c.margin > 1
