@@ -2,6 +2,7 @@
 import dataclasses
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from bmlab.experiments.exact_penalty import algorithms as exp
@@ -77,3 +78,20 @@ def test_claims_at_pinned_size_when_profile_size_differs():
     assert set(r.claim_table["rule"]) == {"fixed (12)", "AMour", "AMour (cons.)"}
     assert len(r.claim_table) == 2 * 2 * 3 and len(r.sweeps) == 4
     assert any("n=5" in k for k in r.timings)
+
+
+def test_certificate_claim(result):
+    assert "tab-alg-certificate" in exp.tables(result)
+    c = {c.id: c for c in exp.claims(result)}["alg.certificate_psd"]
+    assert c.kind == "check"
+    ct = pd.concat([result.claim_table] * 4, ignore_index=True)   # enough samples
+    psd = ct["instance"].str.startswith("psd")
+    ct.loc[psd, "status"] = "converged"
+    ct.loc[psd, ["lambda_min(S)/scale", "||SX||/||X||/scale"]] = 1e-9
+    ct.loc[psd, "verdict"] = "certified"
+    ok = {c.id: c for c in exp.claims(dataclasses.replace(result, claim_table=ct))}
+    assert ok["alg.certificate_psd"].holds and not ok["alg.certificate_psd"].fragile
+    i = ct.index[psd][0]                                  # one spurious local minimum
+    ct.loc[i, "lambda_min(S)/scale"], ct.loc[i, "verdict"] = -0.1, "refuted"
+    bad = {c.id: c for c in exp.claims(dataclasses.replace(result, claim_table=ct))}
+    assert not bad["alg.certificate_psd"].holds

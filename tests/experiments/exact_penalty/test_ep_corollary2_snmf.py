@@ -2,6 +2,7 @@
 import dataclasses
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from bmlab.experiments.exact_penalty import corollary2_snmf as exp
@@ -28,7 +29,7 @@ def test_claims(result):
     assert cs["cor2.scalar_threshold"].kind == "paper" and cs["cor2.scalar_threshold_necessary"].kind == "extension"
     assert cs["cor2.scalar_m_positive"].samples == 3 * len(exp.POSITIVE_STARTS)
     assert cs["cor2.column_balance"].holds and cs["cor2.gram_balance_unconstrained"].holds
-    assert set(exp.tables(result)) == {"tab-c2", "tab-c2-scalar"}
+    assert set(exp.tables(result)) == {"tab-c2", "tab-c2-scalar", "tab-c2-certificate"}
 
 
 def test_falsifiable(result):
@@ -59,3 +60,22 @@ def test_threshold_claim_needs_power(result):
     runs.loc[above[0], "asym"] = True                  # and one above: fails
     cs = {c.id: c for c in exp.claims(dataclasses.replace(result, runs=runs))}
     assert not cs["cor2.no_asymmetric_above_threshold"].holds
+
+
+def test_certificate_claim(result):
+    c = {c.id: c for c in exp.claims(result)}["cor2.certificate"]
+    assert c.kind == "check" and c.expected == "fails" and c.reason
+    runs = result.runs.copy()                          # as if every point came out as expected
+    psd, unc = runs["family"] == "snmf-psd", runs["family"] == "unconstrained"
+    runs.loc[psd, ["lambda_min(S)/scale", "||SX||/||X||/scale"]] = 0.0
+    runs.loc[psd, "verdict"] = "certified"
+    runs.loc[unc, "lambda_min(S)/scale"] = -0.1
+    runs.loc[unc, "verdict"] = "refuted"
+    runs["status"] = "converged"
+    runs = pd.concat([runs] * 4, ignore_index=True)    # enough samples
+    runs["n_pos_eig"] = result.params.r + 2
+    ok = {c.id: c for c in exp.claims(dataclasses.replace(result, runs=runs))}["cor2.certificate"]
+    assert ok.holds and not ok.fragile
+    runs.loc[runs.index[runs["family"] == "unconstrained"][0], "verdict"] = "certified"
+    bad = {c.id: c for c in exp.claims(dataclasses.replace(result, runs=runs))}["cor2.certificate"]
+    assert not bad.holds

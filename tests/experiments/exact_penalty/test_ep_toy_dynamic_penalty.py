@@ -63,3 +63,16 @@ def test_relabels_and_fixed_budget(result):
     i = a.index[(a["reading"] == "max-type") & (a["lambda_0"] <= exp.VERY_SMALL)][0]
     a.loc[i, ["status", "error"]] = ["converged", 0.5]
     assert by_id(exp.claims(dataclasses.replace(result, adp=a)))["toy42.AMadp_wrong_limit_some_lambda0"].holds
+
+
+def test_certificate_claim(result):
+    cs = by_id(exp.claims(result))
+    c = cs["toy42.certificate"]
+    assert c.kind == "check" and c.holds and not c.fragile
+    our = result.certs[result.certs["run"] == "AMour (comparison)"]
+    assert len(our) == len(exp.COMPARE_STARTS) >= 6
+    bad = result.certs.copy()                                       # as if AMour had stalled
+    sel = bad["run"] == "AMour (comparison)"
+    bad.loc[sel, "lambda_min(S)/scale"] = -0.5
+    bad.loc[sel, "verdict"] = "refuted"
+    assert not by_id(exp.claims(dataclasses.replace(result, certs=bad)))["toy42.certificate"].holds

@@ -24,7 +24,7 @@ from ...solvers.alternating import (AccuracyPenalty, AdaptivePenalty, AlgorithmD
                                    nonconvex_admm)
 from ...validation import check_int, check_real
 from ..base import ExperimentParams
-from .common import snmf_adp_target
+from .common import POINT_CERT_COLS, point_certificate, snmf_adp_target
 
 __all__ = ["rule_set", "compare_algorithms", "Params", "Result", "run", "claims", "glue_values",
            "tables", "QUOTES", "PLOT_LABELS", "CLAIM_N", "CLAIM_MAX_ITER"]
@@ -37,6 +37,8 @@ QUOTES = {
 PLOT_LABELS = ["AM fixed (12)", "AM AMagd", "AM AMadp", "AM AMpca", "AM AMour", "HAM AMour",
                "HAM fixed (12)", "nADMM rho=0.1", "nADMM rho=10"]
 SYM_TOL = 1e-6
+CERT_TOL = 1e-6
+"""Relative tolerance of the dual certificates of alg.certificate_psd (pre-registered)."""
 CLAIM_N = 16
 """Default matrix size of the instances the convergence and sweep-count claims are decided on,
 the same in both profiles (the quick profile's size): whether a run converges *within a sweep
@@ -99,6 +101,7 @@ def compare_algorithms(problem, X0, *, rhos=(0.01, 0.1, 1.0, 10.0), max_iter: in
         row["final |X-Y| (rel)"] = float(np.linalg.norm(X - Y)) / max(1.0, float(np.linalg.norm(X)))
         row["h"] = symmetric_value(problem, W)
         row["KKT (3)"] = symmetric_kkt_residual(problem, W)
+        row.update(point_certificate(problem, X, Y, tol=CERT_TOL))
     df = pd.DataFrame(rows)
     df["h - h_best"] = df["h"] - df["h"].min()
     return df, results
@@ -190,7 +193,11 @@ def tables(result: Result) -> dict[str, pd.DataFrame]:
     shown = result.table[cols].copy()
     for c in cols[5:]:
         shown[c] = shown[c].map("{:.2e}".format)
-    return {"tab-alg": shown, "tab-alg-sweeps": result.sweeps}
+    lm, rs, v, note = POINT_CERT_COLS
+    cert = result.table[["instance", "method", "rule", "status", lm, rs, v, note]].copy()
+    for c in (lm, rs):
+        cert[c] = cert[c].map("{:.2e}".format)
+    return {"tab-alg": shown, "tab-alg-sweeps": result.sweeps, "tab-alg-certificate": cert}
 
 
 def _fixed(result: Result) -> pd.DataFrame:
@@ -222,7 +229,19 @@ def glue_values(result: Result) -> dict:
         for m in ("AM", "HAM"):
             out[f"it_our_{i}_{m}"] = int(it[(i, m, "AMour")])
             out[f"it_fix_{i}_{m}"] = int(it[(i, m, "fixed (12)")])
+    v = POINT_CERT_COLS[2]
+    psd = _psd_converged(result.claim_table)
+    main_ok = {i: int((t.loc[t["instance"] == i, v] == "certified").sum())
+               for i in ("psd", "indefinite")}
+    out.update(cert_psd_n=len(psd), cert_psd_ok=int((psd[v] == "certified").sum()),
+               cert_psd_inst=psd["instance"].nunique(), cert_psd_ok_main=main_ok["psd"],
+               cert_indefinite_ok=main_ok["indefinite"], cert_main_n=int((t["instance"] == "psd").sum()))
     return out
+
+
+def _psd_converged(ct: pd.DataFrame) -> pd.DataFrame:
+    """Converged runs on the PSD instances of the pinned size (claim alg.certificate_psd)."""
+    return ct[ct["instance"].str.startswith("psd") & (ct["status"] == "converged")]
 
 
 def _instance_votes(sw: pd.DataFrame, budget: int) -> pd.Series:
@@ -335,4 +354,24 @@ def claims(result: Result) -> list[Claim]:
                           ours=dict(zip(adm["instance"] + " " + adm["rule"], adm["status"])),
                           relation="some rho converge, some do not"),
               kind="paper", quote=QUOTES["nadmm"]),
+        _certificate_claim(result),
     ]
+
+
+def _certificate_claim(result: Result) -> Claim:
+    lm, rs, v, _ = POINT_CERT_COLS
+    psd, tol = _psd_converged(result.claim_table), CERT_TOL
+    return claim(
+        "alg.certificate_psd",
+        f"On the PSD instances of size n = {result.params.claim_n} (M = WW^T with W >= 0 of rank "
+        "r, so Z = M is the optimum, value 0, of the doubly non-negative relaxation "
+        "min_{Z PSD, Z >= 0} ||M - Z||^2/2), every converged AM/HAM run with the fixed bound (12) "
+        f"or AMour ends at a point the dual certificate certifies: lambda_min(S) >= -{tol:g} "
+        f"scale, ||SX||/||X|| <= {tol:g} scale, verdict 'certified' (samples = converged runs, "
+        f"{len(psd)} here)",
+        all_of(at_least(psd[lm].to_numpy(), -tol, scale=tol),
+               at_most(psd[rs].to_numpy(), tol, scale=tol),
+               fraction(int((psd[v] == "certified").sum()), len(psd), at_least=1.0,
+                        min_samples=6)),
+        kind="check", protocol="AM/HAM, fixed (12) and AMour, pinned size and budget; "
+                               "certificate tol 1e-6")

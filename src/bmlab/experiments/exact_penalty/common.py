@@ -403,3 +403,21 @@ def certificate_claims(prefix: str, tight: pd.DataFrame, loose: pd.DataFrame, wh
                             scale=10 * SDP_DIST_TOL)),
             kind="check"))
     return out
+
+
+#: Columns of the certificate tables of the final points (issue 14).
+POINT_CERT_COLS = ("lambda_min(S)/scale", "||SX||/||X||/scale", "verdict", "note")
+
+
+def point_certificate(problem, X: np.ndarray, Y: np.ndarray | None = None, *,
+                      tol: float = 1e-6) -> dict:
+    r"""The dual certificate (:func:`bmlab.sdp.certificate`) of one factorized final point as a
+    table row: :data:`POINT_CERT_COLS` (:math:`\lambda_{\min}(S)` and
+    :math:`\|SX\|_F/\|X\|_F` relative to the certificate's scale, verdict, note) plus
+    ``cert infeasibility``. With ``Y`` the point is :math:`Z = \operatorname{sym}(XY^\top)`."""
+    from ...sdp import certificate
+
+    c = certificate(problem, X, Y=Y, tol=tol)
+    return {POINT_CERT_COLS[0]: c.lambda_min / c.scale, POINT_CERT_COLS[1]: c.residual / c.scale,
+            POINT_CERT_COLS[2]: c.verdict, POINT_CERT_COLS[3]: c.note,
+            "cert infeasibility": c.infeasibility}

@@ -14,7 +14,7 @@ from ...problems.scalar_toys import ShiftedSquareToy
 from ...problems.snmf import SymmetricNMF, random_indefinite_nonneg, random_psd_nonneg
 from ...validation import check_int
 from ..base import ExperimentParams
-from .common import balance_stats, critical_point_runs
+from .common import POINT_CERT_COLS, balance_stats, critical_point_runs, point_certificate
 from .toys import bisect_threshold, fixed_lambda_sweep
 
 __all__ = ["Params", "Result", "run", "claims", "glue_values", "tables", "QUOTES", "BALANCE_TOL"]
@@ -25,6 +25,8 @@ MIN_POINTS = 5
 MIN_ABOVE = 4
 """Non-PSD limits above the threshold that cor2.no_asymmetric_above_threshold needs (the quick
 profile has 4 once the PSD runs, which decide cor2.psd_any_lambda, are excluded)."""
+CERT_TOL = 1e-6
+"""Relative tolerance of the dual certificates of cor2.certificate (pre-registered)."""
 POSITIVE_STARTS = ((1.0, -2.0), (0.5, 2.0), (-1.5, 0.3))
 """Starts (x0, y0) of the m = 1 scalar runs (the first is the original single start)."""
 
@@ -92,8 +94,11 @@ def run(params: Params, rng: np.random.Generator) -> Result:
         df = critical_point_runs(prob, np.asarray(p.lams), p.n_starts, g, max_iter=p.max_iter,
                                  keep=True, block=block).drop(columns="time")
         bal = pd.DataFrame([balance_stats(*xy) for xy in df["XY"]])
-        parts.append(pd.concat([df.drop(columns="XY"), bal], axis=1).assign(
-            family=fam, lambda_min=prob.lambda_min, method="HAM" if block == "columns" else "AM"))
+        cert = pd.DataFrame([point_certificate(prob, X, Y, tol=CERT_TOL) for X, Y in df["XY"]])
+        n_pos = int((np.linalg.eigvalsh(prob.M) > 0).sum())
+        parts.append(pd.concat([df.drop(columns="XY"), bal, cert], axis=1).assign(
+            family=fam, lambda_min=prob.lambda_min, method="HAM" if block == "columns" else "AM",
+            n_pos_eig=n_pos))
     runs = pd.concat(parts, ignore_index=True)
     rows = []
     for mm in p.ms:
@@ -119,12 +124,25 @@ def family_summary(result: Result) -> pd.DataFrame:
     return summ
 
 
+def certificate_summary(result: Result) -> pd.DataFrame:
+    """Certificates of the final points, one row per (family, verdict): count, range of
+    lambda_min(S)/scale, largest ||SX||/||X||/scale and the notes."""
+    lm, rs, v, note = POINT_CERT_COLS
+    return result.runs.groupby(["family", v], sort=False).agg(
+        points=("lam", "size"), converged=("status", lambda x: int((x == "converged").sum())),
+        **{f"min {lm}": (lm, "min"), f"max {lm}": (lm, "max"), f"max {rs}": (rs, "max")},
+        note=(note, lambda x: "; ".join(sorted({str(t)[:60] for t in x if t})))).reset_index()
+
+
 def tables(result: Result) -> dict[str, pd.DataFrame]:
     summ, sc = family_summary(result), result.scalar
+    cs = certificate_summary(result)
+    num = [c for c in cs.columns if "/scale" in c]
     return {"tab-c2": summ.assign(**{c: summ[c].map("{:.2e}".format) for c in
                                      ["max_col_imbalance", "max_gram_imbalance", "lambda_min"]}),
             "tab-c2-scalar": sc.assign(threshold=sc["threshold"].map("{:.6f}".format),
-                                       ratio=sc["ratio"].map("{:.5f}".format))}
+                                       ratio=sc["ratio"].map("{:.5f}".format)),
+            "tab-c2-certificate": cs.assign(**{c: cs[c].map("{:.2e}".format) for c in num})}
 
 
 def glue_values(result: Result) -> dict:
@@ -139,7 +157,18 @@ def glue_values(result: Result) -> dict:
             "asym_psd": int(S.loc["snmf-psd", "asymmetric"]), "conv_psd": int(S.loc["snmf-psd", "runs"]),
             "tot_psd": int(S.loc["snmf-psd", "total runs"]),
             "n_tested_above": int((2 * lim["lam"] + lim["lambda_min"] > 0).sum()),
-            "worst_ratio": float((result.scalar["ratio"] - 1).abs().max())}
+            "worst_ratio": float((result.scalar["ratio"] - 1).abs().max()),
+            "n_pos_unc": int(result.runs.loc[result.runs["family"] == "unconstrained",
+                                             "n_pos_eig"].iloc[0]),
+            **_certificate_counts(result)}
+
+
+def _certificate_counts(result: Result) -> dict:
+    v = POINT_CERT_COLS[2]
+    psd = result.limits[result.limits["family"] == "snmf-psd"]
+    unc = result.runs[result.runs["family"] == "unconstrained"]
+    return {"cert_psd_n": len(psd), "cert_psd_ok": int((psd[v] == "certified").sum()),
+            "cert_unc_n": len(unc), "cert_unc_refuted": int((unc[v] == "refuted").sum())}
 
 
 def _balance_ratio(df: pd.DataFrame, col: str) -> float:
@@ -221,4 +250,38 @@ def claims(result: Result) -> list[Claim]:
               f"each of {len(POSITIVE_STARTS)} starts",
               fraction(int(sym_ok.sum()), len(pos), at_least=1.0, min_samples=3), kind="paper",
               quote=QUOTES["scalar"]),
+        _certificate_claim(result),
     ]
+
+
+def _certificate_claim(result: Result) -> Claim:
+    """cor2.certificate: the dual certificate of the convex relaxation behind each family."""
+    lm, rs, v, _ = POINT_CERT_COLS
+    lim, tol = result.limits, CERT_TOL
+    psd = lim[lim["family"] == "snmf-psd"]
+    unc = result.runs[result.runs["family"] == "unconstrained"]
+    n_pos = int(unc["n_pos_eig"].iloc[0]) if len(unc) else 0
+    r = result.params.r
+    return claim(
+        "cor2.certificate",
+        "Dual certificates of the final points (S = Z - M - N, Z = sym(XY^T)): (a) sNMF with "
+        "M = WW^T, W >= 0 of rank r: Z = M is the optimum (value 0) of the doubly non-negative "
+        f"relaxation, so every converged HAM limit is certified (lambda_min(S) >= -{tol:g} scale, "
+        f"||SX||/||X|| <= {tol:g} scale, verdict 'certified'); (b) the unconstrained family: the "
+        "optimum of min_{Z PSD} ||M - Z||^2/2 is the positive part of M, of rank = the number of "
+        f"positive eigenvalues of M (> r = {r} required here), so no rank-r final point is optimal "
+        f"and every one is refuted (lambda_min(S) < -{tol:g} scale)",
+        all_of(at_least(psd[lm].to_numpy(), -tol, scale=tol),
+               at_most(psd[rs].to_numpy(), tol, scale=tol),
+               fraction(int((psd[v] == "certified").sum()), len(psd), at_least=1.0, min_samples=6),
+               at_least(n_pos, r + 0.5, scale=1.0),
+               at_most(unc[lm].to_numpy(), -tol, scale=tol),
+               fraction(int((unc[v] == "refuted").sum()), len(unc), at_least=1.0, min_samples=6)),
+        kind="check", expected="fails",
+        protocol="fixed-lambda AM/HAM from random asymmetric starts; certificate tol 1e-6",
+        reason="part (a) was expected before the runs and does not hold: most converged HAM limits "
+               "of the PSD instances are refuted (lambda_min(S) ~ -0.1 scale, a DNN-feasible descent "
+               "direction) and their value ||M - XX^T||^2/2 is ~4e-3 to 1e-2 > 0 = the optimum: "
+               "HAM stops at spurious local minima of rank-r sNMF (Corollary 2 is about symmetry, "
+               "not global optimality); the certificate is right, the expectation was wrong; part "
+               "(b) holds")

@@ -27,7 +27,7 @@ from ...solvers.alternating import (AccuracyPenalty, AdaptivePenalty, AlgorithmD
                                    ExactPenalty, alternating_minimization)
 from ...validation import check_int, check_real
 from ..base import ExperimentParams
-from .common import snmf_adp_target
+from .common import POINT_CERT_COLS, point_certificate, snmf_adp_target
 from .toys import fixed_lambda_sweep, is_exact, strategy_table
 
 __all__ = ["Params", "Result", "run", "claims", "glue_values", "tables", "snmf_adp_target",
@@ -47,6 +47,8 @@ HUGE_BUDGET = 2000
 """The huge-penalty run of toy42.huge_lambda_crawls: lambda = HUGE_LAM with a budget of
 HUGE_BUDGET sweeps in both profiles (the claim's verdict depends on the budget, so it is fixed)."""
 """"Far below the scale of m": the final penalty is at most SMALL_GAMMA * m."""
+CERT_TOL = 1e-6
+"""Relative tolerance of the dual certificate of toy42.certificate (pre-registered)."""
 COMPARE_STARTS = ((0.5, 0.2), (0.2, 0.5), (1.5, 0.3), (0.3, 2.0), (2.0, 1.0), (0.1, 0.8),
                   (3.0, 0.5), (0.7, 0.05))
 """Starts of the AMour-vs-AMpca comparison (pre-registered; the first is the chapter's)."""
@@ -117,6 +119,7 @@ class Result:
     sweep: pd.DataFrame           # fixed-lambda grid
     runs: dict = field(default_factory=dict, repr=False)
     huge: dict = field(default_factory=dict)   # fixed lambda = HUGE_LAM, HUGE_BUDGET sweeps
+    certs: pd.DataFrame = field(default_factory=pd.DataFrame)  # certificates of final points
 
 
 def _am(toy, x0, y0, rule, lam0, p: Params):
@@ -153,11 +156,18 @@ def run(params: Params, rng: np.random.Generator | None = None) -> Result:
                          "sweeps": res.n_iter, "x": float(X[0, 0]), "y": float(Y[0, 0]),
                          "error": _error(res, xs), "lambda_final": float(res.history["lam"][-1]),
                          "reaches x*": is_exact(res, toy)})
-    comp = []
+    comp, certs = [], []
+    for name, r in runs.items():
+        X, Y = r.x
+        certs.append({"run": name, "x0": p.x0, "y0": p.y0, "status": r.status,
+                      "x": float(X[0, 0]), "y": float(Y[0, 0]), **point_certificate(toy, X, Y)})
     for x0, y0 in COMPARE_STARTS:
         rules = p.rules(x0, y0)
         r_our = _am(toy, x0, y0, *rules["AMour"], p)
         r_pca = _am(toy, x0, y0, *rules["AMpca"], p)
+        X, Y = r_our.x
+        certs.append({"run": "AMour (comparison)", "x0": x0, "y0": y0, "status": r_our.status,
+                      "x": float(X[0, 0]), "y": float(Y[0, 0]), **point_certificate(toy, X, Y)})
         comp.append({"x0": x0, "y0": y0,
                      "AMour sweeps": _sweeps_to(r_our, xs, p.max_iter + 1),
                      "AMpca sweeps": _sweeps_to(r_pca, xs, p.max_iter + 1),
@@ -166,7 +176,8 @@ def run(params: Params, rng: np.random.Generator | None = None) -> Result:
                                max_iter=p.max_iter)
     hg = fixed_lambda_sweep(toy, [HUGE_LAM], x0=p.x0, y0=p.y0, max_iter=HUGE_BUDGET).iloc[0]
     huge = {k: (v.item() if hasattr(v, "item") else v) for k, v in hg.items()}
-    return Result(p, xs, table, pd.DataFrame(rows), pd.DataFrame(comp), sweep, runs, huge)
+    return Result(p, xs, table, pd.DataFrame(rows), pd.DataFrame(comp), sweep, runs, huge,
+                  pd.DataFrame(certs))
 
 
 def tables(result: Result) -> dict[str, pd.DataFrame]:
@@ -178,7 +189,9 @@ def tables(result: Result) -> dict[str, pd.DataFrame]:
             "tab-tdp-adp": a.assign(**{c: a[c].map("{:.4g}".format) for c in
                                        ["lambda_0", "x", "y", "error", "lambda_final"]}),
             "tab-tdp-compare": result.comparison.assign(**{
-                c: result.comparison[c].map("{:.2e}".format) for c in ["AMour error", "AMpca error"]})}
+                c: result.comparison[c].map("{:.2e}".format) for c in ["AMour error", "AMpca error"]}),
+            "tab-tdp-certificate": result.certs.drop(columns="cert infeasibility").assign(**{
+                c: result.certs[c].map("{:.3g}".format) for c in ["x", "y", *POINT_CERT_COLS[:2]]})}
 
 
 def glue_values(result: Result) -> dict:
@@ -209,6 +222,8 @@ def glue_values(result: Result) -> dict:
                lam_tiny=float(tiny["lam"]), lam_huge=float(huge["lam"]),
                good_lo=float(good["lam"].min()), good_hi=float(good["lam"].max()),
                best_lam=float(sw.loc[sw["sweeps"].idxmin(), "lam"]), best_sweeps=int(sw["sweeps"].min()))
+    cc = result.certs
+    out.update(cert_n=len(cc), cert_n_certified=int((cc["verdict"] == "certified").sum()))
     return out
 
 
@@ -334,4 +349,17 @@ def claims(result: Result) -> list[Claim]:
                             at_most(float(hg.get("gap", np.inf)), 1e-3, scale=1e-3),
                             at_least(abs(float(hg.get("x", xs)) - xs), 0.1, scale=0.1)),
                      kind="paper", quote=QUOTES["huge"]))
+    our = result.certs[result.certs["run"] == "AMour (comparison)"]
+    tol = CERT_TOL
+    out.append(claim("toy42.certificate",
+                     f"The dual certificate of the lifted convex problem min_{{z >= 0}} (z - m)^2 / 2 "
+                     f"(S = xy - m) certifies AMour's final point from each of the {len(our)} "
+                     f"pre-registered starts: lambda_min(S) >= -{tol:g} scale, ||SX||/||X|| <= "
+                     f"{tol:g} scale and verdict 'certified' (AMour converges to x = y = sqrt(m), "
+                     "the global optimum, with KKT residual <= 1e-10)",
+                     all_of(at_least(our[POINT_CERT_COLS[0]].to_numpy(), -tol, scale=tol),
+                            at_most(our[POINT_CERT_COLS[1]].to_numpy(), tol, scale=tol),
+                            fraction(int((our["verdict"] == "certified").sum()), len(our),
+                                     at_least=1.0, min_samples=6)),
+                     kind="check", protocol="AMour"))
     return out
