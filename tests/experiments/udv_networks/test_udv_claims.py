@@ -346,15 +346,43 @@ def test_lora_claims_and_falsifiability():
     ok = lora_udv.Result(p, 0.99, 0.1, {"lora": lora_run("lora", np.full(S, 97.0) + np.arange(S) * 0.1, 0.5),
                                          "lora-udv": lora_run("lora-udv", np.full(S, 96.0), 0.2)})
     c = by_id(lora_udv.claims(ok))
-    assert c["udv.lora.more_compressible"].holds and c["udv.lora.finetune_lower"].holds
-    assert c["udv.lora.finetune_comparable"].holds
+    assert c["udv.lora.tuned.more_compressible"].holds and c["udv.lora.tuned.finetune_lower"].holds
+    assert c["udv.lora.tuned.finetune_comparable"].holds
     assert_sane(c)
     bad = lora_udv.Result(p, 0.99, 0.1, {"lora": lora_run("lora", np.full(S, 97.0) + np.arange(S), 0.2),
                                           "lora-udv": lora_run("lora-udv", np.full(S, 92.0), 0.5)})
     c = by_id(lora_udv.claims(bad))
-    assert not c["udv.lora.more_compressible"].holds
-    assert not c["udv.lora.finetune_comparable"].holds
+    assert not c["udv.lora.tuned.more_compressible"].holds
+    assert not c["udv.lora.tuned.finetune_comparable"].holds
     assert_sane(c)
+
+
+def test_lora_paper_claims_run_the_authors_protocol():
+    p = lora_udv.Params.for_profile("quick", taus=(1.0, 0.5))
+    tuned = {"lora": lora_run("lora", np.full(S, 97.0), 0.5),
+             "lora-udv": lora_run("lora-udv", np.full(S, 96.0), 0.2)}
+    # the authors' SGD did not train (0% target accuracy): the paper claims fail, as expected
+    stuck = dict(tuned, **{"lora-authors": lora_run("lora-authors", np.zeros(S), 0.2),
+                           "lora-udv-authors": lora_run("lora-udv-authors", np.zeros(S), 0.2)})
+    c = by_id(lora_udv.claims(lora_udv.Result(p, 0.99, 0.1, stuck)))
+    for k in ("more_compressible", "finetune_lower", "finetune_comparable"):
+        x, t = c[f"udv.lora.{k}"], c[f"udv.lora.tuned.{k}"]
+        assert x.kind == "paper" and x.protocol == "authors" and x.expected == "fails"
+        assert not x.holds and x.margin == -1.0 and x.samples == S and "B = 0" in x.reason
+        assert t.kind == "extension" and t.protocol == "tuned"
+    assert_sane(c)
+    # had it trained (and come out as the paper says), the paper claims would hold
+    good = dict(tuned, **{
+        "lora-authors": lora_run("lora-authors", np.full(S, 97.0) + np.arange(S) * 0.1, 0.5),
+        "lora-udv-authors": lora_run("lora-udv-authors", np.full(S, 96.0), 0.2)})
+    c = by_id(lora_udv.claims(lora_udv.Result(p, 0.99, 0.1, good)))
+    assert all(c[f"udv.lora.{k}"].holds for k in
+               ("more_compressible", "finetune_lower", "finetune_comparable"))
+    assert all(x.protocol for x in c.values())
+    assert lora_udv.METHODS["lora-udv-authors"] == (True, 4, None)
+    assert lora_udv.AUTHORS_LR == 1e-3
+    g = lora_udv.glue_values(lora_udv.Result(p, 0.99, 0.1, stuck))
+    assert g["acc-lora-udv-authors"] == 0.0
 
 
 # ----------------------------------------------------------------------------- referee fixes
@@ -483,10 +511,10 @@ def test_lora_direction_claim_is_exploratory():
     res = lora_udv.Result(p, 0.99, 0.1, {"lora": lora_run("lora", np.full(S, 97.0), 0.5),
                                          "lora-udv": lora_run("lora-udv", np.full(S, 96.0), 0.2)})
     c = by_id(lora_udv.claims(res))
-    assert c["udv.lora.finetune_lower"].exploratory
-    assert "protocol" in c["udv.lora.finetune_comparable"].reason
-    assert "shared" in c["udv.lora.more_compressible"].statement or \
-        "share one pretrained base" in c["udv.lora.more_compressible"].statement
+    assert c["udv.lora.tuned.finetune_lower"].exploratory
+    assert "protocol" in c["udv.lora.tuned.finetune_comparable"].reason
+    assert "shared" in c["udv.lora.tuned.more_compressible"].statement or \
+        "share one pretrained base" in c["udv.lora.tuned.more_compressible"].statement
 
 
 def test_lora_every4_claim():

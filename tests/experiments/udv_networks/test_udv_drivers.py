@@ -117,5 +117,6 @@ def test_lora_driver_tiny():
     for r in res.runs.values():
         assert r.ratios.shape == (1, 2) and r.ratios[0, 0] <= 1
         assert np.isfinite(lora_udv.min_ratio_within(r)).all()
-    assert set(res.sgd_probe) == {"acc", "acc-epoch1"}        # the authors' optimizer, 1 seed
-    assert 0 <= res.sgd_probe["acc"] <= 100
+    assert {"lora-authors", "lora-udv-authors"} <= set(res.runs)   # the authors' optimizer
+    assert all(0 <= res.runs[m].acc[0] <= 100 for m in ("lora-authors", "lora-udv-authors"))
+    assert {c.protocol for c in lora_udv.claims(res)} >= {"authors", "tuned"}
