@@ -64,3 +64,28 @@ def test_large_step_orthogonality_recorded_as_not_reproduced():
     c = {x.id: x for x in exp.claims(res)}
     for k in ("ib.dyn.orthogonal_large_step", "ib.dyn.orthogonal"):
         assert not c[k].holds and c[k].as_expected and c[k].exploratory
+
+
+def _cert(lam, res=1e-12, scale=1.0):
+    v = "certified" if lam >= -1e-6 * scale and res <= 1e-6 * scale else "refuted"
+    return {"lambda_min": lam, "residual": res, "scale": scale, "verdict": v, "note": ""}
+
+
+def test_certificate_claim_pre_registered_and_falsifiable():
+    def cert_claim(p, a, b):
+        ins = [instance("noiseless"), instance("noisy")]
+        ins[0].cert, ins[1].cert = a, b
+        res = exp.Result(p, ins, {}, None)
+        return {c.id: c for c in exp.claims(res)}["ib.dyn.udu_certified"], res
+
+    paper, quick = exp.Params.for_profile("paper"), exp.Params.for_profile("quick")
+    c, res = cert_claim(paper, _cert(-1e-13), _cert(-1e-2))       # the physics' outcome
+    assert c.holds and c.as_expected and not c.fragile and c.kind == "extension"
+    assert list(exp.certificate_table(res).verdict) == ["certified", "refuted"]
+    c, _ = cert_claim(paper, _cert(-1e-2), _cert(-1e-2))          # noiseless not converged
+    assert not c.holds and not c.as_expected and c.margin < -1e-6
+    c, _ = cert_claim(paper, _cert(-1e-13), _cert(-1e-13))        # noisy certified: fails too
+    assert not c.holds and c.margin < -1e-6
+    c, _ = cert_claim(quick, _cert(-8.6e-3, 5e-3), _cert(-4e-2))  # the quick outcome seen
+    assert not c.holds and c.as_expected and c.reason
+    assert "ib.dyn.udu_certified" not in claims()                 # no certificates, no claim
