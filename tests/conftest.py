@@ -71,8 +71,11 @@ def cross_numerics_results(tmp_path_factory):
     """The same quick-profile run of every chapter under :data:`CROSS_NUMERICS_ENV`, into its
     own results root; yields ``(results_root, {chapter_id: RunRecord})``."""
     base = tmp_path_factory.mktemp("cross-numerics")
-    # Serial (jobs=1): with these settings in the coordinator, `--jobs 2` on the local Dask
-    # cluster reports the first chapter on each worker as "worker died" (known bug, issue 12,
-    # reproduced 2026-12-01: implicit-bias/fixed-points + phase-retrieval-synthetic); the
-    # Dask path itself is tested in tests/test_dask.py.
+    # Serial (jobs=1): with OPENBLAS_CORETYPE=Prescott forced on this CPU, OpenBLAS itself
+    # segfaults inside a Dask worker's executor thread (np.vdot in
+    # problems.phase_retrieval.signal_error, reached by the PR seed study's sweep tasks;
+    # faulthandler trace, 2026-12-01; the same call in the worker's main thread, in a plain
+    # thread or with the other settings alone does not crash). The runner reports that
+    # correctly ("its Dask worker died"), but the pass would then test OpenBLAS, not bmlab.
+    # The Dask path itself is tested in tests/test_dask.py.
     return base / "results", _run_all_chapters(base, CROSS_NUMERICS_ENV, jobs=1)

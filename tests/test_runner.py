@@ -219,3 +219,33 @@ def test_reproduce_runs_toc_chapters_with_jobs(project, capsys):
     assert cli.main(["reproduce", "--profile", "quick", "--jobs", "2", "--no-progress"]) == 0
     out = capsys.readouterr().out
     assert "part/good" in out and "ok" in out
+
+
+def test_a_zombie_counts_as_gone_and_orphans_are_awaited(tmp_path):
+    """An exited, unreaped process is not alive; the wait for an orphaned chapter process
+    ends when it exits, and never waits for a process of another machine."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    t0 = time.monotonic()
+    while runner._pid_alive(proc.pid) and time.monotonic() - t0 < 30:
+        time.sleep(0.05)  # never reaped meanwhile: a zombie once it has exited
+    assert not runner._pid_alive(proc.pid)
+    proc.wait()
+
+    slow = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(1.0)"])
+    pid_file = tmp_path / "pid-x"
+    pid_file.write_text(f"{runner.HOST_TAG} {slow.pid}")
+    t0 = time.monotonic()
+    runner._wait_for_orphan(pid_file, grace=30)
+    assert runner._pid_alive(slow.pid) is False and time.monotonic() - t0 < 30
+    slow.wait()
+
+    pid_file.write_text(f"00000000 {os.getpid()}")  # another machine's live pid: not watched
+    t0 = time.monotonic()
+    runner._wait_for_orphan(pid_file, grace=30)
+    assert time.monotonic() - t0 < 10
+    runner._wait_for_orphan(tmp_path / "missing", grace=30)  # no file: nothing to wait for

@@ -842,12 +842,18 @@ def _swap_into_place(tmp: Path, final: Path, cancel=None) -> None:
 
 
 def _pid_alive(pid: int) -> bool:
+    """Whether process ``pid`` of this machine runs (a zombie -- exited, not yet reaped, as
+    orphans are in containers whose init never reaps -- counts as gone)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
+    with contextlib.suppress(OSError, IndexError):
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        if stat[stat.rindex(")") + 2:].startswith(("Z", "X")):
+            return False
     return True
 
 
@@ -1227,6 +1233,9 @@ def _dask_chapter_task(chapter_id: str, params: dict, force: bool, root: str,
     try:
         os.close(os.open(run / f"started-{name}", os.O_CREAT | os.O_EXCL | os.O_WRONLY))
     except FileExistsError:
+        # the worker that ran it died; its chapter process sees that and stops, removing its
+        # temporary folder: wait for it, so the run ends with nothing of it left behind
+        _wait_for_orphan(run / f"pid-{name}")
         return RunRecord(chapter_id, "failed", 0.0, {},
                          f"chapter {chapter_id!r}: its Dask worker died while running it "
                          "(the chapter is not run twice); previous results are unchanged")
@@ -1251,6 +1260,8 @@ def _dask_chapter_task(chapter_id: str, params: dict, force: bool, root: str,
              json.dumps(job, default=str)],
             env=child_env, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
             start_new_session=True)  # signals reach it through the cancel file only
+        with contextlib.suppress(OSError):
+            (run / f"pid-{name}").write_text(f"{HOST_TAG} {proc.pid}", encoding="utf-8")
         status = proc.wait()
     try:
         data = json.loads(record_path.read_text(encoding="utf-8"))
@@ -1264,6 +1275,22 @@ def _dask_chapter_task(chapter_id: str, params: dict, force: bool, root: str,
         return RunRecord(chapter_id, "failed", time.perf_counter() - t0, {},
                          f"chapter {chapter_id!r}: its process exited with status {status} "
                          f"without a result{tail}")
+
+
+def _wait_for_orphan(pid_file: Path, grace: float | None = None) -> None:
+    """Wait (at most ``grace`` seconds, default :data:`STOP_GRACE`) until the chapter process
+    named in ``pid_file`` (``<host tag> <pid>``) has ended. Only a process of this machine
+    can be watched; one on another machine is left to :func:`clean_stale_tmp`."""
+    try:
+        host, pid = pid_file.read_text(encoding="utf-8").split()
+        pid_n = int(pid)
+    except (OSError, ValueError):
+        return
+    if host != HOST_TAG:
+        return
+    deadline = time.monotonic() + (STOP_GRACE if grace is None else grace)
+    while _pid_alive(pid_n) and time.monotonic() < deadline:
+        time.sleep(0.1)
 
 
 def _watch(cancel: _FileFlag, parent: int) -> None:  # pragma: no cover - in chapter processes
