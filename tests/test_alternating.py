@@ -4,10 +4,10 @@ import math
 import numpy as np
 import pytest
 
+from bmlab.factorizations.penalty import (AccuracyPenalty, AdaptivePenalty, AlgorithmDependentPenalty,
+                                          ExactPenalty, FixedPenalty, make_rule)
 from bmlab.problems.scalar_toys import LinearToy, ShiftedSquareToy, as_factor
-from bmlab.solvers.alternating import (AccuracyPenalty, AdaptivePenalty, AlgorithmDependentPenalty,
-                                       ExactPenalty, FixedPenalty, alternating_minimization,
-                                       make_rule)
+from bmlab.solvers.alternating import alternating_minimization
 
 X0, Y0 = as_factor(1.0), as_factor(-2.0)
 

@@ -76,13 +76,6 @@ def test_enumerate_finds_global_zero_and_spurious():
         enumerate_critical_points(P, (3, 1), np.random.default_rng(0), n_starts=-1)
 
 
-def test_newton_refine_public_from_landscape_and_solvers():
-    import bmlab.landscape as la
-    import bmlab.solvers.newton as sn
-
-    assert la.newton_refine is sn.newton_refine
-
-
 def test_newton_result_fun_and_callback():
     prob = yalcin_instance(4, eps=0.3)
     seen = []

@@ -11,10 +11,8 @@ only; the three top numerical layers do not import each other. In particular ``p
 never imports ``solvers``, ``factorizations`` never imports ``solvers``, and no numerical layer
 imports ``experiments``, ``chapter``, ``runner``, ``book`` or ``cli``.
 
-Compat aliases of names that moved up a layer (``bmlab.factorizations.udu.run_bm`` ...) are
-module ``__getattr__`` hooks that resolve through :mod:`importlib` at attribute access; they are
-not import statements and are listed in :data:`COMPAT` so that they can be removed once their
-callers are migrated.
+One concept, one name, one place: the names that moved (:data:`MOVED`) are found only in their
+new home, with no alias left behind at the old one.
 """
 from __future__ import annotations
 
@@ -29,10 +27,16 @@ RANK = {"validation": 0, "paths": 0, "bounds": 1, "problems": 2, "factorizations
         "solvers": 4, "landscape": 5, "fixed_points": 5, "sdp": 5}
 HIGH = ("experiments", "chapter", "runner", "book", "cli")
 
-#: name -> module it moved to; resolved lazily by the old module's __getattr__ (to remove).
-COMPAT = {"bmlab.factorizations.udu.run_bm": "bmlab.solvers.udu",
-          "bmlab.factorizations.udu.run_udu": "bmlab.solvers.udu",
-          "bmlab.factorizations.udu.log_schedule": "bmlab.solvers.base"}
+#: old module -> (names that moved away from it, their one home).
+MOVED = {"bmlab.factorizations.udu": (("run_bm", "run_udu"), "bmlab.solvers.udu"),
+         "bmlab.landscape": (("newton_refine",), "bmlab.solvers.newton"),
+         "bmlab.solvers.alternating": (("PenaltyRule", "FixedPenalty", "AlgorithmDependentPenalty",
+                                        "AdaptivePenalty", "AccuracyPenalty", "ExactPenalty",
+                                        "StartBoundPenalty", "make_rule", "RULES"),
+                                       "bmlab.factorizations.penalty"),
+         "bmlab.factorizations.asymmetric": (("Regularizer", "NoReg", "NonNeg", "Ridge",
+                                              "UnboundedSubproblem"), "bmlab.problems.base"),
+         "bmlab.sdp.core": (("numerical_rank",), "bmlab.factorizations.spectral")}
 
 
 def _modules():
@@ -107,9 +111,32 @@ def test_the_parser_sees_relative_imports():
     assert "bmlab.experiments.x" not in names
 
 
-@pytest.mark.parametrize("alias,target", sorted(COMPAT.items()))
-def test_compat_aliases_resolve_to_the_moved_object(alias, target):
+@pytest.mark.parametrize("old", sorted(MOVED))
+def test_moved_names_have_one_home_and_no_alias(old):
+    """A moved name is public at its home only: not in the old module's ``__all__``, and not an
+    attribute of it either unless the old module uses it itself (a plain import, not a
+    re-export)."""
     import importlib
 
-    mod, name = alias.rsplit(".", 1)
-    assert getattr(importlib.import_module(mod), name) is getattr(importlib.import_module(target), name)
+    names, home = MOVED[old]
+    mod, new = importlib.import_module(old), importlib.import_module(home)
+    for name in names:
+        assert hasattr(new, name), f"{home}.{name}"
+        assert name not in getattr(mod, "__all__", ()), f"{old}.__all__ lists {name}"
+        if hasattr(mod, name):
+            used = _uses(SRC.parent / (old.replace(".", "/") + ".py"), name)
+            assert used, f"{old}.{name} is a re-export of {home}.{name}"
+
+
+def test_the_udu_module_has_no_lazy_aliases():
+    import bmlab.factorizations.udu as fu
+
+    assert not hasattr(fu, "__getattr__")
+    for name in ("run_bm", "run_udu", "log_schedule"):
+        assert not hasattr(fu, name), name
+
+
+def _uses(path: Path, name: str) -> bool:
+    """``name`` is used in ``path`` other than in its import statement."""
+    return any(isinstance(node, ast.Name) and node.id == name
+               for node in ast.walk(ast.parse(path.read_text(), str(path))))

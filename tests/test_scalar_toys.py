@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bmlab.factorizations.asymmetric import (UnboundedSubproblem, penalized_grad, penalized_hessian,
-                                             penalized_value, kkt_residual)
+from bmlab.factorizations.asymmetric import kkt_residual, penalized_grad, penalized_hessian, penalized_value
+from bmlab.problems.base import UnboundedSubproblem
 from bmlab.problems.scalar_toys import LinearToy, ShiftedSquareToy, as_factor
 
 coord = st.floats(-3, 3, allow_nan=False)

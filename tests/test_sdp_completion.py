@@ -2,7 +2,8 @@ import numpy as np
 
 from bmlab.problems.completion import make_completion
 from bmlab.sdp.completion import psd_least_squares, trace_min_completion
-from bmlab.sdp.core import numerical_rank, relative_error
+from bmlab.factorizations.spectral import numerical_rank
+from bmlab.sdp.core import relative_error
 
 
 def test_trace_min_recovers_small_instance():

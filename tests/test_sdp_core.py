@@ -2,7 +2,8 @@ import cvxpy as cp
 import numpy as np
 import pytest
 
-from bmlab.sdp.core import numerical_rank, relative_error, solve_sdp
+from bmlab.factorizations.spectral import numerical_rank
+from bmlab.sdp.core import relative_error, solve_sdp
 
 
 def _projection_problem():

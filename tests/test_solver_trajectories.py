@@ -34,8 +34,7 @@ def _flat(prefix, res, out):
 
 
 def trajectories() -> dict[str, np.ndarray]:
-    from bmlab.factorizations.udu import run_bm, run_udu, scaled_init
-    from bmlab.landscape import newton_refine
+    from bmlab.factorizations.udu import scaled_init
     from bmlab.problems.completion import make_completion
     from bmlab.problems.factorization import AsymmetricFactorization, low_rank_matrix
     from bmlab.problems.phase_retrieval import GaussianPR
@@ -43,11 +42,13 @@ def trajectories() -> dict[str, np.ndarray]:
     from bmlab.problems.scalar_toys import LinearToy, ShiftedSquareToy, as_factor
     from bmlab.problems.sensing import HighOrderLoss, gaussian_sensing, yalcin_instance
     from bmlab.problems.snmf import SymmetricNMF, random_psd_nonneg
-    from bmlab.solvers.alternating import (AccuracyPenalty, AdaptivePenalty,
-                                           AlgorithmDependentPenalty, ExactPenalty,
-                                           StartBoundPenalty, alternating_minimization,
-                                           nonconvex_admm)
+    from bmlab.factorizations.penalty import (AccuracyPenalty, AdaptivePenalty,
+                                              AlgorithmDependentPenalty, ExactPenalty,
+                                              StartBoundPenalty)
+    from bmlab.solvers.alternating import alternating_minimization, nonconvex_admm
     from bmlab.solvers.gd import gradient_descent
+    from bmlab.solvers.newton import newton_refine
+    from bmlab.solvers.udu import run_bm, run_udu
 
     out: dict[str, np.ndarray] = {}
     # BM / UDU on completion and phase retrieval

@@ -18,12 +18,6 @@ def test_numerical_rank_of_a_matrix_and_of_its_spectrum_agree():
     assert numerical_rank(np.array([]), spectrum=True) == 0
 
 
-def test_numerical_rank_is_the_sdp_one():
-    import bmlab.sdp.core as core
-
-    assert core.numerical_rank is numerical_rank
-
-
 def test_numerical_rank_rejects_bad_input():
     with pytest.raises(ValueError, match="spectrum"):
         numerical_rank(np.eye(2), spectrum=True)

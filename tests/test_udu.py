@@ -83,19 +83,6 @@ def test_validation_and_divergence():
     assert b.status == "diverged"
 
 
-def test_compat_aliases_of_moved_runs():
-    """compat: run_bm, run_udu and log_schedule moved to bmlab.solvers; the old path still
-    resolves (lazily) to the same objects until the experiments are migrated."""
-    import bmlab.factorizations.udu as fu
-    import bmlab.solvers.base as sb
-    import bmlab.solvers.udu as su
-
-    assert fu.run_bm is su.run_bm and fu.run_udu is su.run_udu
-    assert fu.log_schedule is sb.log_schedule
-    with pytest.raises(AttributeError):
-        fu.no_such_name
-
-
 def test_run_result_has_fun_and_wall_time():
     rng = np.random.default_rng(3)
     prob = make_completion(20, 2, rng=rng)

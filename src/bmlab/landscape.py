@@ -12,10 +12,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .solvers.newton import newton_refine  # noqa: F401  (moved to solvers; public here too)
+from .solvers.newton import newton_refine
 from .validation import check_array, check_attrs, check_bool, check_choice, check_int, check_real, check_rng
 
-__all__ = ["hessian_extremes", "newton_refine", "dedup_critical_points", "CriticalPoint",
+__all__ = ["hessian_extremes", "dedup_critical_points", "CriticalPoint",
            "enumerate_critical_points",
            "eigen_slice_2d"]
 
@@ -125,7 +125,7 @@ def enumerate_critical_points(problem, shape: tuple[int, int], rng: np.random.Ge
     r"""Find critical points of ``problem`` by Newton refinement from random starts.
 
     Starts are :math:`X_0 = s\,G` with :math:`G` standard Gaussian of ``shape`` and
-    :math:`s` uniform in ``[0.1, 1.5] * scale``; Newton's method (:func:`newton_refine`)
+    :math:`s` uniform in ``[0.1, 1.5] * scale``; Newton's method (:func:`bmlab.solvers.newton.newton_refine`)
     converges to critical points of any index, so saddles are found as well as minima. Runs
     that do not reach gradient norm ``tol`` are discarded; the rest are deduplicated up to
     :math:`X \mapsto XQ` (:func:`dedup_critical_points`). :math:`X = 0`, always critical, is

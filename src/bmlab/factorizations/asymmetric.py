@@ -18,19 +18,20 @@ A *problem* (see :mod:`bmlab.problems.scalar_toys`, :mod:`bmlab.problems.snmf`,
 ``f(Z)``, ``grad_f(Z)``, ``hess_f_vec(Z, dZ)``
     the loss, its gradient and Hessian-vector product in :math:`Z`;
 ``reg``
-    a :class:`Regularizer` (:class:`NoReg`, :class:`NonNeg` or :class:`Ridge`);
+    a :class:`~bmlab.problems.base.Regularizer` (:class:`~bmlab.problems.base.NoReg`,
+    :class:`~bmlab.problems.base.NonNeg` or :class:`~bmlab.problems.base.Ridge`);
 ``block_argmin(W, lam)``
     the exact block minimiser :math:`\arg\min_X f(XW^\top) + \tfrac12 g(X) +
     \tfrac\lambda2\|X - W\|_F^2` (Step 3 of Algorithm 1). All problems here satisfy
     Assumption 2(b), :math:`f(Z^\top) = f(Z)`, so the :math:`Y` block is the same map with the
-    roles exchanged. It raises :class:`UnboundedSubproblem` when the block problem has no
+    roles exchanged. It raises :class:`~bmlab.problems.base.UnboundedSubproblem` when the block problem has no
     minimiser (e.g. linear :math:`f` with :math:`\lambda \le 0`);
 ``block_constants(W)``
     :math:`(L, \sigma)`, the smoothness and strong-convexity constants of
     :math:`X \mapsto f(XW^\top)` (used by the Hu–Kwok rule, AMagd).
 
 Such a problem is a :class:`bmlab.problems.base.SplitProblem`; the regularisers and
-:class:`UnboundedSubproblem` are defined in :mod:`bmlab.problems.base` and re-exported here.
+:class:`~bmlab.problems.base.UnboundedSubproblem` are defined in :mod:`bmlab.problems.base`.
 This module evaluates :math:`F_\lambda`, its gradient and Hessian, KKT residuals, and the
 symmetric objective :math:`h`, for any such problem, and wraps :math:`h` and
 :math:`F_\lambda` as Problems (:class:`SymmetricObjective`, :class:`PenalizedSplit`) that
@@ -42,11 +43,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..problems.base import NoReg, NonNeg, Problem, Regularizer, Ridge, UnboundedSubproblem  # noqa: F401
+from ..problems.base import Problem
 from ..validation import check_array, check_attrs, check_real
 
 __all__ = [
-    "UnboundedSubproblem", "Regularizer", "NoReg", "NonNeg", "Ridge",
     "penalized_value", "penalized_grad", "penalized_hessvec", "penalized_hessian",
     "kkt_residual", "symmetric_value", "symmetric_grad", "symmetric_kkt_residual",
     "symmetric_hessvec", "SymmetricObjective", "PenalizedSplit",

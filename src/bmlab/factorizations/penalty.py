@@ -1,5 +1,5 @@
-r"""Penalty-update rules for the split (5) of paper 000, compared in its §4 (spec 000 §3; moved
-here from :mod:`bmlab.solvers.alternating`, which re-exports them). The book's
+r"""Penalty-update rules for the split (5) of paper 000, compared in its §4 (spec 000 §3; their one
+home: import them from here). The book's
 :math:`\lambda` is the spec's :math:`\gamma`. A rule is called between two sweeps of
 :func:`bmlab.solvers.alternating.alternating_minimization`:
 ``rule(k, problem, X, Y, lam) -> lam_next``.

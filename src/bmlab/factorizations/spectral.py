@@ -1,5 +1,4 @@
-"""Numerical rank: the one implementation every part of the book uses (``bmlab.sdp.core``
-re-exports it)."""
+"""Numerical rank: the one implementation every part of the book uses."""
 from __future__ import annotations
 
 import numpy as np

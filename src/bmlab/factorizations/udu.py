@@ -38,21 +38,6 @@ __all__ = [
     "spectrum", "BurerMonteiro", "UDUFactorization",
 ]
 
-# compat: moved to solvers; callers are updated in the experiments migration.
-# run_bm, run_udu -> bmlab.solvers.udu; log_schedule -> bmlab.solvers.base. A lazy attribute,
-# so that this module (a lower layer) never imports bmlab.solvers at import time.
-_MOVED = {"run_bm": "bmlab.solvers.udu", "run_udu": "bmlab.solvers.udu",
-          "log_schedule": "bmlab.solvers.base"}
-
-
-def __getattr__(name: str):
-    if name in _MOVED:
-        import importlib
-
-        return getattr(importlib.import_module(_MOVED[name]), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
 def scaled_init(n: int, r: int, rho: float, rng: np.random.Generator, *,
                 complex_: bool = False) -> np.ndarray:
     r""":math:`U_0` with iid standard (complex) Gaussian entries rescaled to
@@ -84,7 +69,7 @@ def udu_grad(problem, U: np.ndarray, d: np.ndarray):
 def project_udu(U: np.ndarray, d: np.ndarray, alpha: float) -> tuple[np.ndarray, np.ndarray]:
     r""":math:`(\Pi_\alpha(U), \Pi_+(d))`: rescale :math:`U` into the Frobenius ball of radius
     :math:`\alpha`, clip :math:`d` at 0 (update (3)). Unchecked: it runs inside the loop
-    (:func:`run_udu` validates ``alpha`` once)."""
+    (:func:`bmlab.solvers.udu.run_udu` validates ``alpha`` once)."""
     nrm = np.linalg.norm(U)
     if nrm > alpha:
         U = U * (alpha / nrm)

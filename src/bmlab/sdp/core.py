@@ -11,7 +11,6 @@ from typing import Any
 
 import numpy as np
 
-from ..factorizations.spectral import numerical_rank  # noqa: F401  (public here too)
 from ..validation import check_array
 
 SOLVERS = ("CLARABEL", "SCS")

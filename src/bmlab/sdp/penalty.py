@@ -12,7 +12,8 @@ from ..problems.quadratic import QuadraticSensing
 from ..problems.scalar_toys import LinearToy, ShiftedSquareToy
 from ..problems.snmf import SymmetricNMF
 from ..validation import check_array, check_bool
-from .core import SDPResult, lifted_problem, numerical_rank, relative_error, solve_sdp
+from ..factorizations.spectral import numerical_rank
+from .core import SDPResult, lifted_problem, relative_error, solve_sdp
 
 __all__ = ["scalar_toy_sdp", "split_problem_sdp", "compare_with_sdp"]
 

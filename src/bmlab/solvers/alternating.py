@@ -9,7 +9,7 @@ One sweep :math:`k` of :func:`alternating_minimization` (AM, (13); DERIVED, high
 3. :math:`\lambda_{k+1} = \text{rule}(X^{k+1}, Y^{k+1}, \lambda_k)`.
 
 The penalty rules (:class:`~bmlab.factorizations.penalty.PenaltyRule` and its subclasses, the
-rules of §4) live in :mod:`bmlab.factorizations.penalty` and are re-exported here.
+rules of §4) live in :mod:`bmlab.factorizations.penalty`.
 
 Divergence (an unbounded block problem, overflow or a non-finite iterate) ends the run with
 status ``"diverged"``; it is never raised.
@@ -22,17 +22,13 @@ from typing import Callable
 
 import numpy as np
 
-from ..factorizations.asymmetric import UnboundedSubproblem, kkt_residual, penalized_value
-from ..factorizations.penalty import (RULES, AccuracyPenalty, AdaptivePenalty,  # noqa: F401
-                                      AlgorithmDependentPenalty, ExactPenalty, FixedPenalty,
-                                      PenaltyRule, StartBoundPenalty, make_rule)
+from ..factorizations.asymmetric import kkt_residual, penalized_value
+from ..factorizations.penalty import FixedPenalty, PenaltyRule
+from ..problems.base import UnboundedSubproblem
 from ..validation import check_array, check_attrs, check_bool, check_callable, check_int, check_real
 from .base import SolverResult, record_rule
 
-__all__ = [
-    "PenaltyRule", "FixedPenalty", "AlgorithmDependentPenalty", "AdaptivePenalty",
-    "AccuracyPenalty", "ExactPenalty", "StartBoundPenalty", "make_rule", "nonconvex_admm", "alternating_minimization",
-]
+__all__ = ["nonconvex_admm", "alternating_minimization"]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -65,7 +61,8 @@ def alternating_minimization(
     X0, Y0 : numpy.ndarray
         Starting factors, shape ``(n, r)``.
     penalty : PenaltyRule or float
-        The update rule; a number means :class:`FixedPenalty`.
+        The update rule; a number means
+        :class:`~bmlab.factorizations.penalty.FixedPenalty`.
     lam0 : float, optional
         Penalty of the first sweep; default: the rule evaluated at the start.
     max_iter : int

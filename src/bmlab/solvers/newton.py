@@ -1,5 +1,5 @@
-r"""Newton refinement of critical points (moved here from :mod:`bmlab.landscape`, which
-re-exports it). Newton's method converges to critical points of any index, so it finds saddles
+r"""Newton refinement of critical points (its one home; moved here from
+:mod:`bmlab.landscape`). Newton's method converges to critical points of any index, so it finds saddles
 as well as minima: the tool behind :func:`bmlab.landscape.enumerate_critical_points`.
 """
 from __future__ import annotations

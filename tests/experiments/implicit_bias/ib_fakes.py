@@ -21,10 +21,10 @@ def spectrum(rank: int, n: int = 20, tail: float = 1e-20, decay: float | None = 
 
 
 def run(method, eta, rho, s, residual=1e-3):
-    from bmlab.experiments.implicit_bias.common import numerical_rank_from_spectrum
+    from bmlab.factorizations.spectral import numerical_rank
 
     return SimpleNamespace(method=method, eta=eta, rho=rho, spectrum=np.asarray(s),
-                           residual=np.array([1.0, residual]), rank=numerical_rank_from_spectrum(s),
+                           residual=np.array([1.0, residual]), rank=numerical_rank(np.asarray(s, dtype=float), spectrum=True),
                            rel_error=0.1, status="max_iter", seconds=0.0)
 
 

@@ -1,8 +1,7 @@
 import numpy as np
 import pytest
 
-from bmlab.experiments.implicit_bias.common import (CompletionParams, numerical_rank_from_spectrum,
-                                                    run_completion_sweep)
+from bmlab.experiments.implicit_bias.common import CompletionParams, run_completion_sweep
 from bmlab.experiments.implicit_bias.plots import plot_sweep
 
 
@@ -29,11 +28,6 @@ def test_params_validation():
         CompletionParams(methods=("XX",))
     with pytest.raises(ValueError, match="positive"):
         CompletionParams(etas=(0.0,))
-
-
-def test_numerical_rank_from_spectrum():
-    assert numerical_rank_from_spectrum(np.array([1.0, 1e-3, 1e-7])) == 2
-    assert numerical_rank_from_spectrum(np.zeros(3)) == 0
 
 
 def test_log_monotone_margin_in_decades_is_scale_free():

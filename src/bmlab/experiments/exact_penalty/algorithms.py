@@ -18,10 +18,10 @@ import pandas as pd
 from ...bounds.exact_penalty import corollary1_bound12
 from ...claims import Claim, all_of, at_least, at_most, claim, compare, fraction, qualitative
 from ...factorizations.asymmetric import symmetric_kkt_residual, symmetric_value
+from ...factorizations.penalty import (AccuracyPenalty, AdaptivePenalty, AlgorithmDependentPenalty,
+                                       ExactPenalty, FixedPenalty)
 from ...problems.snmf import SymmetricNMF, random_indefinite_nonneg, random_psd_nonneg
-from ...solvers.alternating import (AccuracyPenalty, AdaptivePenalty, AlgorithmDependentPenalty,
-                                   ExactPenalty, FixedPenalty, alternating_minimization,
-                                   nonconvex_admm)
+from ...solvers.alternating import alternating_minimization, nonconvex_admm
 from ...validation import check_int, check_real
 from ..base import ExperimentParams
 from .common import POINT_CERT_COLS, point_certificate, snmf_adp_target

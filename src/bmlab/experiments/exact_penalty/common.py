@@ -221,7 +221,7 @@ def publish(ch, *, tables: dict | None = None, glue: dict | None = None,
 # ----------------------------------------------------------------- critical points by Newton
 class SplitLandscape:
     r"""The smooth split :math:`F_\lambda` as a landscape problem for
-    :func:`bmlab.landscape.newton_refine`: the variable is :math:`W = [X; Y]`
+    :func:`bmlab.solvers.newton.newton_refine`: the variable is :math:`W = [X; Y]`
     (:math:`2n \times r`), ``grad`` and ``hessian`` are those of :math:`F_\lambda` (dense
     Hessian in the order of ``W.ravel()``). Only for unconstrained problems (no indicator)."""
 
@@ -245,7 +245,7 @@ def newton_critical_points(problem, lams, n_starts: int, rng: np.random.Generato
                            tol: float = 1e-10, max_iter: int = 60,
                            neg_tol: float = 1e-6, keep: bool = False) -> pd.DataFrame:
     r"""Critical points of :math:`F_\lambda` of any index (minima *and* saddles) found by Newton's
-    method on :math:`\nabla F_\lambda = 0` (:func:`bmlab.landscape.newton_refine`) from
+    method on :math:`\nabla F_\lambda = 0` (:func:`bmlab.solvers.newton.newton_refine`) from
     ``n_starts`` independent random :math:`(X^0, Y^0)` per :math:`\lambda`. One row per start,
     with the columns of :func:`critical_point_runs` (``status`` is Newton's: ``converged`` when
     the gradient norm is below ``tol``) plus ``hess_min`` (smallest Hessian eigenvalue) and
@@ -253,7 +253,7 @@ def newton_critical_points(problem, lams, n_starts: int, rng: np.random.Generato
     ``XY`` (the point) and ``n_neg_sym`` (negative eigenvalues below ``-neg_tol`` of the Hessian
     restricted to symmetric directions :math:`(V, V)`, i.e. of the Hessian of
     :math:`X \mapsto F_\lambda(X, X) = h(X)`, the symmetric objective (3))."""
-    from ...landscape import newton_refine
+    from ...solvers.newton import newton_refine
 
     rows = []
     mu = problem.reg.mu

@@ -20,8 +20,9 @@ import pandas as pd
 from ...bounds.exact_penalty import (corollary1_bound11, corollary1_bound12, theorem1_bound,
                                      zhu_bound)
 from ...claims import Claim, all_of, at_least, at_most, claim, close, fraction
+from ...factorizations.penalty import StartBoundPenalty
 from ...problems.snmf import SymmetricNMF, random_indefinite_nonneg, random_psd_nonneg
-from ...solvers.alternating import StartBoundPenalty, alternating_minimization
+from ...solvers.alternating import alternating_minimization
 from ...validation import check_int, check_real
 from ..base import ExperimentParams
 from .common import CERT_COLS, SDP_DIST, certificate_claims, sdp_certificate_row

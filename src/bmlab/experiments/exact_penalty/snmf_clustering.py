@@ -13,9 +13,10 @@ import pandas as pd
 from scipy.optimize import linear_sum_assignment
 
 from ...bounds.exact_penalty import corollary1_bound12
+from ...factorizations.penalty import ExactPenalty, FixedPenalty
 from ...problems.snmf import SymmetricNMF
 from ...claims import Claim, all_of, at_least, at_most, claim, fraction, qualitative
-from ...solvers.alternating import ExactPenalty, FixedPenalty, alternating_minimization
+from ...solvers.alternating import alternating_minimization
 from ...validation import check_int, check_real
 from ..base import ExperimentParams
 from .common import CERT_COLS, SDP_DIST, certificate_claims

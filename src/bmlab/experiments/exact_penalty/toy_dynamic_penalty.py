@@ -22,9 +22,10 @@ import numpy as np
 import pandas as pd
 
 from ...claims import Claim, all_of, at_least, at_most, claim, compare, fraction, qualitative
+from ...factorizations.penalty import (AccuracyPenalty, AdaptivePenalty, AlgorithmDependentPenalty,
+                                       ExactPenalty)
 from ...problems.scalar_toys import ShiftedSquareToy, as_factor
-from ...solvers.alternating import (AccuracyPenalty, AdaptivePenalty, AlgorithmDependentPenalty,
-                                   ExactPenalty, alternating_minimization)
+from ...solvers.alternating import alternating_minimization
 from ...validation import check_int, check_real
 from ..base import ExperimentParams
 from .common import POINT_CERT_COLS, point_certificate, snmf_adp_target

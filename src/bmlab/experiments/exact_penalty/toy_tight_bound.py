@@ -18,8 +18,9 @@ import numpy as np
 import pandas as pd
 
 from ...claims import Claim, all_of, at_least, at_most, claim, close, fraction, qualitative
+from ...factorizations.penalty import AccuracyPenalty
 from ...problems.scalar_toys import LinearToy, ShiftedSquareToy, as_factor
-from ...solvers.alternating import AccuracyPenalty, alternating_minimization
+from ...solvers.alternating import alternating_minimization
 from ...validation import check_int, check_real
 from ..base import ExperimentParams
 from .toys import StrategyParams, bisect_threshold, fixed_lambda_sweep, run_strategies, strategy_table

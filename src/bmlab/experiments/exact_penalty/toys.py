@@ -14,9 +14,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from ...factorizations.penalty import (AccuracyPenalty, AdaptivePenalty, AlgorithmDependentPenalty,
+                                       ExactPenalty)
 from ...problems.scalar_toys import as_factor
-from ...solvers.alternating import (AccuracyPenalty, AdaptivePenalty, AlgorithmDependentPenalty,
-                                   ExactPenalty, alternating_minimization)
+from ...solvers.alternating import alternating_minimization
 from ...solvers.base import SolverResult
 
 __all__ = [

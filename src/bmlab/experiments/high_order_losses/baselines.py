@@ -17,7 +17,8 @@ import pandas as pd
 from ...claims import Claim, all_of, at_least, at_most, claim, compare, fraction, qualitative
 from ...problems.sensing import weighted_rip_delta, yalcin_instance
 from ...sdp.certificate import certificate
-from ...sdp.core import numerical_rank, relative_error
+from ...factorizations.spectral import numerical_rank
+from ...sdp.core import relative_error
 from ...sdp.sensing import sensing_sdp
 from ...solvers.gd import gradient_descent
 from ...validation import check_int, check_real

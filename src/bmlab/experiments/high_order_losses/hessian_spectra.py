@@ -17,7 +17,7 @@ import pandas as pd
 
 from ... import paths
 from ...claims import Claim, all_of, at_least, claim, close, fraction, monotone, qualitative
-from ...landscape import newton_refine
+from ...solvers.newton import newton_refine
 from ...problems.sensing import (alternating_start, yalcin_instance, yalcin_n3_spurious,
                                  yalcin_truth_spectrum)
 from ...solvers.gd import gradient_descent

@@ -15,12 +15,14 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from ...factorizations.udu import log_schedule, run_bm, run_udu, spectrum, udu_matrix
+from ...factorizations.udu import spectrum, udu_matrix
 from ...problems.completion import MatrixCompletion, make_completion
-from ...sdp.core import numerical_rank
+from ...solvers.base import log_schedule
+from ...solvers.udu import run_bm, run_udu
+from ...factorizations.spectral import numerical_rank
 
 __all__ = ["CompletionParams", "CompletionRun", "CompletionSweep", "run_completion_sweep",
-           "numerical_rank_from_spectrum", "blas_single_thread", "rank_equals", "rank_above",
+           "blas_single_thread", "rank_equals", "rank_above",
            "no_values_in_gap", "log_monotone", "budget_line", "sign_test", "QUOTE_STEP",
            "QUOTE_INIT", "QUOTE_NOISY", "QUOTE_BM_APPROX", "BACKENDS", "run_kernel_batch",
            "certificate_rows", "cert_margin", "sdp_status"]
@@ -37,12 +39,6 @@ def blas_single_thread():
         import contextlib
         return contextlib.nullcontext()
     return threadpool_limits(1)
-
-
-def numerical_rank_from_spectrum(s: np.ndarray, rtol: float = 1e-6) -> int:
-    """Number of singular values above ``rtol`` times the largest."""
-    s = np.asarray(s)
-    return int(np.sum(s > rtol * s[0])) if s.size and s[0] > 0 else 0
 
 
 @dataclass
@@ -175,7 +171,7 @@ def run_completion_sweep(params: CompletionParams, rng: np.random.Generator, *,
                         method=method, eta=eta, rho=rho, status=res.status, n_iter=res.n_iter,
                         seconds=secs, iters=res.history["iter"], residual=res.history["residual"],
                         spectrum=spec, rel_error=float("nan"),
-                        rank=numerical_rank_from_spectrum(spec, p.rank_rtol), x=res.x,
+                        rank=numerical_rank(spec, p.rank_rtol, spectrum=True), x=res.x,
                         history=res.history)
                     if problem.X_true is not None:
                         run.rel_error = problem.relative_error(run.X)
@@ -222,16 +218,11 @@ def _batched_sweep(p: CompletionParams, problem, direction, record, progress) ->
                 method=method, eta=eta, rho=rho, status=res.status, n_iter=res.n_iter,
                 seconds=res.wall_time, iters=hist["iter"], residual=hist["residual"],
                 spectrum=spec, rel_error=float("nan"),
-                rank=numerical_rank_from_spectrum(spec, p.rank_rtol), x=res.x, history=hist)
+                rank=numerical_rank(spec, p.rank_rtol, spectrum=True), x=res.x, history=hist)
             if problem.X_true is not None:
                 run.rel_error = problem.relative_error(run.X)
             got[(method, rho, eta)] = run
     return [got[(m, rho, eta)] for rho, eta in cells for m in p.methods]
-
-
-def check_rank(Z: np.ndarray, rtol: float = 1e-6) -> int:
-    """Numerical rank of a matrix (alias of :func:`bmlab.sdp.core.numerical_rank`)."""
-    return numerical_rank(Z, rtol)
 
 
 # ----------------------------------------------------------------------------- claim helpers
@@ -278,7 +269,7 @@ def rank_equals(spectra, k: int, rtol: float = 1e-6):
     lt = np.log10(rtol)
     for s in spectra:
         r = _rel(s)
-        ranks.append(numerical_rank_from_spectrum(np.asarray(s), rtol))
+        ranks.append(numerical_rank(np.asarray(s), rtol, spectrum=True))
         above = np.log10(r[k - 1]) - lt if r.size >= k else -abs(lt)
         below = lt - np.log10(r[k]) if r.size > k else abs(lt)
         margins.append(min(above, below) / abs(lt))
@@ -297,7 +288,7 @@ def rank_above(spectra, k: int, rtol: float = 1e-6):
     from ...claims import qualitative
 
     lt = np.log10(rtol)
-    ranks = [numerical_rank_from_spectrum(np.asarray(s), rtol) for s in spectra]
+    ranks = [numerical_rank(np.asarray(s), rtol, spectrum=True) for s in spectra]
     m = float(min((np.log10(_rel(s)[k]) - lt if np.asarray(s).size > k else -abs(lt))
                   for s in spectra) / abs(lt))
     holds = all(x > k for x in ranks)

@@ -106,7 +106,7 @@ def run(params: Params, rng_problem: np.random.Generator,
 
     from ...problems.completion import make_completion
     from ...sdp.completion import psd_least_squares
-    from ...sdp.core import numerical_rank
+    from ...factorizations.spectral import numerical_rank
 
     p = params
     rng_problem_ref, rng_start_ref = copy.deepcopy(rng_problem), copy.deepcopy(rng_start)

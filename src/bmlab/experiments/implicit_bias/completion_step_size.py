@@ -102,7 +102,8 @@ def table(result: Result) -> pd.DataFrame:
 
 
 def _sdp_numbers(result: Result) -> dict:
-    from ...sdp.core import numerical_rank, relative_error
+    from ...factorizations.spectral import numerical_rank
+    from ...sdp.core import relative_error
 
     P, sdp = result.sweep.problem, result.sdp
     ok = bool(sdp.ok)
@@ -118,7 +119,7 @@ def _sdp_numbers(result: Result) -> dict:
 
 def sdp_table(result: Result) -> pd.DataFrame:
     """The convex baseline beside BM and UDU at η = 1e-2."""
-    from ...sdp.core import numerical_rank
+    from ...factorizations.spectral import numerical_rank
 
     s = _sdp_numbers(result)
     rows = [{"method": f"SDP (trace min, {result.params.sdp_solver})", "status": s["label"],

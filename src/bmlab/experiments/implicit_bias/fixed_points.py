@@ -102,7 +102,7 @@ def _G_matrix(P, U, d) -> np.ndarray:
 
 
 def _dormant(P, U, d, v, p: Params) -> dict:
-    from ...factorizations.udu import run_udu
+    from ...solvers.udu import run_udu
     from ...fixed_points import check_fixed_point
 
     t = p.dormant_scale
@@ -128,7 +128,8 @@ def run(params: Params, rng_problem: np.random.Generator, rng_start: np.random.G
     """The chapter's experiment: compute the results for ``params`` (a diverged run is an outcome, not an exception)."""
     import time
 
-    from ...factorizations.udu import run_bm, run_udu, scaled_init
+    from ...factorizations.udu import scaled_init
+    from ...solvers.udu import run_bm, run_udu
     from ...fixed_points import bm_stationarity, bm_to_udu, check_fixed_point
     from ...problems.completion import make_completion
 

@@ -135,7 +135,7 @@ def seed_table(result: Result) -> pd.DataFrame:
 
 def phaselift_table(result: Result) -> pd.DataFrame:
     from ...problems.phase_retrieval import signal_error
-    from ...sdp.core import numerical_rank
+    from ...factorizations.spectral import numerical_rank
 
     xs, sdp, small = result.seed_problems[0].x_true, result.sdp, result.seed_runs[0]
     rows = []

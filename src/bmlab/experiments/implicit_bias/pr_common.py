@@ -11,9 +11,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ...factorizations.udu import log_schedule, run_bm, run_udu, scaled_init, spectrum
+from ...factorizations.spectral import numerical_rank
+from ...factorizations.udu import scaled_init, spectrum
 from ...problems.phase_retrieval import recover_signal, signal_error
-from .common import blas_single_thread, numerical_rank_from_spectrum
+from ...solvers.base import log_schedule
+from ...solvers.udu import run_bm, run_udu
+from .common import blas_single_thread
 
 __all__ = ["PRRun", "run_pr_pair", "QUOTE_PR_SYNTH", "QUOTE_FP"]
 
@@ -97,7 +100,7 @@ def run_pr_pair(problem, *, r: int, max_iter: int, rng: np.random.Generator,
                                 seconds=time.perf_counter() - t0, iters=res.history["iter"],
                                 residual=res.history["residual"], error=res.history["error"],
                                 snapshots=snaps, spectrum=spec,
-                                rank=numerical_rank_from_spectrum(spec, rank_rtol), x=res.x)
+                                rank=numerical_rank(spec, rank_rtol, spectrum=True), x=res.x)
     out["eta"], out["alpha"] = eta, alpha
     return out
 
@@ -129,7 +132,7 @@ def _pr_pair_batched(problem, U0, *, eta, alpha, max_iter, record, snapshots, ra
         out[method] = PRRun(method=method, status=res.status, n_iter=res.n_iter,
                             seconds=res.wall_time, iters=it, residual=res.history["residual"],
                             error=np.array([errs[int(k)] for k in it]), snapshots=snaps,
-                            spectrum=spec, rank=numerical_rank_from_spectrum(spec, rank_rtol),
+                            spectrum=spec, rank=numerical_rank(spec, rank_rtol, spectrum=True),
                             x=res.x)
     out["eta"], out["alpha"] = eta, alpha
     return out
