@@ -85,10 +85,12 @@ def _njit(fn):
 def _mc_eval(rptr, cols, b, cptr, crows, cperm, U, d, a, hs, GU, bm):
     """Residual norm² and G_s U (into GU) at (U, d). Two passes over the samples, each writing
     a row of GU once: by rows (CSR: the residuals h_t = (UDUᵀ)_{i_t j_t} - b_t and
-    GU[i] = ½ Σ_t h_t U[j_t]) and by columns (CSC: GU[j] += ½ Σ_t h_t U[i_t]). Four samples
-    share each pass over the r entries (four dot products with one load of the row
-    a = U[i] D; four axpys with one load/store of GU[i]), so the inner loops vectorise with
-    about 1.25 loads per multiply-add. ``a`` (r,) and ``hs`` (m,) are workspace."""
+    GU[i] = ½ Σ_t h_t U[j_t]) and by columns (CSC: GU[j] += ½ Σ_t h_t U[i_t]). The row pass
+    takes four samples at a time: their four dot products share one load of the row
+    a = U[i] D, and their four axpys into GU[i] follow at once, while the four rows U[j_t]
+    are still in L1, with one load/store of GU[i]; the column pass likewise. The inner loops
+    vectorise with about 1.25 loads per multiply-add. ``a`` (r,) and ``hs`` (m,) are
+    workspace (``hs`` carries ½ h_t from the row pass to the column pass)."""
     n, r = U.shape
     rr = 0.0
     for i in range(n):
@@ -101,66 +103,57 @@ def _mc_eval(rptr, cols, b, cptr, crows, cperm, U, d, a, hs, GU, bm):
         else:
             for k in range(r):
                 a[k] = ui[k] * d[k]
-        t = lo
-        while t + 4 <= hi:
-            c0 = U[cols[t]]
-            c1 = U[cols[t + 1]]
-            c2 = U[cols[t + 2]]
-            c3 = U[cols[t + 3]]
-            s0 = 0.0
-            s1 = 0.0
-            s2 = 0.0
-            s3 = 0.0
-            for k in range(r):
-                ak = a[k]
-                s0 += ak * c0[k]
-                s1 += ak * c1[k]
-                s2 += ak * c2[k]
-                s3 += ak * c3[k]
-            s0 -= b[t]
-            s1 -= b[t + 1]
-            s2 -= b[t + 2]
-            s3 -= b[t + 3]
-            rr += s0 * s0
-            rr += s1 * s1
-            rr += s2 * s2
-            rr += s3 * s3
-            hs[t] = 0.5 * s0
-            hs[t + 1] = 0.5 * s1
-            hs[t + 2] = 0.5 * s2
-            hs[t + 3] = 0.5 * s3
-            t += 4
-        while t < hi:
-            c0 = U[cols[t]]
-            s0 = 0.0
-            for k in range(r):
-                s0 += a[k] * c0[k]
-            s0 -= b[t]
-            rr += s0 * s0
-            hs[t] = 0.5 * s0
-            t += 1
         g = GU[i]
         for k in range(r):
             g[k] = 0.0
         t = lo
-        while t + 4 <= hi:
-            c0 = U[cols[t]]
-            c1 = U[cols[t + 1]]
-            c2 = U[cols[t + 2]]
-            c3 = U[cols[t + 3]]
-            h0 = hs[t]
-            h1 = hs[t + 1]
-            h2 = hs[t + 2]
-            h3 = hs[t + 3]
-            for k in range(r):
-                g[k] += h0 * c0[k] + h1 * c1[k] + h2 * c2[k] + h3 * c3[k]
-            t += 4
         while t < hi:
-            c0 = U[cols[t]]
-            h0 = hs[t]
-            for k in range(r):
-                g[k] += h0 * c0[k]
-            t += 1
+            if t + 4 <= hi:                      # four samples: c3 is the last of the four
+                c0 = U[cols[t]]
+                c1 = U[cols[t + 1]]
+                c2 = U[cols[t + 2]]
+                c3 = U[cols[t + 3]]
+                s0 = 0.0
+                s1 = 0.0
+                s2 = 0.0
+                s3 = 0.0
+                for k in range(r):
+                    ak = a[k]
+                    s0 += ak * c0[k]
+                    s1 += ak * c1[k]
+                    s2 += ak * c2[k]
+                    s3 += ak * c3[k]
+                s0 -= b[t]
+                s1 -= b[t + 1]
+                s2 -= b[t + 2]
+                s3 -= b[t + 3]
+                rr += s0 * s0
+                rr += s1 * s1
+                rr += s2 * s2
+                rr += s3 * s3
+                h0 = 0.5 * s0
+                h1 = 0.5 * s1
+                h2 = 0.5 * s2
+                h3 = 0.5 * s3
+                hs[t] = h0
+                hs[t + 1] = h1
+                hs[t + 2] = h2
+                hs[t + 3] = h3
+                for k in range(r):
+                    g[k] += h0 * c0[k] + h1 * c1[k] + h2 * c2[k] + h3 * c3[k]
+                t += 4
+            else:                                # the last one to three samples of the row
+                c0 = U[cols[t]]
+                s0 = 0.0
+                for k in range(r):
+                    s0 += a[k] * c0[k]
+                s0 -= b[t]
+                rr += s0 * s0
+                h0 = 0.5 * s0
+                hs[t] = h0
+                for k in range(r):
+                    g[k] += h0 * c0[k]
+                t += 1
     for j in range(n):
         lo = cptr[j]
         hi = cptr[j + 1]

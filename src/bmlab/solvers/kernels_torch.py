@@ -127,7 +127,6 @@ def mc_batch_torch(rows, cols, b, pptr, prob, U, d, eta, alpha, max_iter, slot, 
     dt = torch.as_tensor(d, dtype=f64, device=dev).clone()
     et = torch.as_tensor(eta, dtype=f64, device=dev)
     at = torch.as_tensor(alpha, dtype=f64, device=dev)
-    slot_t = torch.as_tensor(slot)
     nrec = res_out.shape[1]
     res = torch.full((B, nrec), float("nan"), dtype=f64, device=dev)
 
@@ -192,49 +191,14 @@ def mc_batch_torch(rows, cols, b, pptr, prob, U, d, eta, alpha, max_iter, slot, 
         w = torch.clamp(dc - et[:, None] * gd, min=0.0)      # NaN stays NaN
         return g2, W, w, (W * W).sum(dim=(1, 2)) + (w * w).sum(dim=1)
 
-    with torch.no_grad():
-        rr, GU = evaluate(Ut, dt)
-        g2, W, w, s2 = grad_step(Ut, dt, GU)
-        gnorm0 = torch.sqrt(g2)
-        res[:, int(slot[0])] = rr
-        active = torch.ones(B, dtype=torch.bool, device=dev)
-        status = torch.zeros(B, dtype=torch.int64, device=dev)
-        kk = torch.zeros(B, dtype=torch.int64, device=dev)
-        rr_last, g_last = rr.clone(), gnorm0.clone()
-        rec_at = set(int(k) for k in np.flatnonzero(slot >= 0))
-        for it in range(1, max_iter + 1):
-            finite = torch.isfinite(W).all(dim=(1, 2))
-            if not bm:
-                finite = finite & torch.isfinite(w).all(dim=1)
-            bad1 = active & ((~torch.isfinite(s2) & ~finite) | (torch.sqrt(s2) > blowup))
-            status = torch.where(bad1, torch.ones_like(status), status)
-            active = active & ~bad1
-            Ut = torch.where(active[:, None, None], W, Ut)
-            if not bm:
-                dt = torch.where(active[:, None], w, dt)
-            rr, GU = evaluate(Ut, dt)
-            g2, W, w, s2 = grad_step(Ut, dt, GU)
-            gnorm = torch.sqrt(g2)
-            bad2 = active & ~torch.isfinite(gnorm)
-            # k, the last evaluation and the gradient norm of every run still going (or
-            # stopping now on a non-finite gradient, as the numba kernel)
-            kk = torch.where(active, torch.full_like(kk, it), kk)
-            rr_last = torch.where(active, rr, rr_last)
-            g_last = torch.where(active, gnorm, g_last)
-            status = torch.where(bad2, torch.full_like(status, 2), status)
-            active = active & ~bad2
-            if it in rec_at:
-                res[:, int(slot_t[it])] = torch.where(active, rr, res[:, int(slot_t[it])])
-            if (it in rec_at or it % 256 == 0) and not bool(active.any()):
-                break
-        U[...] = Ut.cpu().numpy()
-        d[...] = dt.cpu().numpy()
-        res_out[...] = res.cpu().numpy()
-        out_int[:, 0] = kk.cpu().numpy()
-        out_int[:, 1] = status.cpu().numpy()
-        out_real[:, 0] = rr_last.cpu().numpy()
-        out_real[:, 1] = gnorm0.cpu().numpy()
-        out_real[:, 2] = g_last.cpu().numpy()
+    def evaluate_and_step(Uc, dc):
+        """(||res||², gradient norm, the projected step (W, w, ||W||² + ||w||²)) per run."""
+        rr, GU = evaluate(Uc, dc)
+        g2, W, w, s2 = grad_step(Uc, dc, GU)
+        return rr, torch.sqrt(g2), (W, w, s2)
+
+    _masked_descent(evaluate_and_step, lambda Uc, dc, step: step, Ut, dt, max_iter, slot,
+                    blowup, bm, res, U, d, res_out, out_int, out_real)
 
 
 def pr_batch_torch(A, b, U, d, eta, alpha, max_iter, slot, blowup, bm, res_out, out_int,
@@ -291,9 +255,36 @@ def pr_batch_torch(A, b, U, d, eta, alpha, max_iter, slot, blowup, bm, res_out, 
         w = torch.clamp(dc - et[:, None] * gd, min=0.0)
         return W, w, sq(W).sum(dim=(1, 2)) + (w * w).sum(dim=1)
 
+    def evaluate_pr(Uc, dc):
+        rr, gU, gd, g2 = evaluate(Uc, dc)
+        return rr, torch.sqrt(g2), (gU, gd)
+
+    _masked_descent(evaluate_pr, lambda Uc, dc, grad: step(Uc, dc, *grad), Ut, dt, max_iter,
+                    slot, blowup, bm, res, U, d, res_out, out_int, out_real)
+
+
+def _masked_descent(evaluate, propose, Ut, dt, max_iter, slot, blowup, bm, res, U, d, res_out,
+                    out_int, out_real):
+    """The iteration loop and per-run bookkeeping shared by :func:`mc_batch_torch` and
+    :func:`pr_batch_torch`: B runs at once, each stopped through masks (it keeps its last
+    iterate while the others go on), as the numba kernels do.
+
+    ``evaluate(U, d) -> (||res||², gradient norm, state)`` per run at an iterate;
+    ``propose(U, d, state) -> (W, w, ||W||² + ||w||²)``, the projected step from it. A run
+    stops with status 1 when its step overflows (``||(W, w)|| > blowup``) or has a
+    non-finite entry (then its iterate stays), with status 2 when the gradient at the new
+    iterate is non-finite (that iterate is its last). ``res`` (B, n_rec) on the device
+    receives ``||res_k||²`` at the recorded ``k`` (``slot[k] >= 0``); the device is asked
+    for the masks only at the recorded iterations and every 256 (to end early when every
+    run has stopped). Writes the final iterates into ``U``, ``d`` and the outputs
+    ``res_out``, ``out_int`` (n_iter, status), ``out_real`` (||res||² last, gradient norm
+    at 0, gradient norm last) as the numba kernels."""
+    import torch
+
+    B = Ut.shape[0]
+    dev = Ut.device
     with torch.no_grad():
-        rr, gU, gd, g2 = evaluate(Ut, dt)
-        gnorm0 = torch.sqrt(g2)
+        rr, gnorm0, state = evaluate(Ut, dt)
         res[:, int(slot[0])] = rr
         active = torch.ones(B, dtype=torch.bool, device=dev)
         status = torch.zeros(B, dtype=torch.int64, device=dev)
@@ -301,19 +292,21 @@ def pr_batch_torch(A, b, U, d, eta, alpha, max_iter, slot, blowup, bm, res_out, 
         rr_last, g_last = rr.clone(), gnorm0.clone()
         rec_at = set(int(k) for k in np.flatnonzero(slot >= 0))
         for it in range(1, max_iter + 1):
-            W, w, s2 = step(Ut, dt, gU, gd)
+            W, w, s2 = propose(Ut, dt, state)
             finite = torch.isfinite(W).all(dim=(1, 2))
             if not bm:
                 finite = finite & torch.isfinite(w).all(dim=1)
+            # a non-finite entry makes s2 non-finite too: ~finite alone decides that case
             bad1 = active & (~finite | (torch.sqrt(s2) > blowup))
             status = torch.where(bad1, torch.ones_like(status), status)
             active = active & ~bad1
             Ut = torch.where(active[:, None, None], W, Ut)
             if not bm:
                 dt = torch.where(active[:, None], w, dt)
-            rr, gU, gd, g2 = evaluate(Ut, dt)
-            gnorm = torch.sqrt(g2)
+            rr, gnorm, state = evaluate(Ut, dt)
             bad2 = active & ~torch.isfinite(gnorm)
+            # k, the last evaluation and the gradient norm of every run still going (or
+            # stopping now on a non-finite gradient, as the numba kernel)
             kk = torch.where(active, torch.full_like(kk, it), kk)
             rr_last = torch.where(active, rr, rr_last)
             g_last = torch.where(active, gnorm, g_last)
