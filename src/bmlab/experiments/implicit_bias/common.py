@@ -15,17 +15,17 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
+from ...factorizations.spectral import numerical_rank
 from ...factorizations.udu import spectrum, udu_matrix
 from ...problems.completion import MatrixCompletion, make_completion
 from ...solvers.base import log_schedule
 from ...solvers.udu import run_bm, run_udu
-from ...factorizations.spectral import numerical_rank
 
 __all__ = ["CompletionParams", "CompletionRun", "CompletionSweep", "run_completion_sweep",
            "blas_single_thread", "rank_equals", "rank_above",
            "no_values_in_gap", "log_monotone", "budget_line", "sign_test", "QUOTE_STEP",
            "QUOTE_INIT", "QUOTE_NOISY", "QUOTE_BM_APPROX", "BACKENDS", "run_kernel_batch",
-           "certificate_rows", "cert_margin", "sdp_status"]
+           "certificate_row", "certificate_rows", "cert_margin", "certified_claim", "sdp_status"]
 
 METHODS = ("BM", "UDU")
 
@@ -453,6 +453,18 @@ def run_kernel_batch(kernel, problem, U0: np.ndarray, *, eta, alpha, bm: bool, m
 
 
 # ----------------------------------------------------------------------------- certificates
+def certificate_row(labels: dict, problem, x, extra: dict | None = None, *,
+                    tol: float = 1e-6) -> dict:
+    r"""One row of a certificate table: ``labels``, then the dual certificate of the factorized
+    point ``x`` (:func:`bmlab.sdp.certificate`: λ_min(S), ‖SX‖/‖X‖, scale, verdict), then
+    ``extra``. The table builder of every implicit-bias chapter that certifies its runs."""
+    from ...sdp import certificate
+
+    c = certificate(problem, x, tol=tol)
+    return {**labels, "λ_min(S)": c.lambda_min, "‖SX‖/‖X‖": c.residual, "scale": c.scale,
+            "verdict": c.verdict, **(extra or {})}
+
+
 def certificate_rows(problem, runs, *, sdp=None, objective: str = "trace",
                      fstar: float | None = None, tol: float = 1e-6) -> list[dict]:
     r"""One row per factorized run: the dual certificate of :func:`bmlab.sdp.certificate`
@@ -461,23 +473,21 @@ def certificate_rows(problem, runs, *, sdp=None, objective: str = "trace",
     sdp}\|_F`. ``objective``: ``"trace"`` (the gap is :math:`(\operatorname{tr}X -
     \operatorname{tr}Z_{\rm sdp})/\operatorname{tr}Z_{\rm sdp}`, trace minimisation) or
     ``"residual"`` (:math:`(\|\mathcal A(X)-b\|^2 - f^\star)/f^\star`, PSD least squares)."""
-    from ...sdp import certificate
     from ...sdp.core import relative_error
 
     ok = sdp is not None and bool(sdp.ok)
     rows = []
     for run in runs:
-        c = certificate(problem, run.x, tol=tol)
         X = run.X
         if objective == "trace":
             gap = (float(np.trace(X)) - float(np.trace(sdp.Z))) / float(np.trace(sdp.Z)) \
                 if ok else float("nan")
         else:
             gap = (float(run.residual[-1]) - fstar) / fstar if fstar else float("nan")
-        rows.append({"method": run.method, "η": run.eta, "ρ": run.rho,
-                     "λ_min(S)": c.lambda_min, "‖SX‖/‖X‖": c.residual, "scale": c.scale,
-                     "verdict": c.verdict, "objective gap": gap,
-                     "‖X−Z_sdp‖/‖Z_sdp‖": relative_error(X, sdp.Z) if ok else float("nan")})
+        rows.append(certificate_row(
+            {"method": run.method, "η": run.eta, "ρ": run.rho}, problem, run.x,
+            {"objective gap": gap,
+             "‖X−Z_sdp‖/‖Z_sdp‖": relative_error(X, sdp.Z) if ok else float("nan")}, tol=tol))
     return rows
 
 
@@ -494,3 +504,17 @@ def cert_margin(rows, tol: float = 1e-6) -> float:
     worst = np.maximum(np.maximum(-np.asarray(rows["λ_min(S)"], dtype=float),
                                   np.asarray(rows["‖SX‖/‖X‖"], dtype=float)), 1e-300)
     return float(np.min(np.log10(tol * np.asarray(rows["scale"], dtype=float) / worst)))
+
+
+def certified_claim(id: str, statement: str, rows: pd.DataFrame, *, expected: str, reason: str,
+                    exploratory: bool = False):
+    """The extension claim "every point of ``rows`` (rows of a certificate table, see
+    :func:`certificate_row`) is certified": ours = the verdicts, margin = :func:`cert_margin`
+    (decades from the nearer test), samples = the number of rows. The claim builder of every
+    implicit-bias chapter that certifies its runs."""
+    from ...claims import claim, qualitative
+
+    return claim(id, statement,
+                 qualitative(bool((rows.verdict == "certified").all()), ours=list(rows.verdict),
+                             margin=cert_margin(rows), samples=len(rows), min_samples=1),
+                 kind="extension", expected=expected, reason=reason, exploratory=exploratory)

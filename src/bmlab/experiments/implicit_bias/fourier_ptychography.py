@@ -16,10 +16,10 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
-from ...claims import Claim, claim, fraction, qualitative
+from ...claims import Claim, claim, fraction
 from ...validation import check_int, check_real
 from ..base import ExperimentParams
-from .common import budget_line, sign_test
+from .common import budget_line, certificate_row, certified_claim, sign_test
 from .pr_common import QUOTE_FP, run_pr_pair
 
 __all__ = ["Params", "Result", "run", "claims", "table", "seed_table", "glue_values",
@@ -127,17 +127,12 @@ def certificate_table(result: Result) -> pd.DataFrame:
     complex PhaseLift least squares :math:`\min_{Z\succeq0}\tfrac12\|\mathcal A(Z)-b\|^2` over
     Hermitian :math:`Z`, tol 1e-6). No SDP is solved in this chapter (CVXPY is not practical at
     these sizes); the certificate alone."""
-    from ...sdp import certificate
-
     cached = getattr(result, "_cert_table", None)   # one eigenproblem per point (seconds each)
     if cached is not None:
         return cached.copy()
-    rows = []
-    for m in ("BM", "UDU"):
-        c = certificate(result.problem, result.runs[m].x)
-        rows.append({"method": m, "λ_min(S)": c.lambda_min, "‖SX‖/‖X‖": c.residual,
-                     "scale": c.scale, "verdict": c.verdict})
-    result._cert_table = pd.DataFrame(rows)
+    result._cert_table = pd.DataFrame([certificate_row({"method": m}, result.problem,
+                                                       result.runs[m].x)
+                                       for m in ("BM", "UDU")])
     return result._cert_table.copy()
 
 
@@ -203,19 +198,15 @@ def claims(result: Result) -> list[Claim]:
 
 
 def _cert_claim(result: Result) -> Claim:
-    from .common import cert_margin
-
     u = certificate_table(result)
     u = u[u.method == "UDU"]
-    return claim(
+    return certified_claim(
         "ib.fp.udu_certified",
         "UDU's main run is a global minimiser of complex PhaseLift least squares "
         "min_{Z⪰0} ½‖A(Z) − b‖² (Hermitian Z) by the dual certificate (bmlab.sdp.certificate, "
         "tol 1e-6: λ_min(S) ≥ −tol·scale and ‖SX‖/‖X‖ ≤ tol·scale; ours: verdict; margin: "
-        "decades from the nearer test). One run (samples = 1)",
-        qualitative(bool((u.verdict == "certified").all()), ours=list(u.verdict),
-                    margin=cert_margin(u), samples=len(u), min_samples=1),
-        kind="extension", expected="fails", exploratory=True,
+        "decades from the nearer test). One run (samples = 1)", u,
+        expected="fails", exploratory=True,
         reason="expectation from the physics: the measurements carry 1 % noise, so the convex "
                "least-squares minimiser fits part of the noise with further components, while "
                "UDU settles on a nearly rank-one point (σ₂/σ₁ ≈ 0.05) within a finite budget: "
