@@ -8,34 +8,15 @@ import numpy as np
 import pytest
 import torch
 
+from _kernel_cases import (RTOL, batch_case, check_batch, check_projection, inst,  # noqa: F401
+                           projection_case, udu_case)
+from _kernel_cases import same as _same
 from bmlab.factorizations.udu import scaled_init
-from bmlab.problems.completion import make_completion
 from bmlab.solvers.kernels import run_udu_batch
 from bmlab.solvers.kernels_torch import cuda_available, resolve_device, run_udu_batch_torch
 from bmlab.solvers.udu import run_bm, run_udu
 
-RTOL = 1e-12
 DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
-
-
-def _rel(a, b):
-    a, b = np.asarray(a), np.asarray(b)
-    return float(np.max(np.abs(a - b)) / max(np.max(np.abs(a)), 1e-300))
-
-
-def _same(ref, got, bm=False):
-    assert got.status == ref.status and got.n_iter == ref.n_iter, (ref.message, got.message)
-    assert got.message == ref.message
-    assert list(got.history) == list(ref.history)
-    np.testing.assert_array_equal(got.history["iter"], ref.history["iter"])
-    for key in ("residual", "grad_norm_final"):
-        np.testing.assert_allclose(got.history[key], ref.history[key], rtol=RTOL, atol=0)
-    if bm:
-        assert _rel(ref.x, got.x) <= RTOL
-    else:
-        assert _rel(ref.x[0], got.x[0]) <= RTOL
-        assert _rel(ref.x[1], got.x[1]) <= RTOL or np.array_equal(ref.x[1], got.x[1])
-    assert got.fun == pytest.approx(ref.fun, rel=RTOL)
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -47,23 +28,12 @@ def _one_torch_thread():
     torch.set_num_threads(before)
 
 
-@pytest.fixture(scope="module")
-def inst():
-    rng = np.random.default_rng(12)
-    P = make_completion(24, 2, rng=rng)
-    return P, rng
-
-
 @pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("method", ["gather", "csr"])
 @pytest.mark.parametrize("seed", [0, 1])
 @pytest.mark.parametrize("r", [1, 5, 24])
 def test_udu_matches_numpy_reference(seed, r, method, device):
-    rng = np.random.default_rng(seed)
-    P = make_completion(20, 2, rng=rng, noise=0.01 * seed)
-    U0 = scaled_init(20, r, 0.3 + 0.2 * seed, rng)
-    d0 = rng.uniform(0.5, 1.5, r)
-    kw = dict(eta=0.1, max_iter=60, alpha=0.8, record=np.arange(0, 61, 7))
+    P, U0, d0, kw = udu_case(seed, r)
     got = run_udu_batch_torch(P, U0, d0, device=device, method=method, **kw)[0]
     _same(run_udu(P, U0, d0, **kw), got)
 
@@ -78,15 +48,9 @@ def test_default_backend_call_matches_numpy_reference(inst):
 @pytest.mark.parametrize("method", ["gather", "csr"])
 def test_projection_and_clipping_are_active(inst, method):
     P, _ = inst
-    rng = np.random.default_rng(0)                  # own stream: independent of test order
-    U0 = scaled_init(P.n, 6, 2.0, rng)              # outside the ball: the projection binds
-    d0 = np.array([1.0, 0.5, 0.02, 0.01, 1.0, 0.003])
-    kw = dict(eta=0.2, max_iter=40, alpha=0.7, record=np.arange(41))
-    ref = run_udu(P, U0, d0, **kw)
-    got = run_udu_batch_torch(P, U0, d0, method=method, **kw)[0]
-    _same(ref, got)
-    assert np.linalg.norm(got.x[0]) == pytest.approx(0.7, rel=1e-12)
-    assert np.any(got.x[1] == 0.0) and np.array_equal(got.x[1] == 0.0, ref.x[1] == 0.0)
+    U0, d0, kw = projection_case(P, np.random.default_rng(0))   # own stream: order-free
+    check_projection(run_udu(P, U0, d0, **kw),
+                     run_udu_batch_torch(P, U0, d0, method=method, **kw)[0])
 
 
 def test_bm_matches_numpy_reference(inst):
@@ -122,18 +86,11 @@ def test_divergence_stops_each_run_at_the_reference_iteration(inst, method):
 
 @pytest.mark.parametrize("method", ["gather", "csr"])
 def test_batch_grid_and_per_run_problems(method):
-    rng = np.random.default_rng(5)
-    probs = [make_completion(16, 2, rng=rng) for _ in range(3)]
-    U0 = np.stack([scaled_init(16, 4, rho, rng) for rho in (0.2, 0.6, 1.5)])
-    etas, alphas = np.array([0.02, 0.1, 0.3]), np.array([1.0, 0.5, 2.0])
-    rec = np.array([0, 3, 10, 29])
+    probs, U0, etas, alphas, rec = batch_case()
     kw = dict(eta=etas, alpha=alphas, max_iter=30, record=rec, method=method)
     got = run_udu_batch_torch(probs, U0, **kw)
     shared = run_udu_batch_torch(probs[0], U0, **kw)
-    for q in range(3):
-        _same(run_udu(probs[q], U0[q], eta=etas[q], alpha=alphas[q], max_iter=30, record=rec), got[q])
-        _same(run_udu(probs[0], U0[q], eta=etas[q], alpha=alphas[q], max_iter=30, record=rec),
-              shared[q])
+    check_batch(run_udu, probs, U0, etas, alphas, rec, got, shared)
 
 
 def test_agrees_with_numba_kernel_and_leaves_input_untouched(inst):

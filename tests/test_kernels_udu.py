@@ -5,62 +5,25 @@ Small instances (JIT compile time counts in ``make test``); no timings."""
 import numpy as np
 import pytest
 
+from _kernel_cases import (RTOL, batch_case, check_batch, check_projection, inst,  # noqa: F401
+                           projection_case, udu_case)
+from _kernel_cases import same as _same
 from bmlab.factorizations.udu import scaled_init
-from bmlab.problems.completion import make_completion
 from bmlab.solvers.kernels import run_udu_batch
 from bmlab.solvers.udu import run_bm, run_udu
-
-RTOL = 1e-12
-
-
-def _rel(a, b):
-    a, b = np.asarray(a), np.asarray(b)
-    return float(np.max(np.abs(a - b)) / max(np.max(np.abs(a)), 1e-300))
-
-
-def _same(ref, got, bm=False):
-    assert got.status == ref.status and got.n_iter == ref.n_iter, (ref.message, got.message)
-    assert got.message == ref.message
-    assert list(got.history) == list(ref.history)
-    np.testing.assert_array_equal(got.history["iter"], ref.history["iter"])
-    for key in ("residual", "grad_norm_final"):
-        np.testing.assert_allclose(got.history[key], ref.history[key], rtol=RTOL, atol=0)
-    if bm:
-        assert _rel(ref.x, got.x) <= RTOL
-    else:
-        assert _rel(ref.x[0], got.x[0]) <= RTOL
-        assert _rel(ref.x[1], got.x[1]) <= RTOL or np.array_equal(ref.x[1], got.x[1])
-    assert got.fun == pytest.approx(ref.fun, rel=RTOL)
-
-
-@pytest.fixture(scope="module")
-def inst():
-    rng = np.random.default_rng(12)
-    P = make_completion(24, 2, rng=rng)
-    return P, rng
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
 @pytest.mark.parametrize("r", [1, 5, 24])
 def test_udu_matches_numpy_reference(seed, r):
-    rng = np.random.default_rng(seed)
-    P = make_completion(20, 2, rng=rng, noise=0.01 * seed)
-    U0 = scaled_init(20, r, 0.3 + 0.2 * seed, rng)
-    d0 = rng.uniform(0.5, 1.5, r)
-    kw = dict(eta=0.1, max_iter=60, alpha=0.8, record=np.arange(0, 61, 7))
+    P, U0, d0, kw = udu_case(seed, r)
     _same(run_udu(P, U0, d0, **kw), run_udu(P, U0, d0, backend="numba", **kw))
 
 
 def test_projection_and_clipping_are_active(inst):
     P, rng = inst
-    U0 = scaled_init(P.n, 6, 2.0, rng)              # outside the ball: the projection binds
-    d0 = np.array([1.0, 0.5, 0.02, 0.01, 1.0, 0.003])
-    kw = dict(eta=0.2, max_iter=40, alpha=0.7, record=np.arange(41))
-    ref = run_udu(P, U0, d0, **kw)
-    got = run_udu(P, U0, d0, backend="numba", **kw)
-    _same(ref, got)
-    assert np.linalg.norm(got.x[0]) == pytest.approx(0.7, rel=1e-12)
-    assert np.any(got.x[1] == 0.0) and np.array_equal(got.x[1] == 0.0, ref.x[1] == 0.0)
+    U0, d0, kw = projection_case(P, rng)
+    check_projection(run_udu(P, U0, d0, **kw), run_udu(P, U0, d0, backend="numba", **kw))
 
 
 def test_bm_matches_numpy_reference(inst):
@@ -84,17 +47,10 @@ def test_divergence_is_detected_at_the_same_iteration(inst, eta):
 
 
 def test_batch_grid_and_per_run_problems():
-    rng = np.random.default_rng(5)
-    probs = [make_completion(16, 2, rng=rng) for _ in range(3)]
-    U0 = np.stack([scaled_init(16, 4, rho, rng) for rho in (0.2, 0.6, 1.5)])
-    etas, alphas = np.array([0.02, 0.1, 0.3]), np.array([1.0, 0.5, 2.0])
-    rec = np.array([0, 3, 10, 29])
+    probs, U0, etas, alphas, rec = batch_case()
     got = run_udu_batch(probs, U0, eta=etas, alpha=alphas, max_iter=30, record=rec)
     shared = run_udu_batch(probs[0], U0, eta=etas, alpha=alphas, max_iter=30, record=rec)
-    for q in range(3):
-        _same(run_udu(probs[q], U0[q], eta=etas[q], alpha=alphas[q], max_iter=30, record=rec), got[q])
-        _same(run_udu(probs[0], U0[q], eta=etas[q], alpha=alphas[q], max_iter=30, record=rec),
-              shared[q])
+    check_batch(run_udu, probs, U0, etas, alphas, rec, got, shared)
 
 
 def test_zero_iterations_and_input_left_untouched(inst):
