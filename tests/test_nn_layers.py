@@ -6,8 +6,9 @@ import pytest
 import torch
 from hypothesis import given, settings, strategies as st
 
-from bmlab.nn.layers import (MODELS, FactorEnsemble, FactorNet, huang_width, numerical_rank,
-                             prune_curve_widths, svd_prune)
+from bmlab.factorizations.spectral import numerical_rank
+from bmlab.nn.layers import (MODELS, FactorEnsemble, FactorNet, huang_width, prune_curve_widths,
+                             svd_prune)
 from bmlab.nn.training import make_generator
 
 LINEAR = [m for m, s in MODELS.items() if not s.relu]
@@ -105,7 +106,7 @@ def test_pruning_a_low_rank_network_to_its_rank_is_lossless():
     with torch.no_grad():
         net.diag.weight.copy_(torch.tensor([1.0, 2.0, 0.0, 0.0, 0.0, 0.0]))
     x = torch.randn(15, 8, generator=make_generator(9))
-    assert numerical_rank(net.spectrum()) == 2
+    assert numerical_rank(net.spectrum(), 1e-3, spectrum=True) == 2
     assert torch.allclose(svd_prune(net, 2)(x), net(x), atol=1e-5)
 
 
@@ -116,10 +117,19 @@ def test_pruning_rejects_relu_and_bad_k():
         svd_prune(FactorNet(4, 3, 2, model="udv"), 4)
 
 
-def test_numerical_rank():
-    assert numerical_rank(np.array([1.0, 0.5, 1e-4, 0.0])) == 2
-    assert numerical_rank(np.array([0.0, 0.0])) == 0
-    assert numerical_rank(np.array([np.nan, np.nan])) == 0
+def test_numerical_rank_of_spectra_is_the_spectral_one():
+    """The part's rank measure (threshold 1e-3) is bmlab.factorizations.spectral's (issue 12:
+    one numerical_rank); a diverged run's NaN spectrum has rank 0; a bad threshold is named."""
+    import bmlab.nn.layers as layers
+
+    assert not hasattr(layers, "numerical_rank")
+    rank = lambda s: numerical_rank(np.asarray(s), 1e-3, spectrum=True)
+    assert rank([1.0, 0.5, 1e-4, 0.0]) == 2
+    assert rank([0.0, 0.0]) == 0
+    assert rank([np.nan, np.nan]) == 0 and rank([1.0, np.nan]) == 0
+    for bad in (np.nan, -1.0):
+        with pytest.raises(ValueError, match="rtol"):
+            numerical_rank(np.ones(3), bad, spectrum=True)
 
 
 def test_prune_widths():

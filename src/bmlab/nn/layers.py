@@ -98,10 +98,12 @@ def huang_width(d: int, c: int) -> int:
 
 
 def frobenius_project_(weight: torch.Tensor, radius: float = 1.0) -> None:
-    r"""In place :math:`W \leftarrow W\cdot\min(1, \rho/\|W\|_F)` (projection on the ball)."""
+    r"""In place :math:`W \leftarrow W/\max(1, \|W\|_F/\rho)` (projection on the ball;
+    a division by the norm, not a multiplication by its reciprocal: one rounding, and the
+    same arithmetic as :class:`FusedProjection`)."""
     norm = torch.linalg.vector_norm(weight)
     if norm > radius:
-        weight.mul_(radius / norm)
+        weight.div_(norm / radius)
 
 
 def rows_project_(weight: torch.Tensor, dim: int, radius: float = 1.0) -> None:
@@ -141,11 +143,12 @@ class FusedProjection:
     Collects the :class:`ProjectionGroup` s of every submodule that has
     ``projection_groups()`` (modules with only a ``project_()`` method -- e.g. a swapped
     classifier head -- keep it, called as is). A call then applies, with no walk over the
-    modules: for all whole-tensor Frobenius balls together, ``torch._foreach_norm`` and one
-    ``_foreach`` scale (:math:`W \leftarrow W/\max(1,\|W\|_F)`, bitwise the same as
-    :func:`frobenius_project_`); for stacked replicas, one norm over the non-replica
-    dimensions and one in-place multiply per tensor; one ``_foreach_clamp_min_`` for every
-    :math:`w\ge 0`. :meth:`attach` registers it as a step post-hook of an optimizer, so that
+    modules: for all whole-tensor Frobenius balls together, ``torch._foreach_norm``, one
+    ``_foreach`` clamp and one ``_foreach`` division (:math:`W \leftarrow W/\max(1,\|W\|_F)`,
+    bitwise the same as :func:`frobenius_project_`); for stacked replicas, one norm over the
+    non-replica dimensions and one in-place division per tensor; one
+    ``_foreach_clamp_min_`` for every :math:`w\ge 0`. Grad mode is switched off by hand
+    (no ``torch.no_grad`` context: it costs as much as one op here). :meth:`attach` registers it as a step post-hook of an optimizer, so that
     ``optimizer.step()`` is "update, then project" in one call (the authors' order).
     """
 
@@ -172,16 +175,24 @@ class FusedProjection:
         return (len(self.frob) + len(self.frob_batched) + len(self.rows) + len(self.nonneg)
                 + len(self.other))
 
-    @torch.no_grad()
     def __call__(self, *_args) -> None:
+        # grad mode off by hand: the decorator/context manager ``torch.no_grad`` costs about
+        # as much as one of the ops below at the chapters' sizes (called after every step)
+        prev = torch.is_grad_enabled()
+        torch._C._set_grad_enabled(False)
+        try:
+            self._project()
+        finally:
+            torch._C._set_grad_enabled(prev)
+
+    def _project(self) -> None:
         if self.frob:
             norms = torch._foreach_norm(self.frob)
             torch._foreach_clamp_min_(norms, 1.0)
-            torch._foreach_reciprocal_(norms)
-            torch._foreach_mul_(self.frob, norms)
+            torch._foreach_div_(self.frob, norms)
         for p in self.frob_batched:
             norm = torch.linalg.vector_norm(p, dim=tuple(range(1, p.ndim)), keepdim=True)
-            p.mul_(norm.clamp_min_(1.0).reciprocal_())
+            p.div_(norm.clamp_min_(1.0))
         for p, dim in self.rows:
             rows_project_(p, dim=dim)
         if self.nonneg:
@@ -260,6 +271,11 @@ class FactorNet(nn.Module):
         self.mid = nn.Linear(self.width, self.width, bias=False) if self.spec.mid else None
         self.fc2 = nn.Linear(self.width, self.d_out, bias=False)
         self.reset_parameters(init=init, init_std=init_std, generator=generator)
+        # Linear diagonal block (no F, no ReLU): D is folded into the smaller of the two
+        # factors, V (c x r) or U^T (r x d) -- one broadcast multiply of the fewest entries,
+        # and, into V, no reshape of w (fewer autograd nodes); see :meth:`forward`.
+        self._fold_v = self.spec.diag and not self.spec.mid and not self.spec.relu \
+            and self.d_out <= self.d_in
         if project_init:
             self.project_()
 
@@ -296,7 +312,7 @@ class FactorNet(nn.Module):
         w1 = self.fc1.weight
         fold = self.diag is not None and self.mid is None
         if fold:
-            w1 = w1 * self.diag.weight[:, None]
+            w1 = w1 * self.diag.weight.unsqueeze(1)
         z = nn.functional.linear(x, w1)
         if self.mid is not None:
             z = nn.functional.linear(z, self.mid.weight)
@@ -307,6 +323,9 @@ class FactorNet(nn.Module):
         return z
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self._fold_v:          # V D U^T x = (V D)(U^T x): D scales the columns of V
+            return nn.functional.linear(nn.functional.linear(x, self.fc1.weight),
+                                        self.fc2.weight * self.diag.weight)
         return nn.functional.linear(self.hidden(x), self.fc2.weight)
 
     # ------------------------------------------------------------------ constraints
@@ -415,6 +434,7 @@ class FactorEnsemble(nn.Module):
         self.V = stack(lambda m: m.fc2.weight)                            # S x c x r
         self.w = stack(lambda m: m.diag.weight) if self.spec.diag else None   # S x r
         self.F = stack(lambda m: m.mid.weight) if self.spec.mid else None     # S x r x r
+        self._fold_v = members[0]._fold_v       # D folded into V (see FactorNet.forward)
 
     def head_input(self, x: torch.Tensor) -> torch.Tensor:
         """Input of the factor block: ``x`` itself, or ``relu(trunk(x))`` per replica."""
@@ -428,8 +448,12 @@ class FactorEnsemble(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.head_input(x)
+        if self._fold_v:                                       # V D folded (S x c x r)
+            z = torch.einsum("nd,srd->snr", x, self.U) if x.ndim == 2 \
+                else torch.bmm(x, self.U.transpose(1, 2))
+            return torch.bmm(z, (self.V * self.w.unsqueeze(1)).transpose(1, 2))
         fold = self.w is not None and self.F is None
-        u = self.U * self.w[:, :, None] if fold else self.U      # D U^T folded (S x r x d)
+        u = self.U * self.w.unsqueeze(2) if fold else self.U     # D U^T folded (S x r x d)
         if x.ndim == 2:
             z = torch.einsum("nd,srd->snr", x, u)
         else:
@@ -449,7 +473,7 @@ class FactorEnsemble(nn.Module):
         if spec.norm == "frobenius":
             for p in (self.U, self.V):
                 norms = torch.linalg.vector_norm(p, dim=(1, 2), keepdim=True)
-                p.mul_(torch.clamp(1.0 / norms.clamp_min(1e-30), max=1.0))
+                p.div_(norms.clamp_min(1.0))
         elif spec.norm == "rows":
             rows_project_(self.U, dim=2)
             rows_project_(self.V, dim=1)
@@ -476,17 +500,6 @@ class FactorEnsemble(nn.Module):
     def spectra(self) -> np.ndarray:
         """``S x min(d, r)`` singular values of every replica's hidden factor."""
         return np.stack([self.member(i).spectrum() for i in range(self.n_replicas)])
-
-
-def numerical_rank(s: np.ndarray, rel: float = 1e-3) -> int:
-    """Number of singular values above ``rel`` times the largest (the part's rank measure)."""
-    rel = check_real("rel", rel, lo=0, hi=1, lo_open=True)
-    s = np.asarray(s, dtype=float)     # NaN allowed: the spectrum of a diverged run has rank 0
-    if s.ndim != 1:
-        raise ValueError(f"s must be a 1-D array of singular values, got shape {s.shape}")
-    if s.size == 0 or s[0] <= 0:
-        return 0
-    return int(np.sum(s > rel * s.max()))
 
 
 @torch.no_grad()

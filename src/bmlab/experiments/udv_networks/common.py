@@ -18,7 +18,8 @@ import pandas as pd
 import torch
 
 from bmlab.nn.data import Dataset
-from bmlab.nn.layers import FactorEnsemble, numerical_rank, prune_curve_widths, svd_prune
+from bmlab.factorizations.spectral import numerical_rank
+from bmlab.nn.layers import FactorEnsemble, prune_curve_widths, svd_prune
 from bmlab.nn.training import (evaluate, final_average, get_protocol, make_generator, seed_for,
                                torch_threads, train)
 
@@ -130,7 +131,8 @@ def run_seeds(ds: Dataset, model: str, *, optimizer: str, lr: float, epochs: int
     spectra = ens.spectra()
     ok = np.isfinite(metric) & np.all(np.isfinite(spectra), axis=1)
     metric = np.where(ok, metric, np.nan)
-    ranks = np.array([numerical_rank(s, RANK_REL) if o else -1 for s, o in zip(spectra, ok)])
+    ranks = np.array([numerical_rank(s, RANK_REL, spectrum=True) if o else -1
+                      for s, o in zip(spectra, ok)])
     out = RunSummary(model, optimizer, float(lr), float(weight_decay), ds.task, metric,
                      train_loss, curves, spectra, ranks, n_diverged=int((~ok).sum()),
                      n_test=int(x_test.shape[0]))
