@@ -11,7 +11,12 @@ import os
 for _v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
     os.environ.setdefault(_v, "1")
 
+import importlib.util  # noqa: E402
+import pathlib  # noqa: E402
 import statistics  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import tempfile  # noqa: E402
 import time  # noqa: E402
 
 
@@ -55,3 +60,22 @@ def table(rows: list[dict], title: str) -> None:
     print("  ".join(k.rjust(w) for k, w in zip(keys, width)))
     for c in cells:
         print("  ".join(v.rjust(w) for v, w in zip(c, width)))
+
+
+def module_at(rev: str, path: str, name: str):
+    """The module ``path`` (a file of the package under ``src/``, e.g.
+    ``"src/bmlab/solvers/kernels.py"``) as it was at git revision ``rev``, imported beside the
+    current one as ``name`` (e.g. ``"bmlab.solvers._kernels_before"``: same package, so its
+    relative imports resolve), for a before/after comparison timed in the same run. Its
+    compiled code is cached in a temporary folder, not in the working tree."""
+    root = pathlib.Path(__file__).resolve().parent.parent
+    src = subprocess.run(["git", "show", f"{rev}:{path}"], cwd=root, check=True,
+                         capture_output=True, text=True).stdout
+    folder = pathlib.Path(tempfile.mkdtemp(prefix="bench_before_"))
+    file = folder / (name.rsplit(".", 1)[-1] + ".py")
+    file.write_text(src)
+    spec = importlib.util.spec_from_file_location(name, file)
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[name] = mod          # numba rebuilds a cached function's module by its name
+    spec.loader.exec_module(mod)
+    return mod
