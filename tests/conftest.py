@@ -79,3 +79,63 @@ def cross_numerics_results(tmp_path_factory):
     # correctly ("its Dask worker died"), but the pass would then test OpenBLAS, not bmlab.
     # The Dask path itself is tested in tests/test_dask.py.
     return base / "results", _run_all_chapters(base, CROSS_NUMERICS_ENV, jobs=1)
+
+
+# ------------------------------------------------------------------ toy chapter projects
+class ToyProject:
+    """Builds a toy chapter project (``book/``, ``_toc.yml``, chapter ``.md`` files, optional
+    ``data/inputs``) and points the ``BMLAB_*`` environment at it: the scaffolding shared by
+    the runner, CLI, fault, Dask and JupyterLab tests (fixture :func:`toy_project`)."""
+
+    @staticmethod
+    def write(root, chapters: dict, *, intro: bool = True, inputs: dict | None = None):
+        """``root/book/<id>.md`` for each ``chapter id -> text``; with ``intro``, a
+        ``book/intro.md`` and a ``_toc.yml`` rooted at it listing the chapters in order;
+        without, the first chapter is the root. ``inputs``: ``relative path -> text`` under
+        ``data/inputs``. Returns ``root``."""
+        from pathlib import Path
+
+        root = Path(root)
+        ids = list(chapters)
+        for cid, text in chapters.items():
+            (root / "book" / cid).parent.mkdir(parents=True, exist_ok=True)
+            (root / "book" / f"{cid}.md").write_text(text, encoding="utf-8")
+        if intro:
+            (root / "book" / "intro.md").write_text("# Intro\n", encoding="utf-8")
+            toc_root, listed = "book/intro", ids
+        else:
+            toc_root, listed = f"book/{ids[0]}", ids[1:]
+        toc = f"format: jb-book\nroot: {toc_root}\n"
+        if listed:
+            toc += "chapters:\n" + "".join(f"  - file: book/{c}\n" for c in listed)
+        (root / "_toc.yml").write_text(toc, encoding="utf-8")
+        for rel, text in (inputs or {}).items():
+            (root / "data" / "inputs" / rel).parent.mkdir(parents=True, exist_ok=True)
+            (root / "data" / "inputs" / rel).write_text(text, encoding="utf-8")
+        return root
+
+    @staticmethod
+    def point(monkeypatch, root=None, *, results=None, build=None):
+        """``BMLAB_ROOT`` at ``root`` (if given), ``BMLAB_RESULTS_ROOT`` at ``results`` (default
+        ``root/data/results``), ``BMLAB_BUILD_ROOT`` at ``build`` (default ``root/_build``),
+        ``BMLAB_OUTPUT_DIR`` unset. Returns the results root."""
+        from pathlib import Path
+
+        if root is not None:
+            monkeypatch.setenv("BMLAB_ROOT", str(root))
+            results = Path(root) / "data" / "results" if results is None else results
+            build = Path(root) / "_build" if build is None else build
+        if results is None:
+            raise ValueError("point() needs root or results")
+        monkeypatch.setenv("BMLAB_RESULTS_ROOT", str(results))
+        if build is not None:
+            monkeypatch.setenv("BMLAB_BUILD_ROOT", str(build))
+        monkeypatch.delenv("BMLAB_OUTPUT_DIR", raising=False)
+        return Path(results)
+
+
+@pytest.fixture(scope="session")
+def toy_project():
+    """:class:`ToyProject`: ``toy_project.write(root, {id: text})`` and
+    ``toy_project.point(monkeypatch, root)`` (usable from fixtures of any scope)."""
+    return ToyProject

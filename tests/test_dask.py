@@ -20,12 +20,10 @@ from bmlab import book, cli, runner
 CHAPTERS = ("exact-penalty/setting-biconvexity", "asymmetric-gd/global-convergence")
 
 
-def _point(mp: pytest.MonkeyPatch, base: Path) -> Path:
-    mp.setenv("BMLAB_RESULTS_ROOT", str(base / "results"))
-    mp.setenv("BMLAB_BUILD_ROOT", str(base / "_build"))
-    mp.delenv("BMLAB_OUTPUT_DIR", raising=False)
+def _point(toy, mp: pytest.MonkeyPatch, base: Path, root: Path | None = None) -> Path:
+    results = toy.point(mp, root, results=base / "results", build=base / "_build")
     mp.delenv(runner.SCHEDULER_ENV, raising=False)
-    return base / "results"
+    return results
 
 
 def _outputs(results: Path, chapter: str) -> dict[str, str]:
@@ -61,7 +59,7 @@ def cluster():
 
 
 @pytest.fixture(scope="module")
-def three_runs(tmp_path_factory, cluster):
+def three_runs(tmp_path_factory, cluster, toy_project):
     """The two chapters reproduced serially, with --jobs 2 and with --scheduler."""
     lc, seen = cluster
     out = {}
@@ -70,7 +68,7 @@ def three_runs(tmp_path_factory, cluster):
         mp.setattr(book, "toc_chapters", lambda *a, **k: list(CHAPTERS))
         for mode, extra in (("serial", []), ("jobs", ["--jobs", "2"]),
                             ("scheduler", ["--scheduler", lc.scheduler_address])):
-            results = _point(mp, tmp_path_factory.mktemp(mode))
+            results = _point(toy_project, mp, tmp_path_factory.mktemp(mode))
             status = cli.main(["reproduce", "--profile", "quick", "--no-progress", *extra])
             out[mode] = (status, results)
     finally:
@@ -100,8 +98,8 @@ def test_chapters_and_their_sweeps_ran_on_the_given_cluster(three_runs):
     assert any(k.startswith("bmlab-sweep-step_sizes-") for k in seen.keys)
 
 
-def test_unreachable_scheduler_is_one_clean_error(tmp_path, monkeypatch, capsys):
-    results = _point(monkeypatch, tmp_path)
+def test_unreachable_scheduler_is_one_clean_error(tmp_path, monkeypatch, capsys, toy_project):
+    results = _point(toy_project, monkeypatch, tmp_path)
     with socket.socket() as s:  # a port nobody listens on
         s.bind(("127.0.0.1", 0))
         address = f"tcp://127.0.0.1:{s.getsockname()[1]}"
@@ -158,17 +156,10 @@ DYING = textwrap.dedent('''\
 
 
 def test_a_dead_worker_fails_its_chapter_and_publishes_nothing(tmp_path, monkeypatch, capsys,
-                                                               cluster):
-    root = tmp_path / "proj"
-    (root / "book" / "part").mkdir(parents=True)
-    ids = ("part/dies", "part/lives")
-    for cid in ids:
-        (root / "book" / f"{cid}.md").write_text(DYING.replace("NAME", cid))
-    (root / "book" / "intro.md").write_text("# Intro\n")
-    (root / "_toc.yml").write_text("format: jb-book\nroot: book/intro\nchapters:\n"
-                                   + "".join(f"  - file: book/{c}\n" for c in ids))
-    monkeypatch.setenv("BMLAB_ROOT", str(root))
-    results = _point(monkeypatch, root / "data")
+                                                               cluster, toy_project):
+    root = toy_project.write(tmp_path / "proj", {cid: DYING.replace("NAME", cid)
+                                                 for cid in ("part/dies", "part/lives")})
+    results = _point(toy_project, monkeypatch, root / "data", root)
     monkeypatch.setenv("BMLAB_TEST_KILL", "part/dies")
     monkeypatch.setenv("BMLAB_TEST_WAIT_FOR", "part/lives")
     address = cluster[0].scheduler_address  # its nanny starts a new worker afterwards

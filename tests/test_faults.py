@@ -108,33 +108,23 @@ CHAPTERS = ("part/good", "part/other")
 FIXED_SRC = hashlib.sha256(b"pinned package for the fault suite").hexdigest()
 
 
-def _write_project(root: Path) -> Path:
-    (root / "book" / "part").mkdir(parents=True)
-    for cid in CHAPTERS:
-        (root / "book" / f"{cid}.md").write_text(CHAPTER.replace("NAME", cid))
-    (root / "book" / "intro.md").write_text("# Intro\n")
-    (root / "_toc.yml").write_text("format: jb-book\nroot: book/intro\nchapters:\n"
-                                   + "".join(f"  - file: book/{c}\n" for c in CHAPTERS))
-    (root / "data" / "inputs" / "part").mkdir(parents=True)
-    (root / "data" / "inputs" / "part" / "table.csv").write_text("a,b\n1,2\n")
-    return root
+def _write_project(toy, root: Path) -> Path:
+    return toy.write(root, {cid: CHAPTER.replace("NAME", cid) for cid in CHAPTERS},
+                     inputs={"part/table.csv": "a,b\n1,2\n"})
 
 
-def _point_env(monkeypatch, root: Path) -> None:
-    monkeypatch.setenv("BMLAB_ROOT", str(root))
-    monkeypatch.setenv("BMLAB_RESULTS_ROOT", str(root / "data" / "results"))
-    monkeypatch.setenv("BMLAB_BUILD_ROOT", str(root / "_build"))
-    monkeypatch.delenv("BMLAB_OUTPUT_DIR", raising=False)
+def _point_env(toy, monkeypatch, root: Path) -> None:
+    toy.point(monkeypatch, root)
     monkeypatch.setattr(runner, "source_hash", lambda: FIXED_SRC)
 
 
 @pytest.fixture(scope="module")
-def template(tmp_path_factory):
+def template(tmp_path_factory, toy_project):
     """A project with both chapters run once (quick profile), copied by each test."""
-    root = _write_project(tmp_path_factory.mktemp("template") / "proj")
+    root = _write_project(toy_project, tmp_path_factory.mktemp("template") / "proj")
     mp = pytest.MonkeyPatch()
     try:
-        _point_env(mp, root)
+        _point_env(toy_project, mp, root)
         for cid in CHAPTERS:
             assert cli.main(["run", cid, "--profile", "quick", "--no-progress"]) == 0
     finally:
@@ -143,18 +133,18 @@ def template(tmp_path_factory):
 
 
 @pytest.fixture
-def project(template, tmp_path, monkeypatch):
+def project(template, tmp_path, monkeypatch, toy_project):
     """A fresh copy of the template project (results included), the environment on it."""
     root = tmp_path / "proj"
     shutil.copytree(template, root, ignore=shutil.ignore_patterns(".tmp", "_build"))
-    _point_env(monkeypatch, root)
+    _point_env(toy_project, monkeypatch, root)
     return root
 
 
 @pytest.fixture
-def empty_project(tmp_path, monkeypatch):
-    root = _write_project(tmp_path / "proj")
-    _point_env(monkeypatch, root)
+def empty_project(tmp_path, monkeypatch, toy_project):
+    root = _write_project(toy_project, tmp_path / "proj")
+    _point_env(toy_project, monkeypatch, root)
     return root
 
 

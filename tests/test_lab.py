@@ -69,11 +69,8 @@ def _get(url: str, token: str):
 
 
 @pytest.fixture()
-def tiny_root(tmp_path):
-    root = tmp_path / "project"
-    (root / "book" / "demo").mkdir(parents=True)
-    (root / "book" / "demo" / "tiny.md").write_text(TINY, encoding="utf-8")
-    (root / "_toc.yml").write_text("format: jb-book\nroot: book/demo/tiny\n", encoding="utf-8")
+def tiny_root(tmp_path, toy_project):
+    root = toy_project.write(tmp_path / "project", {CHAPTER: TINY}, intro=False)
     # the real chapters beside it (links), so the server can be asked for them too
     (root / "real").symlink_to(ROOT / "book", target_is_directory=True)
     return root
@@ -120,7 +117,7 @@ def lab_server(tmp_path, tiny_root):
 
 @pytest.mark.chapter
 def test_lab_opens_a_chapter_as_a_notebook_and_runs_it(lab_server, tmp_path, tiny_root,
-                                                       monkeypatch):
+                                                       monkeypatch, toy_project):
     import nbformat
     from nbclient import NotebookClient
 
@@ -134,9 +131,8 @@ def test_lab_opens_a_chapter_as_a_notebook_and_runs_it(lab_server, tmp_path, tin
     params[0].source += '\nprofile = "quick"\n'
 
     # the kernel inherits this environment, as it inherits JupyterLab's
-    monkeypatch.setenv("BMLAB_ROOT", str(tiny_root))
-    monkeypatch.setenv("BMLAB_RESULTS_ROOT", env["BMLAB_RESULTS_ROOT"])
-    monkeypatch.delenv("BMLAB_OUTPUT_DIR", raising=False)
+    toy_project.point(monkeypatch, tiny_root, results=env["BMLAB_RESULTS_ROOT"],
+                      build=tmp_path / "build")
     NotebookClient(nb, kernel_name="python3", timeout=600,
                    resources={"metadata": {"path": str(tiny_root / "book" / "demo")}}).execute()
 

@@ -54,17 +54,9 @@ GOOD = HEADER + textwrap.dedent('''\
 
 
 @pytest.fixture
-def project(tmp_path, monkeypatch):
-    root = tmp_path / "proj"
-    (root / "book" / "part").mkdir(parents=True)
-    (root / "book" / "part" / "good.md").write_text(GOOD)
-    (root / "book" / "intro.md").write_text("# Intro\n")
-    (root / "_toc.yml").write_text("format: jb-book\nroot: book/intro\nchapters:\n"
-                                   "  - file: book/part/good\n")
-    monkeypatch.setenv("BMLAB_ROOT", str(root))
-    monkeypatch.setenv("BMLAB_RESULTS_ROOT", str(root / "data" / "results"))
-    monkeypatch.setenv("BMLAB_BUILD_ROOT", str(root / "_build"))
-    monkeypatch.delenv("BMLAB_OUTPUT_DIR", raising=False)
+def project(tmp_path, monkeypatch, toy_project):
+    root = toy_project.write(tmp_path / "proj", {"part/good": GOOD})
+    toy_project.point(monkeypatch, root)
     # Others edit src/bmlab while these tests run: pin the package hash so "cached" is stable
     # (test_source_change_invalidates_cache covers the hash itself).
     fixed = runner.source_hash()
