@@ -11,12 +11,12 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
-from ...claims import Claim, claim, qualitative
+from ...claims import Claim, claim
 from ...validation import check_int, check_real
 from ..base import ExperimentParams
 from .common import (BACKENDS, QUOTE_BM_APPROX, QUOTE_INIT, CompletionParams, CompletionSweep,
-                     budget_line, cert_margin, certificate_rows, log_monotone, rank_above,
-                     rank_equals, run_completion_sweep)
+                     budget_line, certificate_rows, certified_claim, log_monotone,
+                     rank_above, rank_equals, run_completion_sweep)
 
 __all__ = ["Params", "Result", "run", "claims", "table", "glue_values", "certificate_table"]
 
@@ -130,7 +130,7 @@ def claims(result: Result) -> list[Claim]:
 def _cert_claim(result: Result) -> Claim:
     sw = result.sweep
     u = pd.DataFrame(certificate_rows(sw.problem, [r for r in sw.runs if r.method == "UDU"]))
-    return claim(
+    return certified_claim(
         "ib.mc.init.udu_certified",
         "Interpolation certificate: UDU's run at every ρ is certified as a global minimiser of "
         "the PSD least-squares problem min_{Z⪰0} ½‖P_Ω(Z) − b‖² by the dual certificate "
@@ -139,9 +139,7 @@ def _cert_claim(result: Result) -> Claim:
         "noiseless, so f* = 0 and any interpolating PSD X is certified: this asserts that UDU "
         "has converged to an interpolant at every initial scale, not that it found the "
         "trace-minimal completion; " + budget_line(result.params.max_iter, (result.params.eta,)),
-        qualitative(bool((u.verdict == "certified").all()), ours=list(u.verdict),
-                    margin=cert_margin(u), samples=len(u), min_samples=1),
-        kind="extension", exploratory=True,
+        u, exploratory=True,
         expected="holds" if result.params.max_iter >= 10 ** 6 else "fails",
         reason="expectation from the dynamics: on noiseless data a UDU run that has reached its "
                "rank-3 limit interpolates (S → 0), so it is certified at the paper's 10⁶ "
