@@ -430,8 +430,8 @@ def data():
 
 case("huang_width-d-float", TypeError, "d", lambda: nl.huang_width(2.5, 1))
 case("FactorNet-init_std-nan", ValueError, "init_std", lambda: nl.FactorNet(3, 2, 1, init="trunc_normal", init_std=NAN))
-case("numerical_rank-rel-nan", ValueError, "rel", lambda: nl.numerical_rank(np.ones(3), NAN))
-case("numerical_rank-s-2d", ValueError, "s", lambda: nl.numerical_rank(np.ones((2, 2))))
+case("numerical_rank-spectrum-rtol-nan", ValueError, "rtol", lambda: fspec.numerical_rank(np.ones(3), NAN, spectrum=True))
+case("numerical_rank-spectrum-2d", ValueError, "spectrum", lambda: fspec.numerical_rank(np.ones((2, 2)), spectrum=True))
 case("final_average-last-0", ValueError, "last", lambda: ntr.final_average(np.ones(5), 0))
 case("Diagonal-width-float", TypeError, "width", lambda: nl.Diagonal(2.5))
 case("prune_curve_widths-width-0", ValueError, "width", lambda: nl.prune_curve_widths(0))
