@@ -213,3 +213,26 @@ def test_fused_projection_lora_and_fallback():
     FusedProjection(m2)()
     for p, q in zip(m1.parameters(), m2.parameters()):
         assert torch.equal(p, q)
+
+
+@pytest.mark.parametrize("model", ["udv", "udv-s", "udv-v1", "udv-unconstrained", "udv-relu", "ufv"])
+@pytest.mark.parametrize("d,c", [(7, 3), (3, 7)])
+def test_forward_is_the_factored_map_whichever_factor_holds_d(model, d, c):
+    """D folded into V (c <= d) or into U^T (c > d): the same map V D U^T x (ReLU after D)
+    as the float64 product of the factors, single and stacked (issue 12)."""
+    net = FactorNet(d, 5, c, model=model, generator=make_generator(4))
+    assert net._fold_v == (c <= d and not net.spec.relu and not net.spec.mid)
+    x = torch.randn(9, d, generator=make_generator(5))
+    U, V = net.fc1.weight.double(), net.fc2.weight.double()
+    h = x.double() @ U.T
+    if net.mid is not None:
+        h = h @ net.mid.weight.double().T
+    if net.diag is not None:
+        h = h * net.diag.weight.double()
+    if net.spec.relu:
+        h = torch.relu(h)
+    ref = h @ V.T
+    assert torch.allclose(net(x).double(), ref, rtol=1e-5, atol=1e-6)
+    ens = FactorEnsemble(d, 5, c, model=model, generators=[make_generator(4), make_generator(6)])
+    assert torch.allclose(ens(x)[0].double(), ref, rtol=1e-5, atol=1e-6)
+    assert torch.allclose(ens(x.expand(2, 9, d))[0].double(), ref, rtol=1e-5, atol=1e-6)
