@@ -258,4 +258,4 @@ def test_stacked_replicas_equal_per_seed_runs_float64(model):
             pairs.append((ens.w[i], net.diag.weight))
         for p, q in pairs:
             assert p.dtype == torch.float64
-            assert float((p - q).abs().max()) <= 1e-10
+            assert float((p - q).detach().abs().max()) <= 1e-10
