@@ -180,3 +180,26 @@ def test_certificate_claims_on_result(result):
     cs = by_id(exp.claims(dataclasses.replace(result, sdp=sdp)))
     assert not cs["thm1.sdp_distance_tight"].holds
     assert not cs["thm1.certificate_tight"].holds
+
+
+def test_certificate_tight_paper_expectation_only_in_the_paper_profile(result):
+    """The paper profile's expectation of thm1.certificate_tight (fails on the sample floor of
+    3 tight cases, exploratory) leaves the quick profile's claim as pre-registered, and the
+    floor itself is unchanged: the claim still fails with 2 certified cases."""
+    import pandas as pd
+
+    from bmlab.experiments.exact_penalty.common import certificate_claims
+
+    assert exp._paper_tight_expectation(result.params) == {}
+    cq = by_id(exp.claims(result))["thm1.certificate_tight"]
+    assert cq.expected == "holds" and not cq.exploratory
+    paper = exp._paper_tight_expectation(dataclasses.replace(result.params, profile="paper"))
+    assert paper["tight_expected"] == "fails" and paper["tight_exploratory"]
+    two = pd.DataFrame({"lambda_min(S)": [-1e-9, 0.0], "||SX||/||X||": [3e-10, 1e-12],
+                        "cert scale": [1.0, 1.0], "cert infeasibility": [0.0, 0.0],
+                        "||XY^T - Z_sdp|| / ||Z_sdp||": [1e-5, 1e-5]})
+    c = by_id(certificate_claims("t", two, two.iloc[:0], "w", min_tight=3, **paper))
+    assert not c["t.certificate_tight"].holds and c["t.certificate_tight"].expected == "fails"
+    c3 = by_id(certificate_claims("t", pd.concat([two, two.iloc[:1]]), two.iloc[:0], "w",
+                                  min_tight=3, **paper))
+    assert c3["t.certificate_tight"].holds  # three certified cases: the expectation would flip

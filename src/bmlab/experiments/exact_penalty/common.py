@@ -344,13 +344,16 @@ def sdp_certificate_row(problem, X: np.ndarray, Y: np.ndarray, sdp, *, tol: floa
 
 
 def certificate_claims(prefix: str, tight: pd.DataFrame, loose: pd.DataFrame, where: str,
-                       *, min_tight: int = 1) -> list:
+                       *, min_tight: int = 1, tight_expected: str = "holds",
+                       tight_reason: str = "", tight_exploratory: bool = False) -> list:
     r"""The certificate and distance claims of an SDP cross-check (kind ``check``: software
     cross-checks of the factorized solution against the convex problem):
 
     * ``{prefix}.certificate_tight``: where the SDP solution has rank :math:`\le r` (tight), the
       factorized point is *certified*: :math:`\lambda_{\min}(S) \ge -10^{-6}\,\mathrm{scale}`
-      and :math:`\|SX\|/\|X\| \le 10^{-6}\,\mathrm{scale}` (margins in units of that tolerance);
+      and :math:`\|SX\|/\|X\| \le 10^{-6}\,\mathrm{scale}` (margins in units of that tolerance),
+      on at least ``min_tight`` tight cases (``tight_expected``/``tight_reason``/
+      ``tight_exploratory`` are passed to this claim);
     * ``{prefix}.sdp_distance_tight``: there, :data:`SDP_DIST` :math:`\le` :data:`SDP_DIST_TOL`;
     * ``{prefix}.certificate_loose`` (when there are such rows): where the SDP solution has rank
       above :math:`r`, the certificate does **not** certify the factorized point (its verdict
@@ -375,7 +378,8 @@ def certificate_claims(prefix: str, tight: pd.DataFrame, loose: pd.DataFrame, wh
             all_of(at_least(lm, -tol, scale=tol), at_most(rs, tol, scale=tol),
                    at_most(inf, np.sqrt(tol), scale=np.sqrt(tol)),
                    at_least(len(tight), min_tight - 0.5, scale=1.0)),
-            kind="check"))
+            kind="check", expected=tight_expected, reason=tight_reason,
+            exploratory=tight_exploratory))
         out.append(claim(
             f"{prefix}.sdp_distance_tight",
             f"{where}: where the SDP solution has rank <= r, ||XY^T - Z_sdp||_F / ||Z_sdp||_F <= "
