@@ -29,7 +29,8 @@ from _timing import table  # noqa: E402
 import torch  # noqa: E402
 
 from bmlab.nn.layers import FactorEnsemble, FactorNet  # noqa: E402
-from bmlab.nn.training import make_generator, project_all_, resolve_device, train  # noqa: E402
+from bmlab.nn.training import make_generator, project_all_, train  # noqa: E402
+from bmlab.solvers.kernels_torch import resolve_device  # noqa: E402
 
 
 def _job(model, shape, replicas, epochs, device, mode):

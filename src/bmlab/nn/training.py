@@ -20,6 +20,7 @@ from torch import nn
 
 from bmlab.nn.layers import FusedProjection
 from bmlab.solvers.base import SolverResult
+from bmlab.solvers.kernels_torch import resolve_device  # the one device flag of bmlab
 from bmlab.validation import check_bool, check_callable, check_choice, check_int, check_real
 
 #: Optimizers of the paper: Adam, NAdam, mini-batch GD (MBGD) and MBGD with momentum 0.9.
@@ -32,32 +33,8 @@ OPTIMIZER_LABELS = {"adam": "Adam", "nadam": "NAdam", "sgd": "MBGD", "sgd-moment
 
 def default_device() -> torch.device:
     """CUDA when present, else CPU (a helper for interactive use: the training entry points
-    default to the CPU and take the device as an explicit flag, see :func:`resolve_device`)."""
+    default to the CPU and take the device as an explicit flag, see :func:`~bmlab.solvers.kernels_torch.resolve_device`)."""
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-
-
-def resolve_device(device: torch.device | str | None = "cpu") -> torch.device:
-    """The ``device=`` flag of the training entry points: ``"cpu"`` (default, also for
-    ``None``), ``"cuda"`` / ``"cuda:i"`` or a ``torch.device``. Asking for CUDA where torch
-    sees none raises a ``RuntimeError`` saying so: never a silent fallback to the CPU."""
-    if device is None:
-        device = "cpu"
-    try:
-        dev = torch.device(device)
-    except (RuntimeError, TypeError) as exc:
-        raise ValueError(f"device must be 'cpu', 'cuda', 'cuda:<i>' or a torch.device, "
-                         f"got {device!r}") from exc
-    if dev.type == "cuda":
-        if not torch.cuda.is_available():
-            raise RuntimeError(f"device={device!r} asked for CUDA, but torch sees no CUDA "
-                               f"device (torch {torch.__version__}, CUDA build: "
-                               f"{torch.version.cuda}); use device='cpu'")
-        if dev.index is not None and dev.index >= torch.cuda.device_count():
-            raise RuntimeError(f"device={device!r}: only {torch.cuda.device_count()} CUDA "
-                               "device(s) present")
-    elif dev.type != "cpu":
-        raise ValueError(f"device must be a CPU or CUDA device, got {device!r}")
-    return dev
 
 
 def seed_for(root: int, *keys: int) -> int:
@@ -218,7 +195,7 @@ def train(
         Drives the mini-batch shuffling; one per replica for an ensemble.
     device : str or torch.device
         ``"cpu"`` (default) or ``"cuda"``; CUDA without a CUDA device raises (no silent
-        fallback, :func:`resolve_device`).
+        fallback, :func:`~bmlab.solvers.kernels_torch.resolve_device`).
     parameters : list, optional
         The trainable parameters (default: every parameter that requires grad).
     callback : callable, optional

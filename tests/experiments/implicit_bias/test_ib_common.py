@@ -77,3 +77,36 @@ def test_batched_sweep_agrees_with_the_numpy_loop_and_segments_change_nothing():
         np.testing.assert_allclose(rc.residual, rb.residual, rtol=1e-12)   # segments: same run
     with __import__("pytest").raises(ValueError, match="backend"):
         CompletionParams(backend="gpu")
+
+
+def test_torch_backend_of_the_sweep_agrees_and_the_device_is_asked_for():
+    """backend="torch" (the chapters' GPU route, here on the CPU) runs the same sweep as the
+    numba kernel to 1e-10 relative, column trackers (segments) included; a device other than
+    the CPU needs backend="torch", and CUDA where torch sees none is an error, not a CPU run."""
+    import torch
+
+    from bmlab.experiments.implicit_bias.common import check_backend, kernel_options
+
+    kw = dict(n=30, etas=(1e-2,), rhos=(1e-2, 1.0), max_iter=300, track_columns=True,
+              record_points=20)
+    a = run_completion_sweep(CompletionParams(backend="numba", **kw), np.random.default_rng(5))
+    b = run_completion_sweep(CompletionParams(backend="torch", **kw), np.random.default_rng(5))
+    for ra, rb in zip(a.runs, b.runs):
+        assert (ra.method, ra.eta, ra.rho, ra.status) == (rb.method, rb.eta, rb.rho, rb.status)
+        np.testing.assert_array_equal(ra.iters, rb.iters)
+        np.testing.assert_allclose(rb.residual, ra.residual, rtol=1e-10)
+        np.testing.assert_allclose(rb.history["col_norms"], ra.history["col_norms"], rtol=1e-10)
+        assert ra.rank == rb.rank
+    assert kernel_options("numba") == {}
+    assert kernel_options("torch", "cpu") == {"backend": "torch", "device": "cpu"}
+    with pytest.raises(ValueError, match="reference loop"):
+        kernel_options("numpy")
+    with pytest.raises(ValueError, match="needs backend='torch'"):
+        CompletionParams(device="cuda:0")
+    with pytest.raises(TypeError, match="device"):
+        check_backend("torch", None)
+    with pytest.raises(ValueError, match="cpu"):
+        check_backend("torch", "tpu")
+    if not torch.cuda.is_available():
+        with pytest.raises(RuntimeError, match="no CUDA"):
+            CompletionParams(backend="torch", device="cuda")

@@ -12,7 +12,15 @@ def test_presets_and_validation():
     assert q.seeds == p.seeds and (q.seed_max_iter, p.seed_max_iter) == (3_000, 100_000)
     assert p.max_iter == 30_000          # the paper's 10^6 does not fit (~7.6 ms per iteration)
     with pytest.raises(ValueError, match="backend"):
-        exp.Params(backend="torch")
+        exp.Params(backend="gpu")
+    with pytest.raises(ValueError, match="needs backend='torch'"):
+        exp.Params(device="cuda")                 # the numba kernels run on the CPU only
+    with pytest.raises(TypeError, match="device"):
+        exp.Params(backend="torch", device=0)
+    assert exp.Params(backend="torch", device="cpu").device == "cpu"
+    if not __import__("torch").cuda.is_available():
+        with pytest.raises(RuntimeError, match="no CUDA"):   # asked for, never a silent CPU run
+            exp.Params.for_profile("paper", backend="torch", device="cuda")
     with pytest.raises(ValueError, match="seeds"):
         exp.Params(seeds=3)
     with pytest.raises(ValueError, match="divide"):
@@ -67,16 +75,21 @@ def test_certificate_claims():
 
 
 def test_pr_pair_agrees_with_the_numpy_oracle():
-    """The batched PR kernel (run in segments at the recorded iterations) reproduces the numpy
-    loop's error curve, residuals, snapshots and spectra to 1e-10 relative."""
+    """The batched PR kernel, numpy and torch (run in segments at the recorded iterations),
+    reproduces the numpy loop's error curve, residuals, snapshots and spectra to 1e-10
+    relative (torch on the CPU here; on CUDA where there is one)."""
     from bmlab.experiments.implicit_bias.pr_common import run_pr_pair
     from bmlab.problems.phase_retrieval import GaussianPR, image_signal, load_image
 
     P = GaussianPR.make(image_signal(load_image(), 4), rng=np.random.default_rng(1))
-    out = {be: run_pr_pair(P, r=P.n, max_iter=400, rng=np.random.default_rng(2),
-                           snapshots=(10, 100, 400), backend=be) for be in ("numpy", "numba")}
-    for m in ("BM", "UDU"):
-        a, b = out["numpy"][m], out["numba"][m]
+    import torch
+
+    cases = [("numpy", "cpu"), ("numba", "cpu"), ("torch", "cpu")] + \
+        ([("torch", "cuda")] if torch.cuda.is_available() else [])
+    out = {c: run_pr_pair(P, r=P.n, max_iter=400, rng=np.random.default_rng(2),
+                          snapshots=(10, 100, 400), backend=c[0], device=c[1]) for c in cases}
+    for m, c in ((m, c) for m in ("BM", "UDU") for c in cases[1:]):
+        a, b = out[cases[0]][m], out[c][m]
         np.testing.assert_array_equal(a.iters, b.iters)
         np.testing.assert_allclose(b.residual, a.residual, rtol=1e-10)
         np.testing.assert_allclose(b.error, a.error, rtol=1e-10, atol=1e-14)
@@ -98,7 +111,7 @@ def test_seed_task_runs_through_sweep_identically():
 
     def tasks():
         s = np.random.default_rng(7).spawn(2)
-        return [(xs, s[0], s[1], 50, "numba")]
+        return [(xs, s[0], s[1], 50, "numba", "cpu")]
     direct = exp._seed_task(tasks()[0])
     (P, runs), = sweep(exp._seed_task, tasks(), client="serial", progress=False)
     np.testing.assert_array_equal(P.A, direct[0].A)

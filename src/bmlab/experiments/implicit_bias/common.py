@@ -24,7 +24,8 @@ from ...solvers.udu import run_bm, run_udu
 __all__ = ["CompletionParams", "CompletionRun", "CompletionSweep", "run_completion_sweep",
            "blas_single_thread", "rank_equals", "rank_above",
            "no_values_in_gap", "log_monotone", "budget_line", "sign_test", "QUOTE_STEP",
-           "QUOTE_INIT", "QUOTE_NOISY", "QUOTE_BM_APPROX", "BACKENDS", "run_kernel_batch",
+           "QUOTE_INIT", "QUOTE_NOISY", "QUOTE_BM_APPROX", "BACKENDS", "check_backend",
+           "kernel_options", "run_kernel_batch",
            "certificate_row", "certificate_rows", "cert_margin", "certified_claim", "sdp_status"]
 
 METHODS = ("BM", "UDU")
@@ -59,14 +60,14 @@ class CompletionParams:
     record_points: int = 120
     track_columns: bool = False     # column norms of U and d over the iterations (A.3)
     rank_rtol: float = 1e-6
-    backend: str = "numba"          # "numba": batched compiled kernel; "numpy": the oracle loop
+    backend: str = "numba"          # one of BACKENDS ("numpy": the oracle loop)
+    device: str = "cpu"             # "cuda[:k]" with backend="torch" only
 
     def __post_init__(self) -> None:
         bad = [m for m in self.methods if m not in METHODS]
         if bad:
             raise ValueError(f"methods must be among {METHODS}, got {bad}")
-        if self.backend not in BACKENDS:
-            raise ValueError(f"backend must be one of {BACKENDS}, got {self.backend!r}")
+        check_backend(self.backend, self.device)
         if any(not e > 0 for e in self.etas) or any(not r > 0 for r in self.rhos):
             raise ValueError("etas and rhos must be positive")
         if self.max_iter < 1:
@@ -142,7 +143,7 @@ def run_completion_sweep(params: CompletionParams, rng: np.random.Generator, *,
         direction = rng.standard_normal((n, r))
         direction /= np.linalg.norm(direction)
     record = log_schedule(p.max_iter, p.record_points)
-    if p.backend == "numba":
+    if p.backend != "numpy":
         runs = _batched_sweep(p, problem, direction, record, progress)
         return CompletionSweep(params=p, problem=problem, runs=runs, direction=direction)
     runs = []
@@ -204,7 +205,8 @@ def _batched_sweep(p: CompletionParams, problem, direction, record, progress) ->
             out = run_kernel_batch(run_udu_batch, problem, U0, eta=[e for _, e in cells],
                                    alpha=p.alpha, bm=bm, max_iter=p.max_iter, record=record,
                                    stops=record if p.track_columns else (),
-                                   on_stop=on_stop if p.track_columns else None)
+                                   on_stop=on_stop if p.track_columns else None,
+                                   options=kernel_options(p.backend, p.device))
         for q, ((rho, eta), res) in enumerate(zip(cells, out)):
             hist = dict(res.history)
             if p.track_columns:
@@ -373,14 +375,46 @@ def budget_line(max_iter: int, etas=(), paper: str | None = None) -> str:
 
 
 # ----------------------------------------------------------------------------- batched kernels
-BACKENDS = ("numba", "numpy")
-"""``numba``: the compiled batched kernels (:func:`bmlab.solvers.kernels.run_udu_batch`,
-:func:`bmlab.solvers.kernels_pr.run_pr_batch`); ``numpy``: the reference loop
-(:func:`~bmlab.solvers.udu.run_udu` / ``run_bm``), the oracle the chapters are tested against."""
+BACKENDS = ("numba", "numpy", "torch")
+"""``numba``: the batched CPU kernels (:func:`bmlab.solvers.kernels.run_udu_batch`, compiled;
+:func:`bmlab.solvers.kernels_pr.run_pr_batch`, batched numpy); ``numpy``: the reference loop
+(:func:`~bmlab.solvers.udu.run_udu` / ``run_bm``), the oracle the chapters are tested against;
+``torch``: the same batched iteration in torch (:mod:`bmlab.solvers.kernels_torch`) on the
+chapter's ``device`` -- ``"cpu"``, or ``"cuda[:k]"``, the route to the paper's budgets where a
+GPU is present (asked for explicitly, never chosen silently)."""
+
+
+def check_backend(backend: str, device: str = "cpu") -> None:
+    """Validate a chapter's ``(backend, device)`` pair, before any work: ``backend`` one of
+    :data:`BACKENDS`; ``device`` other than ``"cpu"`` only with ``backend="torch"``; a CUDA
+    device that torch does not see raises :class:`RuntimeError` (no fallback to the CPU)."""
+    if backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
+    if not isinstance(device, str):
+        raise TypeError(f"device must be a string ('cpu', 'cuda', 'cuda:<k>'), got "
+                        f"{type(device).__name__}")
+    if backend == "torch":
+        from ...solvers.kernels_torch import resolve_device
+        resolve_device(device)
+    elif device != "cpu":
+        raise ValueError(f"device={device!r} needs backend='torch' (the {backend!r} backend "
+                         "runs on the CPU only)")
+
+
+def kernel_options(backend: str, device: str = "cpu") -> dict:
+    """Keyword arguments that select ``backend``/``device`` in the batched kernels
+    (:func:`~bmlab.solvers.kernels.run_udu_batch`, :func:`~bmlab.solvers.kernels_pr.run_pr_batch`):
+    none for ``"numba"`` (their CPU default), ``backend="torch"`` and the device for
+    ``"torch"``."""
+    check_backend(backend, device)
+    if backend == "numpy":
+        raise ValueError("backend='numpy' is the reference loop, not a batched kernel")
+    return {"backend": "torch", "device": device} if backend == "torch" else {}
 
 
 def run_kernel_batch(kernel, problem, U0: np.ndarray, *, eta, alpha, bm: bool, max_iter: int,
-                     record, stops=(), on_stop: Callable | None = None) -> list:
+                     record, stops=(), on_stop: Callable | None = None,
+                     options: dict | None = None) -> list:
     r"""``B`` runs of a batched kernel (``kernel(problem, U0, d0, eta=, alpha=, max_iter=,
     record=, bm=)``) from ``U0`` (B × n × r), with per-run ``eta``/``alpha`` (arrays of B).
 
@@ -389,8 +423,9 @@ def run_kernel_batch(kernel, problem, U0: np.ndarray, *, eta, alpha, bm: bool, m
     segments ending at ``stops`` and calling ``on_stop(k, q, x)`` for every run ``q`` still
     active at iteration ``k`` (``k = 0`` included; ``x = U`` or ``(U, d)``). The state of
     the iteration is the iterate alone, so the segmented run equals the single one (the
-    test checks it). Returns one :class:`~bmlab.solvers.base.SolverResult` per run, whose
-    history holds the iterations of ``record`` (plus 0 and the last)."""
+    test checks it). ``options`` go to every kernel call as they are (:func:`kernel_options`:
+    the torch backend and its device). Returns one :class:`~bmlab.solvers.base.SolverResult`
+    per run, whose history holds the iterations of ``record`` (plus 0 and the last)."""
     from ...solvers.base import SolverResult
 
     U0 = np.asarray(U0)
@@ -415,7 +450,8 @@ def run_kernel_batch(kernel, problem, U0: np.ndarray, *, eta, alpha, bm: bool, m
             break
         rec = np.array([k - k0 for k in sorted(keep_rec) if k0 <= k <= k1], dtype=np.int64)
         out = kernel(problem, U[active], None if bm else d[active], eta=eta[active],
-                     alpha=alpha[active], max_iter=k1 - k0, record=rec, bm=bm)
+                     alpha=alpha[active], max_iter=k1 - k0, record=rec, bm=bm,
+                     **(options or {}))
         wall += sum(o.wall_time for o in out)
         still = []
         for q, o in zip(active, out):

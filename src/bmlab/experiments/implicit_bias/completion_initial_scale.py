@@ -14,7 +14,7 @@ import pandas as pd
 from ...claims import Claim, claim
 from ...validation import check_int, check_real
 from ..base import ExperimentParams
-from .common import (BACKENDS, QUOTE_BM_APPROX, QUOTE_INIT, CompletionParams, CompletionSweep,
+from .common import (check_backend, QUOTE_BM_APPROX, QUOTE_INIT, CompletionParams, CompletionSweep,
                      budget_line, certificate_rows, certified_claim, log_monotone,
                      rank_above, rank_equals, run_completion_sweep)
 
@@ -35,7 +35,9 @@ class Params(ExperimentParams):
     max_iter: int = 10_000
     eta: float = 1e-2
     rhos: tuple = (1.0, 1e-2, 1e-4)
-    backend: str = "numba"           # "numba": batched compiled kernel; "numpy": the oracle loop
+    backend: str = "numba"           # "numba": batched compiled kernel; "numpy": the oracle loop;
+    #                                  "torch": the same batched iteration in torch, on device
+    device: str = "cpu"              # "cuda[:k]" with backend="torch" (a GPU, asked for)
     PRESETS: ClassVar[dict[str, dict[str, Any]]] = {
         "quick": {"n": 50, "max_iter": 10_000, "rhos": (1.0, 1e-2, 1e-4)},
         "paper": {"n": 100, "max_iter": 10 ** 6, "rhos": (1.0, 1e-1, 1e-2, 1e-3, 1e-4)},
@@ -49,8 +51,7 @@ class Params(ExperimentParams):
             raise ValueError(f"rhos must be at least two positive scales, got {self.rhos!r}")
         if not any(r >= BM_APPROX_MIN_RHO for r in self.rhos):
             raise ValueError(f"rhos must contain a scale ≥ {BM_APPROX_MIN_RHO:g}")
-        if self.backend not in BACKENDS:
-            raise ValueError(f"backend must be one of {BACKENDS}, got {self.backend!r}")
+        check_backend(self.backend, self.device)
 
 
 @dataclass
@@ -64,7 +65,7 @@ def run(params: Params, rng: np.random.Generator) -> Result:
     """The chapter's experiment: compute the results for ``params`` (a diverged run is an outcome, not an exception)."""
     p = params
     sweep = run_completion_sweep(CompletionParams(n=p.n, etas=(p.eta,), rhos=tuple(p.rhos),
-                                                  max_iter=p.max_iter, backend=p.backend), rng)
+                                                  max_iter=p.max_iter, backend=p.backend, device=p.device), rng)
     return Result(p, sweep, {"sweep": sweep.seconds()})
 
 

@@ -20,7 +20,7 @@ import pandas as pd
 from ...claims import Claim, at_least, at_most, between, claim, monotone, qualitative
 from ...validation import check_int, check_real
 from ..base import ExperimentParams
-from .common import (BACKENDS, QUOTE_NOISY, CompletionParams, CompletionSweep, budget_line,
+from .common import (check_backend, QUOTE_NOISY, CompletionParams, CompletionSweep, budget_line,
                      certificate_rows, certified_claim, log_monotone, no_values_in_gap,
                      rank_above, run_completion_sweep, sdp_status)
 
@@ -52,7 +52,9 @@ class Params(ExperimentParams):
     sdp_max_iters: int = 200_000     # SCS only
     ref_n: int = 50                 # the size at which ib.mc.noisy.udu_truly_low_rank is judged
     ref_max_iter: int = 20_000      # (the same in both profiles, see claims())
-    backend: str = "numba"           # "numba": batched compiled kernel; "numpy": the oracle loop
+    backend: str = "numba"           # "numba": batched compiled kernel; "numpy": the oracle loop;
+    #                                  "torch": the same batched iteration in torch, on device
+    device: str = "cpu"              # "cuda[:k]" with backend="torch" (a GPU, asked for)
     PRESETS: ClassVar[dict[str, dict[str, Any]]] = {
         # SCS: n = 50 in 0.2 s; at n = 100 it hits its iteration cap (optimal_inaccurate,
         # ~250 s) where Clarabel solves to optimality in ~35 s (issue 14, measured)
@@ -73,8 +75,7 @@ class Params(ExperimentParams):
             raise ValueError("rhos needs at least three scales (a trend over ρ)")
         if self.sdp_solver not in ("SCS", "CLARABEL"):
             raise ValueError(f"sdp_solver must be 'SCS' or 'CLARABEL', got {self.sdp_solver!r}")
-        if self.backend not in BACKENDS:
-            raise ValueError(f"backend must be one of {BACKENDS}, got {self.backend!r}")
+        check_backend(self.backend, self.device)
         check_int("ref_n", self.ref_n, lo=8)
         check_int("ref_max_iter", self.ref_max_iter, lo=1)
 
@@ -116,11 +117,11 @@ def run(params: Params, rng_problem: np.random.Generator,
     sdp = psd_least_squares(P, solver=p.sdp_solver, **opts)
     t_sdp = time.perf_counter() - t0
     step = run_completion_sweep(CompletionParams(n=p.n, etas=tuple(p.etas), rhos=(RHO0,),
-                                                 max_iter=p.max_iter, backend=p.backend),
+                                                 max_iter=p.max_iter, backend=p.backend, device=p.device),
                                 rng_start, problem=P)
     rest = run_completion_sweep(
         CompletionParams(n=p.n, etas=(ETA0,), rhos=tuple(r for r in p.rhos if r != RHO0),
-                         max_iter=p.max_iter, backend=p.backend), rng_start, problem=P,
+                         max_iter=p.max_iter, backend=p.backend, device=p.device), rng_start, problem=P,
         direction=step.direction)
     init = CompletionSweep(params=rest.params, problem=P, direction=step.direction,
                            runs=rest.runs + [r for r in step.runs if r.eta == ETA0])
@@ -142,11 +143,11 @@ def _reference_runs(p: Params, rng_problem, rng_start) -> list:
     etas = tuple(e for e in p.etas if e >= MIN_ETA)
     step = run_completion_sweep(CompletionParams(n=p.ref_n, etas=etas, rhos=(RHO0,),
                                                  methods=("UDU",), max_iter=p.ref_max_iter,
-                                                 backend=p.backend),
+                                                 backend=p.backend, device=p.device),
                                 rng_start, problem=P)
     rest = run_completion_sweep(
         CompletionParams(n=p.ref_n, etas=(ETA0,), rhos=tuple(r for r in p.rhos if r != RHO0),
-                         methods=("UDU",), max_iter=p.ref_max_iter, backend=p.backend),
+                         methods=("UDU",), max_iter=p.ref_max_iter, backend=p.backend, device=p.device),
         rng_start, problem=P, direction=step.direction)
     return step.runs + rest.runs
 

@@ -16,7 +16,7 @@ import pandas as pd
 from ...claims import Claim, all_of, at_most, claim, qualitative
 from ...validation import check_int, check_real
 from ..base import ExperimentParams
-from .common import (BACKENDS, QUOTE_STEP, CompletionParams, CompletionSweep, budget_line,
+from .common import (check_backend, QUOTE_STEP, CompletionParams, CompletionSweep, budget_line,
                      certificate_rows, certified_claim, log_monotone, rank_above, rank_equals,
                      run_completion_sweep, sdp_status)
 
@@ -39,7 +39,9 @@ class Params(ExperimentParams):
     sdp_solver: str = "SCS"
     sdp_eps: float = 1e-9            # SCS only
     sdp_max_iters: int = 200_000     # SCS only
-    backend: str = "numba"           # "numba": batched compiled kernel; "numpy": the oracle loop
+    backend: str = "numba"           # "numba": batched compiled kernel; "numpy": the oracle loop;
+    #                                  "torch": the same batched iteration in torch, on device
+    device: str = "cpu"              # "cuda[:k]" with backend="torch" (a GPU, asked for)
     PRESETS: ClassVar[dict[str, dict[str, Any]]] = {
         # SCS solves n = 50 in 0.1 s (optimal); at n = 100 it hits its 2·10⁵-iteration cap
         # (optimal_inaccurate, ~280 s) while Clarabel solves it in ~30 s (issue 14, measured)
@@ -60,8 +62,7 @@ class Params(ExperimentParams):
             raise ValueError(f"contrast_rhos must be positive, got {self.contrast_rhos!r}")
         if self.sdp_solver not in ("SCS", "CLARABEL"):
             raise ValueError(f"sdp_solver must be 'SCS' or 'CLARABEL', got {self.sdp_solver!r}")
-        if self.backend not in BACKENDS:
-            raise ValueError(f"backend must be one of {BACKENDS}, got {self.backend!r}")
+        check_backend(self.backend, self.device)
 
 
 @dataclass
@@ -81,10 +82,10 @@ def run(params: Params, rng: np.random.Generator) -> Result:
 
     p = params
     sweep = run_completion_sweep(CompletionParams(n=p.n, etas=tuple(p.etas), rhos=(p.rho,),
-                                                  max_iter=p.max_iter, backend=p.backend), rng)
+                                                  max_iter=p.max_iter, backend=p.backend, device=p.device), rng)
     contrast = run_completion_sweep(
         CompletionParams(n=p.n, etas=(1e-2,), rhos=tuple(p.contrast_rhos), methods=("BM",),
-                         max_iter=p.max_iter, backend=p.backend), np.random.default_rng(0),
+                         max_iter=p.max_iter, backend=p.backend, device=p.device), np.random.default_rng(0),
         problem=sweep.problem, direction=sweep.direction)
     t0 = time.perf_counter()
     opts = {"eps": p.sdp_eps, "max_iters": p.sdp_max_iters} if p.sdp_solver == "SCS" else {}

@@ -22,7 +22,8 @@ from ...claims import Claim, at_most, claim, qualitative
 from ...sweep import sweep
 from ...validation import check_int
 from ..base import ExperimentParams
-from .common import budget_line, certificate_row, certified_claim, sdp_status, sign_test
+from .common import (budget_line, certificate_row, certified_claim, check_backend, sdp_status,
+                     sign_test)
 from .pr_common import QUOTE_PR_SYNTH, run_pr_pair
 
 __all__ = ["Params", "Result", "run", "claims", "table", "seed_table", "phaselift_table",
@@ -38,7 +39,9 @@ class Params(ExperimentParams):
     seed_max_iter: int = 3_000
     sdp_eps: float = 1e-8
     sdp_max_iters: int = 100_000
-    backend: str = "numba"           # "numba": batched kernel (kernels_pr); "numpy": the oracle
+    backend: str = "numba"           # "numba": batched kernel (kernels_pr); "numpy": the oracle;
+    #                                  "torch": the same batched iteration in torch, on device
+    device: str = "cpu"              # "cuda[:k]" with backend="torch": the paper's 10⁶ on a GPU
     PRESETS: ClassVar[dict[str, dict[str, Any]]] = {
         # the paper runs 10⁶ iterations; one iteration of the BM/UDU pair costs 7.6 ms of CPU at
         # n = 256 and 0.24 ms at n = 64 (batched kernel, 1 core, measured), so 10⁶ would take
@@ -56,8 +59,7 @@ class Params(ExperimentParams):
         check_int("seeds", self.seeds, lo=6)
         check_int("seed_downsample", self.seed_downsample, lo=1)
         check_int("seed_max_iter", self.seed_max_iter, lo=1)
-        if self.backend not in ("numba", "numpy"):
-            raise ValueError(f"backend must be 'numba' or 'numpy', got {self.backend!r}")
+        check_backend(self.backend, self.device)
 
 
 def snapshots(max_iter: int) -> tuple:
@@ -91,14 +93,14 @@ def run(params: Params, rng: np.random.Generator) -> Result:
     P = GaussianPR.make(x, rng=streams[0])
     t0 = time.perf_counter()
     runs = run_pr_pair(P, r=P.n, max_iter=p.max_iter, rng=streams[1],
-                       snapshots=snapshots(p.max_iter), backend=p.backend)
+                       snapshots=snapshots(p.max_iter), backend=p.backend, device=p.device)
     timings = {"main": time.perf_counter() - t0}
     xs = image_signal(img, p.seed_downsample)
     t0 = time.perf_counter()
     # independent instances: one task each, carrying its own streams (identical results
     # serially or on a Dask cluster, bmlab.sweep)
-    tasks = [(xs, streams[2 + 2 * k], streams[3 + 2 * k], p.seed_max_iter, p.backend)
-             for k in range(p.seeds)]
+    tasks = [(xs, streams[2 + 2 * k], streams[3 + 2 * k], p.seed_max_iter, p.backend,
+              p.device) for k in range(p.seeds)]
     out = sweep(_seed_task, tasks, desc="PR seed study", progress=False)
     seed_problems, seed_runs = [o[0] for o in out], [o[1] for o in out]
     timings["seeds"] = time.perf_counter() - t0
@@ -109,13 +111,14 @@ def run(params: Params, rng: np.random.Generator) -> Result:
 
 
 def _seed_task(task):
-    """One instance of the seed study: (signal, problem stream, start stream, budget, backend)
-    -> (problem, run_pr_pair output)."""
+    """One instance of the seed study: (signal, problem stream, start stream, budget, backend,
+    device) -> (problem, run_pr_pair output)."""
     from ...problems.phase_retrieval import GaussianPR
 
-    xs, rng_problem, rng_start, max_iter, backend = task
+    xs, rng_problem, rng_start, max_iter, backend, device = task
     P = GaussianPR.make(xs, rng=rng_problem)
-    return P, run_pr_pair(P, r=P.n, max_iter=max_iter, rng=rng_start, backend=backend)
+    return P, run_pr_pair(P, r=P.n, max_iter=max_iter, rng=rng_start, backend=backend,
+                          device=device)
 
 
 def table(result: Result) -> pd.DataFrame:

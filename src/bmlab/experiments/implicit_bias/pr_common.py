@@ -16,7 +16,7 @@ from ...factorizations.udu import scaled_init, spectrum
 from ...problems.phase_retrieval import recover_signal, signal_error
 from ...solvers.base import log_schedule
 from ...solvers.udu import run_bm, run_udu
-from .common import blas_single_thread
+from .common import blas_single_thread, check_backend, kernel_options, run_kernel_batch
 
 __all__ = ["PRRun", "run_pr_pair", "QUOTE_PR_SYNTH", "QUOTE_FP"]
 
@@ -55,24 +55,26 @@ def run_pr_pair(problem, *, r: int, max_iter: int, rng: np.random.Generator,
                 eta: float | None = None, alpha: float | None = None,
                 snapshots: tuple[int, ...] = (), record_points: int = 60,
                 complex_: bool = False, rank_rtol: float = 1e-6,
-                backend: str = "numpy") -> dict[str, PRRun]:
+                backend: str = "numpy", device: str = "cpu") -> dict[str, PRRun]:
     r"""Run BM and UDU on ``problem`` from the same start; ``eta`` defaults to
     :math:`1/L` (``problem.lipschitz()``) and ``alpha`` to :math:`\tfrac12\|\sqrt y\|_2`
     (FOUND-code for A.2.1). ``backend="numba"`` runs the batched kernel
     :func:`bmlab.solvers.kernels_pr.run_pr_batch` (problems with a dense sensing matrix ``A``)
     in segments ending at the recorded iterations, where the error and the snapshots are
-    read (the numpy loop is its oracle)."""
+    read (the numpy loop is its oracle); ``backend="torch"`` the same batched iteration in
+    torch on ``device`` (``"cpu"`` or ``"cuda[:k]"``, see
+    :func:`~bmlab.experiments.implicit_bias.common.check_backend`)."""
     x = problem.x_true
     eta = 1.0 / problem.lipschitz() if eta is None else float(eta)
     alpha = 0.5 * float(np.linalg.norm(np.sqrt(np.maximum(problem.b, 0)))) if alpha is None else alpha
     U0 = scaled_init(problem.n, r, 1.0, rng, complex_=complex_)
     record = np.union1d(log_schedule(max_iter, record_points), np.asarray(snapshots, dtype=int))
     record = record[record <= max_iter]
-    if backend == "numba":
-        return _pr_pair_batched(problem, U0, eta=eta, alpha=alpha, max_iter=max_iter,
-                                record=record, snapshots=snapshots, rank_rtol=rank_rtol)
     if backend != "numpy":
-        raise ValueError(f"backend must be 'numba' or 'numpy', got {backend!r}")
+        return _pr_pair_batched(problem, U0, eta=eta, alpha=alpha, max_iter=max_iter,
+                                record=record, snapshots=snapshots, rank_rtol=rank_rtol,
+                                options=kernel_options(backend, device))
+    check_backend(backend, device)
     out = {}
     with blas_single_thread():
         for method in ("BM", "UDU"):
@@ -105,10 +107,11 @@ def run_pr_pair(problem, *, r: int, max_iter: int, rng: np.random.Generator,
     return out
 
 
-def _pr_pair_batched(problem, U0, *, eta, alpha, max_iter, record, snapshots, rank_rtol):
-    """:func:`run_pr_pair` on the batched kernel (one run per method)."""
+def _pr_pair_batched(problem, U0, *, eta, alpha, max_iter, record, snapshots, rank_rtol,
+                     options):
+    """:func:`run_pr_pair` on the batched kernel (one run per method; ``options``: the
+    kernel's backend and device, :func:`~.common.kernel_options`)."""
     from ...solvers.kernels_pr import run_pr_batch
-    from .common import run_kernel_batch
 
     x = problem.x_true
     out = {}
@@ -126,7 +129,7 @@ def _pr_pair_batched(problem, U0, *, eta, alpha, max_iter, record, snapshots, ra
         with blas_single_thread():
             res = run_kernel_batch(run_pr_batch, problem, U0[None], eta=eta, alpha=alpha, bm=bm,
                                    max_iter=max_iter, record=record, stops=record,
-                                   on_stop=on_stop)[0]
+                                   on_stop=on_stop, options=options)[0]
         spec = spectrum(res.x) if bm else spectrum(*res.x)
         it = res.history["iter"]
         out[method] = PRRun(method=method, status=res.status, n_iter=res.n_iter,

@@ -17,7 +17,7 @@ import pandas as pd
 from ...claims import Claim, at_least, at_most, claim, qualitative
 from ...validation import check_int, check_real
 from ..base import ExperimentParams
-from .common import (BACKENDS, CompletionParams, CompletionSweep, budget_line,
+from .common import (check_backend, CompletionParams, CompletionSweep, budget_line,
                      run_completion_sweep)
 from .dynamics import column_orthogonality, surviving_columns, switch_on_times
 
@@ -45,7 +45,9 @@ class Params(ExperimentParams):
     noise: float = 0.01
     record_points: int = 150
     alt_eta: float = 0.1             # the larger step of an earlier quick profile (same ηT)
-    backend: str = "numba"           # "numba": batched compiled kernel; "numpy": the oracle loop
+    backend: str = "numba"           # "numba": batched compiled kernel; "numpy": the oracle loop;
+    #                                  "torch": the same batched iteration in torch, on device
+    device: str = "cpu"              # "cuda[:k]" with backend="torch" (a GPU, asked for)
     PRESETS: ClassVar[dict[str, dict[str, Any]]] = {
         "quick": {"n": 50, "max_iter": 30_000},
         # A.3's T is UNKNOWN; the paper profile runs the 10⁶ iterations of the completion figures
@@ -60,8 +62,7 @@ class Params(ExperimentParams):
         check_real("noise", self.noise, lo=0, lo_open=True)
         check_int("record_points", self.record_points, lo=10)
         check_real("alt_eta", self.alt_eta, lo=0, lo_open=True)
-        if self.backend not in BACKENDS:
-            raise ValueError(f"backend must be one of {BACKENDS}, got {self.backend!r}")
+        check_backend(self.backend, self.device)
 
     @property
     def alt_max_iter(self) -> int:
@@ -113,7 +114,7 @@ def run(params: Params, rng_problem: np.random.Generator,
         sw = run_completion_sweep(
             CompletionParams(n=p.n, etas=(p.eta,), rhos=(p.rho,), max_iter=p.max_iter,
                              track_columns=True, record_points=p.record_points,
-                             backend=p.backend),
+                             backend=p.backend, device=p.device),
             copy.deepcopy(rng_start), problem=P)
         timings[key] = sw.seconds()
         ru, rb = sw.get("UDU", p.eta, p.rho), sw.get("BM", p.eta, p.rho)
@@ -130,7 +131,7 @@ def run(params: Params, rng_problem: np.random.Generator,
         P = make_completion(p.n, TRUE_RANK, rng=copy.deepcopy(rng_problem), noise=noise)
         sw = run_completion_sweep(
             CompletionParams(n=p.n, etas=(p.alt_eta,), rhos=(p.rho,), methods=("UDU",),
-                             max_iter=p.alt_max_iter, record_points=10, backend=p.backend),
+                             max_iter=p.alt_max_iter, record_points=10, backend=p.backend, device=p.device),
             copy.deepcopy(rng_start), problem=P)
         timings[f"{key} η={p.alt_eta:g}"] = sw.seconds()
         U, d = sw.runs[0].x
