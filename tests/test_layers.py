@@ -36,7 +36,8 @@ MOVED = {"bmlab.factorizations.udu": (("run_bm", "run_udu"), "bmlab.solvers.udu"
                                        "bmlab.factorizations.penalty"),
          "bmlab.factorizations.asymmetric": (("Regularizer", "NoReg", "NonNeg", "Ridge",
                                               "UnboundedSubproblem"), "bmlab.problems.base"),
-         "bmlab.sdp.core": (("numerical_rank",), "bmlab.factorizations.spectral")}
+         "bmlab.sdp.core": (("numerical_rank",), "bmlab.factorizations.spectral"),
+         "bmlab.nn.training": (("resolve_device",), "bmlab.solvers.kernels_torch")}
 
 
 def _modules():
