@@ -14,6 +14,7 @@ STAMP   := $(VENV)/.bmlab-installed
 LAB_STAMP := $(VENV)/.bmlab-lab-installed
 LAB_SETTINGS := $(VENV)/share/jupyter/lab/settings/overrides.json
 LAB_ARGS ?=
+BENCH_ARGS ?=
 
 .PHONY: book test venv reproduce build claims clean lab lab-install bench
 
@@ -63,5 +64,7 @@ clean:
 	rm -rf _build data/results
 
 # Kernel benchmarks (issue 12): each benchmarks/bench_*.py prints its table; nothing is asserted.
+# BENCH_ARGS is passed to every script (BENCH_ARGS=--quick: a smoke run of each, about 1.5 min;
+# the full run takes about 25 CPU minutes, 15 of them bench_sdp.py).
 bench: venv
-	for f in benchmarks/bench_*.py; do $(BIN)/python $$f || exit 1; done
+	for f in benchmarks/bench_*.py; do $(BIN)/python $$f $(BENCH_ARGS) || exit 1; done
