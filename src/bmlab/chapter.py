@@ -30,6 +30,12 @@ def check_profile(profile: str) -> str:
     return profile
 
 
+def chapter_rng(seed: int, *keys: int) -> np.random.Generator:
+    """The generator :meth:`Chapter.rng` gives for root ``seed`` and ``keys`` (usable without a
+    :class:`Chapter`, which creates an output folder)."""
+    return np.random.default_rng([int(seed), *map(int, keys)])
+
+
 def by_profile(profile: str, *, quick: Any, paper: Any) -> Any:
     """Pick the value of a knob for ``profile`` (``quick``: CI size, ``paper``: paper scale)."""
     return {"quick": quick, "paper": paper}[check_profile(profile)]
@@ -69,7 +75,7 @@ class Chapter:
         if not keys:
             self._rng_count += 1
             keys = (10_000 + self._rng_count,)
-        return np.random.default_rng([self.seed, *keys])
+        return chapter_rng(self.seed, *keys)
 
     def claim(self, id: str, statement: str, check: Check, *, kind: str, quote: str = "",
               expected: str = "holds", reason: str = "", exploratory: bool = False,

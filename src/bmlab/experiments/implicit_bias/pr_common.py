@@ -55,8 +55,9 @@ def run_pr_pair(problem, *, r: int, max_iter: int, rng: np.random.Generator,
                 eta: float | None = None, alpha: float | None = None,
                 snapshots: tuple[int, ...] = (), record_points: int = 60,
                 complex_: bool = False, rank_rtol: float = 1e-6,
-                backend: str = "numpy", device: str = "cpu") -> dict[str, PRRun]:
-    r"""Run BM and UDU on ``problem`` from the same start; ``eta`` defaults to
+                backend: str = "numpy", device: str = "cpu",
+                methods: tuple[str, ...] = ("BM", "UDU")) -> dict[str, PRRun]:
+    r"""Run BM and UDU (or the ``methods`` named) on ``problem`` from the same start; ``eta`` defaults to
     :math:`1/L` (``problem.lipschitz()``) and ``alpha`` to :math:`\tfrac12\|\sqrt y\|_2`
     (FOUND-code for A.2.1). ``backend="numba"`` runs the batched kernel
     :func:`bmlab.solvers.kernels_pr.run_pr_batch` (problems with a dense sensing matrix ``A``)
@@ -70,14 +71,17 @@ def run_pr_pair(problem, *, r: int, max_iter: int, rng: np.random.Generator,
     U0 = scaled_init(problem.n, r, 1.0, rng, complex_=complex_)
     record = np.union1d(log_schedule(max_iter, record_points), np.asarray(snapshots, dtype=int))
     record = record[record <= max_iter]
+    methods = tuple(methods)
+    if not methods or any(m not in ("BM", "UDU") for m in methods):
+        raise ValueError(f"methods must name 'BM' and/or 'UDU', got {methods!r}")
     if backend != "numpy":
         return _pr_pair_batched(problem, U0, eta=eta, alpha=alpha, max_iter=max_iter,
                                 record=record, snapshots=snapshots, rank_rtol=rank_rtol,
-                                options=kernel_options(backend, device))
+                                options=kernel_options(backend, device), methods=methods)
     check_backend(backend, device)
     out = {}
     with blas_single_thread():
-        for method in ("BM", "UDU"):
+        for method in methods:
             snaps: dict[int, np.ndarray] = {}
 
             def err(z, method=method, snaps=snaps, k=[0]):
@@ -108,14 +112,14 @@ def run_pr_pair(problem, *, r: int, max_iter: int, rng: np.random.Generator,
 
 
 def _pr_pair_batched(problem, U0, *, eta, alpha, max_iter, record, snapshots, rank_rtol,
-                     options):
+                     options, methods=("BM", "UDU")):
     """:func:`run_pr_pair` on the batched kernel (one run per method; ``options``: the
     kernel's backend and device, :func:`~.common.kernel_options`)."""
     from ...solvers.kernels_pr import run_pr_batch
 
     x = problem.x_true
     out = {}
-    for method in ("BM", "UDU"):
+    for method in methods:
         bm = method == "BM"
         errs: dict[int, float] = {}
         snaps: dict[int, np.ndarray] = {}
