@@ -327,16 +327,14 @@ def test_record_and_merge_command_line(tmp_path):
 
 def test_recorded_run_says_what_the_chapter_text_says():
     """The chapter's words about the recorded run, checked against the file: at 10⁶ UDU's
-    error is small (< 0.05) and BM's is not (> 0.5); UDU's error still falls between the
-    last two recorded iterations and falls at every kept image from 10⁴ on; BM's changes by
-    less than 0.05 from 10⁵ to 10⁶; UDU's rank is below BM's."""
+    error is small (< 0.05) and BM's is not (> 0.5); from 100 iterations on UDU's error falls
+    at every recorded iteration, the last included; BM's changes by less than 0.05 from 10⁵ to
+    10⁶; UDU's rank is below BM's."""
     runs = exp.recorded_runs(exp.recorded_run())
     bm, udu = runs["BM"], runs["UDU"]
     assert udu.error[-1] < 0.05 < 0.5 < bm.error[-1]
-    assert udu.error[-1] < udu.error[-2]
-    kept = [k for k in exp.recorded_shown(exp.recorded_run())]
-    errs = [float(udu.error[udu.iters == k][0]) for k in kept]
-    assert kept[0] == 10_000 and all(b < a for a, b in zip(errs, errs[1:]))
+    late = udu.error[udu.iters >= 100]
+    assert late.size >= 30 and np.all(np.diff(late) < 0)
     assert abs(float(bm.error[bm.iters == 100_000][0]) - bm.error[-1]) < 0.05
     assert udu.rank < bm.rank
 

@@ -57,8 +57,8 @@ def run_pr_pair(problem, *, r: int, max_iter: int, rng: np.random.Generator,
                 complex_: bool = False, rank_rtol: float = 1e-6,
                 backend: str = "numpy", device: str = "cpu",
                 methods: tuple[str, ...] = ("BM", "UDU")) -> dict[str, PRRun]:
-    r"""Run BM and UDU (or the ``methods`` named) on ``problem`` from the same start; ``eta`` defaults to
-    :math:`1/L` (``problem.lipschitz()``) and ``alpha`` to :math:`\tfrac12\|\sqrt y\|_2`
+    r"""Run BM and UDU (or only the ``methods`` named) on ``problem`` from the same start;
+    ``eta`` defaults to :math:`1/L` (``problem.lipschitz()``) and ``alpha`` to :math:`\tfrac12\|\sqrt y\|_2`
     (FOUND-code for A.2.1). ``backend="numba"`` runs the batched kernel
     :func:`bmlab.solvers.kernels_pr.run_pr_batch` (problems with a dense sensing matrix ``A``)
     in segments ending at the recorded iterations, where the error and the snapshots are
